@@ -1,0 +1,74 @@
+"""collector: crypto market data from exchange websockets, as one set of typed events.
+
+Start with :class:`Collector` in a bot, :func:`replay` for recorded sessions, or the
+``collector`` command line. Events are the structs in :mod:`collector.models`; their
+JSON form (:func:`encode_event`) is the contract in design.md.
+"""
+
+from __future__ import annotations
+
+from .book import OrderBook
+from .capture import CaptureWriter, Frame, read_capture
+from .codec import decode_event, encode_event
+from .errors import (
+    CaptureError,
+    CollectorError,
+    MalformedFrame,
+    UnknownChannel,
+    UnknownExchange,
+    UnknownSymbol,
+    UsageError,
+)
+from .exchanges import EXCHANGES, Subscription
+from .models import (
+    Alert,
+    Book,
+    BookTop,
+    Candle,
+    Connected,
+    Disconnected,
+    Error,
+    Event,
+    Indicator,
+    Resync,
+    Ticker,
+    Trade,
+)
+from .replay import Replay, replay
+from .symbols import Instrument
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EXCHANGES",
+    "Alert",
+    "Book",
+    "BookTop",
+    "Candle",
+    "CaptureError",
+    "CaptureWriter",
+    "CollectorError",
+    "Connected",
+    "Disconnected",
+    "Error",
+    "Event",
+    "Frame",
+    "Indicator",
+    "Instrument",
+    "MalformedFrame",
+    "OrderBook",
+    "Replay",
+    "Resync",
+    "Subscription",
+    "Ticker",
+    "Trade",
+    "UnknownChannel",
+    "UnknownExchange",
+    "UnknownSymbol",
+    "UsageError",
+    "__version__",
+    "decode_event",
+    "encode_event",
+    "read_capture",
+    "replay",
+]

@@ -1,0 +1,5 @@
+"""Binance spot, USDⓈ-M and COIN-M adapters."""
+
+from .adapter import BinanceAdapter, BinanceCoinmAdapter, BinanceUsdmAdapter
+
+__all__ = ["BinanceAdapter", "BinanceCoinmAdapter", "BinanceUsdmAdapter"]

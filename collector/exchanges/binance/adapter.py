@@ -1,0 +1,393 @@
+"""Binance adapters: spot (``binance``), USDⓈ-M (``binance_usdm``), COIN-M (``binance_coinm``).
+
+Channels (``../shared/exchanges/binance.md``):
+
+- trades  <- ``<s>@aggTrade`` (id = aggregate trade id; ``m`` true means the taker sold)
+- ticker  <- ``<s>@bookTicker`` (real-time best bid/offer)
+- book    <- ``<s>@depth@100ms`` joined to ``GET depth`` snapshots (spot: range rule on
+  ``U``/``u``; futures: ``pu`` must equal the previous ``u``)
+- candles <- ``<s>@kline_<interval>``
+
+All three speak the same combined-stream format; they differ in endpoints, limits,
+the book rule and, on USDⓈ-M since 2026, routed paths: book streams on ``/public``,
+everything else on ``/market`` (a stream on the wrong path is accepted and never delivers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+from urllib.parse import urlencode
+
+import msgspec
+import orjson
+
+from ...actions import Reconnect, RestRequest
+from ...book import BookSync, Rule
+from ...errors import UsageError
+from ...models import Candle, Ticker, Trade
+from ...symbols import Instrument, unified_symbol
+from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, excerpt
+from .schemas import (
+    AggTrade,
+    BookTicker,
+    DepthSnapshot,
+    DepthUpdate,
+    Envelope,
+    ExchangeInfo,
+    KlineEvent,
+    SymbolInfo,
+)
+
+__all__ = ["BinanceAdapter", "BinanceCoinmAdapter", "BinanceUsdmAdapter"]
+
+_envelope = msgspec.json.Decoder(Envelope)
+_depth = msgspec.json.Decoder(DepthUpdate, strict=False)
+_agg_trade = msgspec.json.Decoder(AggTrade, strict=False)
+_book_ticker = msgspec.json.Decoder(BookTicker, strict=False)
+_kline = msgspec.json.Decoder(KlineEvent, strict=False)
+_snapshot = msgspec.json.Decoder(DepthSnapshot, strict=False)
+_exchange_info = msgspec.json.Decoder(ExchangeInfo, strict=False)
+
+KLINE_INTERVALS = (
+    "1s",
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
+
+_CHANNEL_STREAM = {"trades": "aggTrade", "ticker": "bookTicker", "book": "depth@100ms"}
+
+_Handler = Callable[[str, bytes, float, Output], None]
+
+
+class BinanceAdapter(Adapter):
+    """Binance spot. Subclasses change only the class attributes below."""
+
+    id: ClassVar[str] = "binance"
+    default_endpoints: ClassVar[Endpoints] = Endpoints(
+        ws="wss://stream.binance.com:9443", rest="https://api.binance.com"
+    )
+    rule: ClassVar[Rule] = Rule.RANGE
+    depth_path: ClassVar[str] = "/api/v3/depth"
+    info_path: ClassVar[str] = "/api/v3/exchangeInfo"
+    info_weight: ClassVar[int] = 20
+    depth_limit: ClassVar[int] = 1000
+    depth_weight: ClassVar[int] = 50  # spot: weight 50 for limit 501-1000
+    # Spot allows 5 incoming messages/s per connection, pings and pongs included: stay at 4.
+    control_interval: ClassVar[float] = 0.25
+    max_streams: ClassVar[int] = 1024
+    params_per_subscribe: ClassVar[int] = 100
+    ping_interval: ClassVar[float] = 30.0
+    # Binance disconnects every connection after 24 h; reconnect on our own terms before that.
+    max_lifetime: ClassVar[float] = 23.5 * 3600
+    size_in_contracts: ClassVar[bool] = False
+
+    def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
+        super().__init__(endpoints=endpoints, book_top=book_top)
+        self._request_id = 0
+        self._routes: dict[str, _Handler] = {
+            "aggTrade": self._on_agg_trade,
+            "bookTicker": self._on_book_ticker,
+            "depth": self._on_depth,
+            "depth@100ms": self._on_depth,
+            "depth@250ms": self._on_depth,
+            "depth@500ms": self._on_depth,
+        }
+        for interval in KLINE_INTERVALS:
+            self._routes["kline_" + interval] = self._on_kline
+
+    def _make_books(self, book_top: int | None) -> BookSync:
+        return BookSync(self.id, self.rule, self._snapshot_request, top_n=book_top)
+
+    # -- instruments ----------------------------------------------------------------------------
+
+    def instrument_requests(self) -> list[RestRequest]:
+        return [RestRequest(self.endpoints.rest + self.info_path, "instruments", self.info_weight)]
+
+    def parse_instruments(self, request: RestRequest, body: bytes) -> list[Instrument]:
+        info = _exchange_info.decode(body)
+        result = []
+        for s in info.symbols:
+            inst = self._instrument(s)
+            if inst is not None:
+                result.append(inst)
+        return result
+
+    def _instrument(self, s: SymbolInfo) -> Instrument | None:
+        tick, step = _tick_and_step(s)
+        return Instrument(
+            exchange=self.id,
+            native=s.symbol,
+            symbol=unified_symbol(s.baseAsset, s.quoteAsset),
+            base=s.baseAsset,
+            quote=s.quoteAsset,
+            kind="spot",
+            tick_size=tick,
+            step_size=step,
+            active=s.status == "TRADING",
+        )
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def _route_of(self, channel: str) -> str:
+        """The URL path prefix a channel's streams must use (only USDⓈ-M routes)."""
+        return ""
+
+    def streams_for(self, sub: Subscription) -> str:
+        """The stream name for one subscription, e.g. ``btcusdt@depth@100ms``."""
+        native = self.instruments.by_symbol(sub.symbol).native.lower()
+        if sub.channel == "candles":
+            if sub.interval not in KLINE_INTERVALS:
+                raise UsageError(f"{self.id}: no kline interval {sub.interval!r}; use one of {KLINE_INTERVALS}")
+            return f"{native}@kline_{sub.interval}"
+        return f"{native}@{_CHANNEL_STREAM[sub.channel]}"
+
+    def plan(self, subscriptions: Sequence[Subscription]) -> list[ConnectionPlan]:
+        by_route: dict[str, list[tuple[str, Subscription]]] = {}
+        for sub in subscriptions:
+            by_route.setdefault(self._route_of(sub.channel), []).append((self.streams_for(sub), sub))
+        plans = []
+        for route, items in sorted(by_route.items()):
+            unique = list(dict.fromkeys(items))
+            for shard in range(0, len(unique), self.max_streams):
+                chunk = unique[shard : shard + self.max_streams]
+                streams = [stream for stream, _ in chunk]
+                frames = []
+                for i in range(0, len(streams), self.params_per_subscribe):
+                    self._request_id += 1
+                    params = streams[i : i + self.params_per_subscribe]
+                    frames.append(
+                        orjson.dumps({"method": "SUBSCRIBE", "params": params, "id": self._request_id}).decode()
+                    )
+                carries_book_data = any(sub.channel in ("book", "ticker") for _, sub in chunk)
+                plans.append(
+                    ConnectionPlan(
+                        conn=f"{self.id}{route.replace('/', '.')}.{shard // self.max_streams}",
+                        url=f"{self.endpoints.ws}{route}/stream",
+                        subscribe=frames,
+                        control_interval=self.control_interval,
+                        ping_interval=self.ping_interval,
+                        ping_timeout=20.0,
+                        # Book and BBO streams tick many times a minute; trades and klines of a
+                        # quiet market may legitimately be silent, so only the former get an idle limit.
+                        idle_timeout=60.0 if carries_book_data else 0.0,
+                        max_lifetime=self.max_lifetime,
+                        symbols=list(dict.fromkeys(sub.symbol for _, sub in chunk if sub.channel == "book")),
+                    )
+                )
+        return plans
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
+        out: Output = []
+        self.stats["frames"] += 1
+        try:
+            env = _envelope.decode(frame)
+        except msgspec.DecodeError as exc:
+            out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+            return out
+        data = env.data
+        if not data:
+            self._on_control(conn, env, frame, received, out)
+            return out
+        stream = env.stream
+        at = stream.find("@")
+        handler = self._routes.get(stream[at + 1 :]) if at > 0 else None
+        if handler is None:
+            if stream == "!serverShutdown":
+                # Spot announces planned maintenance: reconnect now rather than be cut off.
+                self.stats["server_shutdown"] += 1
+                out.append(Reconnect(conn, "serverShutdown"))
+            else:
+                self.stats["ignored." + stream[at + 1 :]] += 1
+            return out
+        try:
+            handler(conn, data, received, out)
+        except msgspec.DecodeError as exc:
+            out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
+        return out
+
+    def _on_control(self, conn: str, env: Envelope, frame: str | bytes, received: float, out: Output) -> None:
+        if env.code is not None:
+            out.append(self.error(conn, "rejected", f"code {env.code}: {env.msg} (id {env.id})", received))
+        elif env.id is not None:
+            self.stats["ignored.ack"] += 1
+        else:
+            out.append(self.error(conn, "unknown_message", excerpt(frame), received))
+
+    def _symbol(self, conn: str, native: str, received: float, out: Output) -> str | None:
+        symbol = self.instruments.symbol_of(native)
+        if symbol is None:
+            out.append(self.error(conn, "unknown_symbol", native, received))
+        return symbol
+
+    def _on_depth(self, conn: str, data: bytes, received: float, out: Output) -> None:
+        d = _depth.decode(data)
+        symbol = self._symbol(conn, d.s, received, out)
+        if symbol is not None:
+            self.books.delta(out, symbol, d.b, d.a, d.U, d.u, d.pu, d.E / 1000.0, received)
+
+    def _on_agg_trade(self, conn: str, data: bytes, received: float, out: Output) -> None:
+        t = _agg_trade.decode(data)
+        symbol = self._symbol(conn, t.s, received, out)
+        if symbol is None:
+            return
+        amount = t.q
+        if self.size_in_contracts:
+            # COIN-M quantities are contracts worth contractSize quote units each.
+            amount = t.q * self.instruments.by_native(t.s).contract_size / t.p
+        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, "sell" if t.m else "buy", str(t.a)))
+
+    def _on_book_ticker(self, conn: str, data: bytes, received: float, out: Output) -> None:
+        t = _book_ticker.decode(data)
+        symbol = self._symbol(conn, t.s, received, out)
+        if symbol is not None:
+            ts = t.E / 1000.0 if t.E is not None else None
+            out.append(Ticker(self.id, symbol, ts, received, t.b, t.B, t.a, t.A))
+
+    def _on_kline(self, conn: str, data: bytes, received: float, out: Output) -> None:
+        e = _kline.decode(data)
+        symbol = self._symbol(conn, e.s, received, out)
+        if symbol is None:
+            return
+        k = e.k
+        out.append(
+            Candle(
+                self.id,
+                symbol,
+                e.E / 1000.0,
+                received,
+                k.i,
+                k.t / 1000.0,
+                (k.T + 1) / 1000.0,
+                k.o,
+                k.h,
+                k.l,
+                k.c,
+                k.v,
+                k.n,
+                k.x,
+            )
+        )
+
+    # -- REST -----------------------------------------------------------------------------------
+
+    def _snapshot_request(self, symbol: str) -> list[RestRequest]:
+        native = self.instruments.by_symbol(symbol).native
+        query = urlencode({"symbol": native, "limit": self.depth_limit})
+        url = f"{self.endpoints.rest}{self.depth_path}?{query}"
+        return [RestRequest(url, "snapshot", self.depth_weight, symbol)]
+
+    def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
+        out: Output = []
+        if request.purpose == "instruments":
+            if status == 200:
+                try:
+                    self.load_instruments(request, body)
+                except (msgspec.DecodeError, ValueError) as exc:
+                    out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received))
+            else:
+                out.append(self.error("rest", "http_status", f"{status} {request.url}", received))
+            return out
+        symbol = request.symbol or ""
+        if status != 200:
+            self.books.snapshot_failed(symbol)
+            out.append(self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received, symbol))
+            return out
+        try:
+            snap = _snapshot.decode(body)
+        except msgspec.DecodeError as exc:
+            self.books.snapshot_failed(symbol)
+            out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received, symbol))
+            return out
+        ts = snap.E / 1000.0 if snap.E is not None else None
+        self.books.snapshot(out, symbol, snap.bids, snap.asks, snap.lastUpdateId, ts, received)
+        return out
+
+
+def _tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
+    """Price tick and quantity step from the PRICE_FILTER and LOT_SIZE filters."""
+    tick = step = None
+    for f in s.filters:
+        kind = f.get("filterType")
+        if kind == "PRICE_FILTER":
+            tick = float(f.get("tickSize", 0)) or None
+        elif kind == "LOT_SIZE":
+            step = float(f.get("stepSize", 0)) or None
+    return tick, step
+
+
+def _expiry(delivery_ms: int) -> str:
+    """``deliveryDate`` (ms) as ``YYMMDD`` in UTC."""
+    return time.strftime("%y%m%d", time.gmtime(delivery_ms / 1000))
+
+
+class BinanceUsdmAdapter(BinanceAdapter):
+    """Binance USDⓈ-M futures: ``pu`` continuity, routed ``/public`` and ``/market`` paths."""
+
+    id: ClassVar[str] = "binance_usdm"
+    default_endpoints: ClassVar[Endpoints] = Endpoints(ws="wss://fstream.binance.com", rest="https://fapi.binance.com")
+    rule: ClassVar[Rule] = Rule.PREV_ID
+    depth_path: ClassVar[str] = "/fapi/v1/depth"
+    info_path: ClassVar[str] = "/fapi/v1/exchangeInfo"
+    info_weight: ClassVar[int] = 1
+    depth_weight: ClassVar[int] = 20
+    control_interval: ClassVar[float] = 0.15  # 10 incoming messages/s per connection
+    routed: ClassVar[bool] = True
+
+    def _route_of(self, channel: str) -> str:
+        # Since the 2026 URL split, depth and bookTicker live on /public, the rest on /market.
+        return "/public" if channel in ("book", "ticker") else "/market"
+
+    def _instrument(self, s: SymbolInfo) -> Instrument | None:
+        status = s.status or s.contractStatus
+        settle = s.marginAsset or s.quoteAsset
+        if s.contractType in ("PERPETUAL", "TRADIFI_PERPETUAL"):
+            kind, expiry = "swap", None
+        elif s.deliveryDate:
+            kind, expiry = "future", _expiry(s.deliveryDate)
+        else:
+            return None
+        tick, step = _tick_and_step(s)
+        return Instrument(
+            exchange=self.id,
+            native=s.symbol,
+            symbol=unified_symbol(s.baseAsset, s.quoteAsset, settle, expiry),
+            base=s.baseAsset,
+            quote=s.quoteAsset,
+            kind=kind,  # type: ignore[arg-type]
+            settle=settle,
+            expiry=expiry,
+            contract_size=s.contractSize,
+            tick_size=tick,
+            step_size=step,
+            active=status == "TRADING",
+        )
+
+
+class BinanceCoinmAdapter(BinanceUsdmAdapter):
+    """Binance COIN-M futures: inverse contracts; trade amounts converted from contracts to base units."""
+
+    id: ClassVar[str] = "binance_coinm"
+    default_endpoints: ClassVar[Endpoints] = Endpoints(ws="wss://dstream.binance.com", rest="https://dapi.binance.com")
+    depth_path: ClassVar[str] = "/dapi/v1/depth"
+    info_path: ClassVar[str] = "/dapi/v1/exchangeInfo"
+    size_in_contracts: ClassVar[bool] = True
+
+    def _route_of(self, channel: str) -> str:
+        return ""  # COIN-M has no routed paths

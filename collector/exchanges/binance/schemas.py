@@ -1,0 +1,128 @@
+"""Binance wire messages, one struct each, keys as Binance sends them.
+
+Decoders are built once with ``strict=False`` so msgspec turns Binance's decimal
+strings (``"0.35130000"``) into floats in C while it parses. Unknown keys are ignored,
+so new fields Binance adds do not break decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "AggTrade",
+    "BookTicker",
+    "DepthSnapshot",
+    "DepthUpdate",
+    "Envelope",
+    "ExchangeInfo",
+    "Kline",
+    "KlineEvent",
+    "SymbolInfo",
+]
+
+Levels = list[tuple[float, float]]
+
+
+class Envelope(msgspec.Struct):
+    """Combined-stream wrapper ``{"stream": ..., "data": ...}``, or a control response."""
+
+    stream: str = ""  # "<symbol>@<channel>", e.g. "btcusdt@depth@100ms"
+    data: msgspec.Raw = msgspec.Raw()  # empty for control responses
+    id: Any = None  # request id echoed in control responses
+    result: Any = None  # null on a successful SUBSCRIBE
+    code: int | None = None  # error code of a rejected control message
+    msg: str | None = None  # its error text
+
+
+class DepthUpdate(msgspec.Struct):
+    """``<symbol>@depth[@100ms]``: absolute sizes, "0" removes the level."""
+
+    E: int  # event time, ms
+    s: str  # symbol
+    U: int  # first update id in event
+    u: int  # final update id in event
+    b: Levels  # bids
+    a: Levels  # asks
+    pu: int | None = None  # futures only: final update id of the previous event
+    T: int | None = None  # futures only: transaction time, ms
+
+
+class AggTrade(msgspec.Struct):
+    """``<symbol>@aggTrade``: fills of one taker order at one price."""
+
+    E: int  # event time, ms
+    s: str  # symbol
+    a: int  # aggregate trade id
+    p: float  # price
+    q: float  # quantity (contracts on COIN-M)
+    T: int  # trade time, ms
+    m: bool  # buyer is the maker, i.e. the taker sold
+
+
+class BookTicker(msgspec.Struct):
+    """``<symbol>@bookTicker``: best bid/offer. Spot sends no event time."""
+
+    s: str  # symbol
+    b: float  # best bid price
+    B: float  # best bid quantity
+    a: float  # best ask price
+    A: float  # best ask quantity
+    u: int | None = None  # order book update id
+    E: int | None = None  # futures only: event time, ms
+
+
+class Kline(msgspec.Struct):
+    """The ``k`` object of a kline event."""
+
+    t: int  # start time, ms
+    T: int  # close time, ms (start + interval - 1 ms)
+    i: str  # interval
+    o: float  # open
+    c: float  # close
+    h: float  # high
+    l: float  # low  # noqa: E741 - Binance's key
+    v: float  # base volume (contracts on COIN-M)
+    n: int  # number of trades
+    x: bool  # is this kline closed?
+
+
+class KlineEvent(msgspec.Struct):
+    """``<symbol>@kline_<interval>``."""
+
+    E: int  # event time, ms
+    s: str  # symbol
+    k: Kline
+
+
+class DepthSnapshot(msgspec.Struct):
+    """REST ``/api/v3/depth`` (spot), ``/fapi/v1/depth``, ``/dapi/v1/depth``."""
+
+    lastUpdateId: int
+    bids: Levels
+    asks: Levels
+    E: int | None = None  # futures only: message output time, ms
+
+
+class SymbolInfo(msgspec.Struct):
+    """One entry of ``exchangeInfo.symbols`` (spot and futures fields together)."""
+
+    symbol: str
+    baseAsset: str
+    quoteAsset: str
+    status: str = ""  # spot and USDⓈ-M
+    contractStatus: str = ""  # COIN-M says this instead of status
+    contractType: str = ""  # futures: PERPETUAL, CURRENT_QUARTER, NEXT_QUARTER, TRADIFI_PERPETUAL
+    deliveryDate: int = 0  # futures: ms
+    marginAsset: str = ""  # futures: settlement asset
+    contractSize: float = 1.0  # COIN-M: quote value of one contract
+    filters: list[dict[str, Any]] = []
+
+
+class ExchangeInfo(msgspec.Struct):
+    """REST ``exchangeInfo``."""
+
+    symbols: list[SymbolInfo]
+    rateLimits: list[dict[str, Any]] = []

@@ -1,0 +1,1 @@
+"""Streaming indicators (see the indicators issue)."""
