@@ -126,7 +126,12 @@ class Candle(MarketEvent, frozen=True, gc=False, tag="candle"):
 
 
 class Indicator(MarketEvent, frozen=True, gc=False, tag="indicator"):
-    """A streaming indicator value on the bar starting at ``start`` (TA-Lib output names as keys)."""
+    """A streaming indicator value on the bar starting at ``start`` (TA-Lib output names as keys).
+
+    ``source`` says which bars it was computed on: ``"trades"`` (candles built from
+    trades), ``"exchange"`` (an exchange kline stream) or ``"book"`` (order-book metrics,
+    computed per book update rather than per bar).
+    """
 
     interval: str
     name: str
@@ -134,14 +139,19 @@ class Indicator(MarketEvent, frozen=True, gc=False, tag="indicator"):
     start: float
     closed: bool
     values: dict[str, float | None]
+    source: str = "trades"
 
 
 class Alert(MarketEvent, frozen=True, gc=False, tag="alert"):
-    """An alert rule became true (edge-triggered: once per false-to-true transition)."""
+    """An alert rule became true (edge-triggered: once per false-to-true transition).
+
+    ``start`` is the start of the closed bar the rule fired on.
+    """
 
     rule: str
     interval: str | None
     values: dict[str, float | None]
+    start: float | None = None
 
 
 class StatusEvent(EventBase, frozen=True, gc=False):

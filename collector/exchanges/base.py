@@ -103,6 +103,8 @@ class Adapter(abc.ABC):
         self.stats: Counter[str] = Counter()
         self.books: BookSync = self._make_books(book_top)
         self._conn_symbols: dict[str, list[str]] = {}
+        # Per-minute REST weight budget the exchange announced (None: use the REST client's default).
+        self.rest_weight_limit: int | None = None
 
     # -- to implement ---------------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ class BinanceAdapter(Adapter):
 
     def parse_instruments(self, request: RestRequest, body: bytes) -> list[Instrument]:
         info = _exchange_info.decode(body)
+        for limit in info.rateLimits:
+            if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+                self.rest_weight_limit = int(limit.get("limit", 0)) // int(limit.get("intervalNum", 1) or 1) or None
         result = []
         for s in info.symbols:
             inst = self._instrument(s)

@@ -1,0 +1,202 @@
+"""The ``collector`` command line (design.md, "Command line").
+
+::
+
+    collector run binance:BTC/USDT,ETH/USDT binance_usdm:BTC/USDT:USDT --channels trades,book
+    collector record binance:BTC/USDT -o session.jsonl.zst --duration 60
+    collector replay session.jsonl.zst --book-top 5 --out events.jsonl
+    collector demo --duration 15
+
+Events are printed as JSON lines (the contract in design.md) on stdout or ``--out``;
+logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from . import __version__
+from .capture import CaptureWriter
+from .client import Collector
+from .errors import CollectorError, UsageError
+from .exchanges import CHANNELS, EXCHANGES, Endpoints
+from .replay import Replay
+from .runner import run as run_program
+from .sinks import JsonLinesSink
+
+__all__ = ["build_parser", "main", "parse_targets"]
+
+
+def parse_targets(targets: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``["binance:BTC/USDT,ETH/USDT", "binance_usdm:BTC/USDT:USDT"]`` -> ``[(exchange, symbols), ...]``.
+
+    The exchange id ends at the first ``:``; the rest is a comma-separated list of unified
+    symbols (which may contain ``:`` themselves).
+    """
+    result = []
+    for target in targets:
+        exchange, sep, rest = target.partition(":")
+        symbols = [s.strip() for s in rest.split(",") if s.strip()]
+        if not sep or not symbols:
+            raise UsageError(f"expected EXCHANGE:SYMBOL[,SYMBOL...], got {target!r}")
+        if exchange not in EXCHANGES:
+            raise UsageError(f"unknown exchange {exchange!r}; known: {', '.join(sorted(EXCHANGES))}")
+        result.append((exchange, symbols))
+    return result
+
+
+def _parse_channels(text: str) -> list[str]:
+    channels = [c.strip() for c in text.split(",") if c.strip()]
+    for ch in channels:
+        if ch not in CHANNELS:
+            raise UsageError(f"unknown channel {ch!r}; use {', '.join(CHANNELS)}")
+    return channels
+
+
+def _parse_endpoints(items: Sequence[str]) -> dict[str, Endpoints]:
+    result = {}
+    for item in items:
+        exchange, _, urls = item.partition("=")
+        ws, _, rest = urls.partition(",")
+        if not (exchange and ws and rest):
+            raise UsageError(f"expected EXCHANGE=WS_BASE,REST_BASE, got {item!r}")
+        result[exchange] = Endpoints(ws=ws, rest=rest)
+    return result
+
+
+def _add_live_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="+", metavar="EXCHANGE:SYMBOL[,SYMBOL]", help="e.g. binance:BTC/USDT,ETH/USDT")
+    p.add_argument("--channels", default=",".join(CHANNELS), help="comma-separated: trades,ticker,book,candles")
+    p.add_argument("--interval", default="1m", help="exchange candle interval for the candles channel")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="EXCHANGE=WS,REST",
+        help="override an exchange's websocket and REST base URLs (e.g. a simulator)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``collector`` command."""
+    parser = argparse.ArgumentParser(prog="collector", description="Crypto market data collector.")
+    parser.add_argument("--version", action="version", version=f"collector {__version__}")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio event loop")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="collect live data and print JSON lines")
+    _add_live_arguments(p)
+    p.add_argument("--book-top", type=int, default=None, metavar="N", help="add the best N levels to book events")
+    p.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
+
+    p = sub.add_parser("record", help="record raw frames to a capture file")
+    _add_live_arguments(p)
+    p.add_argument("-o", "--output", required=True, help="capture path (.jsonl or .jsonl.zst)")
+
+    p = sub.add_parser("replay", help="replay a capture and print the unified events as JSON lines")
+    p.add_argument("file", help="capture path (.jsonl or .jsonl.zst)")
+    p.add_argument("--exchange", default=None, help="adapter id, when the capture's host is not recognised")
+    p.add_argument("--book-top", type=int, default=None, metavar="N", help="add the best N levels to book events")
+    p.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
+
+    p = sub.add_parser("demo", help="offline demo: local exchange simulator, real adapters, live view")
+    p.add_argument("--duration", type=float, default=15.0, help="seconds to run (default 15)")
+    p.add_argument("--symbols", default="BTC/USDT,ETH/USDT", help="spot symbols to simulate")
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+
+
+def _collector_for(args: argparse.Namespace, **kwargs: Any) -> Collector:
+    c = Collector(endpoints=_parse_endpoints(args.endpoint), **kwargs)
+    channels = _parse_channels(args.channels)
+    for exchange, symbols in parse_targets(args.targets):
+        c.subscribe(exchange, symbols, channels, interval=args.interval)  # type: ignore[arg-type]
+    return c
+
+
+async def _run(args: argparse.Namespace) -> int:
+    sink = JsonLinesSink(path=args.out)
+    c = _collector_for(args, book_top=args.book_top, queue_size=0)
+    c.add_sink(sink)
+    await c.run(args.duration)
+    return 0
+
+
+async def _record(args: argparse.Namespace) -> int:
+    targets = parse_targets(args.targets)
+    exchange = targets[0][0]
+    config = {"targets": args.targets, "channels": args.channels}
+    with CaptureWriter(args.output, exchange, config, recorded=time.time()) as writer:
+        c = _collector_for(args, record=writer, queue_size=0)
+        await c.run(args.duration)
+    print(f"recorded {writer.records} records to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    run = Replay(args.file, exchange=args.exchange, book_top=args.book_top)
+    out = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115 - closed below
+    sink = JsonLinesSink(out)
+    try:
+        for event in run:
+            sink.write_now(event)
+    finally:
+        out.flush()
+        if args.out:
+            out.close()
+    stats = dict(run.adapter.stats) | {f"book.{k}": v for k, v in run.adapter.books.stats.items()}
+    print(f"replayed {sink.written} events; {stats}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``collector`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    use_uvloop = not args.no_uvloop
+    try:
+        if args.command == "run":
+            return run_program(_run(args), use_uvloop=use_uvloop)
+        if args.command == "record":
+            return run_program(_record(args), use_uvloop=use_uvloop)
+        if args.command == "replay":
+            return _replay(args)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_program(run_demo(args), use_uvloop=use_uvloop)
+    except CollectorError as exc:
+        print(f"collector: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. ``| head``) went away: stop quietly, like other Unix filters.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

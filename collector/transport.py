@@ -1,0 +1,134 @@
+"""Websocket transports: the small interface the connection layer talks to.
+
+:class:`WebsocketsTransport` (the default) wraps the ``websockets`` library. A faster
+transport only has to provide :class:`Transport` and :class:`Socket`; nothing else in
+collector imports a websocket library.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+__all__ = ["Socket", "SocketClosed", "Transport", "WebsocketsTransport"]
+
+
+class SocketClosed(Exception):
+    """The socket is gone; ``reason`` says why (close code, keepalive timeout, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Socket(Protocol):
+    """An open websocket."""
+
+    async def recv(self) -> str | bytes:
+        """The next message (``str`` for text frames); raises :class:`SocketClosed`."""
+        ...
+
+    async def send(self, data: str | bytes) -> None:
+        """Send one message; raises :class:`SocketClosed`."""
+        ...
+
+    async def close(self) -> None:
+        """Close politely (bounded wait); never raises."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once, without a closing handshake."""
+        ...
+
+
+class Transport(Protocol):
+    """Opens sockets. ``ping_interval``/``ping_timeout`` ask for protocol pings (``None``: off)."""
+
+    async def connect(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str],
+        ping_interval: float | None,
+        ping_timeout: float | None,
+        open_timeout: float,
+    ) -> Socket:
+        """Open a websocket to ``url``; raises ``OSError`` or :class:`SocketClosed` on failure."""
+        ...
+
+
+class _WebsocketsSocket:
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    async def recv(self) -> str | bytes:
+        try:
+            return await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise SocketClosed(_reason(exc)) from exc
+
+    async def send(self, data: str | bytes) -> None:
+        try:
+            await self._ws.send(data)
+        except ConnectionClosed as exc:
+            raise SocketClosed(_reason(exc)) from exc
+
+    async def close(self) -> None:
+        try:
+            await self._ws.close()
+        except Exception:
+            self.abort()
+
+    def abort(self) -> None:
+        transport = self._ws.transport
+        if transport is not None:
+            transport.abort()
+
+
+def _reason(exc: ConnectionClosed) -> str:
+    rcvd = exc.rcvd
+    if rcvd is None:
+        # No close frame: the peer vanished or our keepalive ping timed out (code 1011).
+        sent = exc.sent
+        return f"no close frame from peer ({sent.reason or sent.code})" if sent else "connection lost"
+    return f"closed by peer: {rcvd.code} {rcvd.reason}".rstrip()
+
+
+class WebsocketsTransport:
+    """The default transport, on the ``websockets`` asyncio client.
+
+    ``max_size`` bounds one message (Binance snapshots on websockets can be a few MB).
+    """
+
+    def __init__(self, *, max_size: int = 16 * 1024 * 1024) -> None:
+        self.max_size = max_size
+
+    async def connect(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str],
+        ping_interval: float | None,
+        ping_timeout: float | None,
+        open_timeout: float,
+    ) -> Socket:
+        try:
+            ws = await websockets.connect(
+                url,
+                additional_headers=headers or None,
+                ping_interval=ping_interval,
+                ping_timeout=ping_timeout,
+                open_timeout=open_timeout,
+                close_timeout=2.0,
+                max_size=self.max_size,
+                # Exchanges send many small frames: per-message deflate costs more CPU than it saves.
+                compression=None,
+            )
+        except (InvalidHandshake, InvalidURI) as exc:
+            raise SocketClosed(f"handshake failed: {exc}") from exc
+        return _WebsocketsSocket(ws)

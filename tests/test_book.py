@@ -1,0 +1,212 @@
+"""The order-book state machine: every rule, every failure path, against a reference book."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from collector.book import BookSync, OrderBook, Rule
+from collector.models import Book, Resync
+
+
+def requester(log: list[str]) -> Any:
+    def request(symbol: str) -> list[str]:
+        log.append(symbol)
+        return [f"snapshot:{symbol}"]
+
+    return request
+
+
+def test_order_book_apply_keeps_levels_sorted_and_removes_zero() -> None:
+    """Absolute sizes replace levels, size 0 removes, and best/top read in price order."""
+    book = OrderBook()
+    book.load([(100.0, 1.0), (99.0, 2.0)], [(101.0, 1.5), (102.0, 3.0)], 10)
+    book.apply([(100.5, 4.0), (99.0, 0.0), (98.0, 0.0)], [(101.0, 0.0), (101.5, 2.5)])
+    assert book.best_bid() == (100.5, 4.0)
+    assert book.best_ask() == (101.5, 2.5)
+    assert book.top(2).bids == [(100.5, 4.0), (100.0, 1.0)]
+    assert book.top(2).asks == [(101.5, 2.5), (102.0, 3.0)]
+    assert book.depth().bids == [(100.5, 4.0), (100.0, 1.0)]
+    assert book.mid() == pytest.approx(101.0)
+    assert book.spread() == pytest.approx(1.0)
+    assert len(book) == 4
+    assert not book.crossed()
+
+
+def test_order_book_matches_dict_reference_under_random_updates() -> None:
+    """Thousands of random deltas leave the sorted book equal to a plain dict applied the same way."""
+    rng = random.Random(7)
+    book = OrderBook()
+    book.load([], [], 0)
+    ref_bids: dict[float, float] = {}
+    ref_asks: dict[float, float] = {}
+    for _ in range(5000):
+        bids = [(float(rng.randint(1, 50)), float(rng.choice([0, 0, 1, 2, 3]))) for _ in range(rng.randint(0, 4))]
+        asks = [(float(rng.randint(51, 100)), float(rng.choice([0, 0, 1, 2, 3]))) for _ in range(rng.randint(0, 4))]
+        book.apply(bids, asks)
+        for side, levels in ((ref_bids, bids), (ref_asks, asks)):
+            for p, s in levels:
+                if s:
+                    side[p] = s
+                else:
+                    side.pop(p, None)
+    assert book.bids() == ref_bids
+    assert book.asks() == ref_asks
+    assert book.depth().bids == sorted(ref_bids.items(), reverse=True)
+    assert book.depth().asks == sorted(ref_asks.items())
+
+
+def test_range_rule_joins_snapshot_to_buffered_deltas() -> None:
+    """Binance spot: deltas with u <= lastUpdateId are dropped and the first kept one must straddle it."""
+    requested: list[str] = []
+    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    out: list[Any] = []
+    sync.delta(out, "X/Y", [(10.0, 1.0)], [], 95, 100, None, 1.0, 1.0)
+    sync.delta(out, "X/Y", [(10.0, 2.0)], [], 101, 103, None, 2.0, 2.0)
+    sync.delta(out, "X/Y", [], [(12.0, 5.0)], 104, 104, None, 3.0, 3.0)
+    assert out == ["snapshot:X/Y"]
+    assert requested == ["X/Y"]
+    out.clear()
+    sync.snapshot(out, "X/Y", [(10.0, 9.0), (9.0, 1.0)], [(11.0, 1.0)], 102, None, 4.0)
+    # Snapshot, then the delta 101..103 (straddles 102+1), then 104.
+    assert [type(e).__name__ for e in out] == ["Book", "Book", "Book"]
+    snap, first, second = out
+    assert (snap.snapshot, snap.sequence, snap.bids) == (True, 102, [(10.0, 9.0), (9.0, 1.0)])
+    assert (first.snapshot, first.sequence, first.bids, first.timestamp) == (False, 103, [(10.0, 2.0)], 2.0)
+    assert second.sequence == 104
+    book = sync.book("X/Y")
+    assert book is not None and book.synced
+    assert book.bids() == {10.0: 2.0, 9.0: 1.0}
+    assert book.asks() == {11.0: 1.0, 12.0: 5.0}
+
+
+def test_range_rule_gap_resyncs_only_that_symbol() -> None:
+    """A delta whose U skips past last+1 emits a gap resync for its symbol and requests a new snapshot."""
+    requested: list[str] = []
+    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    out: list[Any] = []
+    for symbol in ("A/B", "C/D"):
+        sync.delta(out, symbol, [], [], 1, 1, None, None, 0.0)
+        sync.snapshot(out, symbol, [(1.0, 1.0)], [(2.0, 1.0)], 1, None, 0.0)
+    out.clear()
+    sync.delta(out, "A/B", [(1.0, 3.0)], [], 5, 6, None, 9.0, 9.5)
+    resync = out[0]
+    assert isinstance(resync, Resync)
+    assert (resync.symbol, resync.reason, resync.received) == ("A/B", "gap", 9.5)
+    assert resync.detail == "expected U<=2, got U=5"
+    assert out[1:] == ["snapshot:A/B"]
+    a_book, c_book = sync.book("A/B"), sync.book("C/D")
+    assert a_book is not None and not a_book.synced and len(a_book) == 0
+    assert c_book is not None and c_book.synced and c_book.best_bid() == (1.0, 1.0)
+    # The gapped delta starts the new buffer: a snapshot at 5 joins it.
+    out.clear()
+    sync.snapshot(out, "A/B", [(1.0, 2.0)], [(2.0, 2.0)], 5, None, 10.0)
+    assert [e.sequence for e in out] == [5, 6]
+    assert a_book.bids() == {1.0: 3.0}
+
+
+def test_range_rule_ignores_old_deltas_and_refetches_too_old_snapshot() -> None:
+    """u <= local id is ignored; a snapshot older than the first buffered U is fetched again."""
+    requested: list[str] = []
+    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    out: list[Any] = []
+    sync.delta(out, "X/Y", [], [], 50, 60, None, None, 0.0)
+    out.clear()
+    sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 40, None, 1.0)
+    assert out == ["snapshot:X/Y"]
+    assert sync.stats["snapshot_too_old"] == 1
+    out.clear()
+    sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 55, None, 2.0)
+    assert [e.sequence for e in out] == [55, 60]
+    out.clear()
+    sync.delta(out, "X/Y", [(1.0, 7.0)], [], 58, 60, None, None, 3.0)
+    assert out == []
+    assert sync.stats["stale_delta"] == 1
+
+
+def test_prev_id_rule_first_event_and_pu_chain() -> None:
+    """Binance futures: drop u < lastUpdateId, first has U <= id <= u, then pu must equal the previous u."""
+    requested: list[str] = []
+    sync = BookSync("binance_usdm", Rule.PREV_ID, requester(requested))
+    out: list[Any] = []
+    sync.delta(out, "BTC/USDT:USDT", [(1.0, 1.0)], [], 90, 99, 89, None, 0.0)
+    sync.delta(out, "BTC/USDT:USDT", [(1.0, 2.0)], [], 100, 110, 99, None, 0.0)
+    sync.delta(out, "BTC/USDT:USDT", [(1.0, 3.0)], [], 111, 120, 110, None, 0.0)
+    out.clear()
+    sync.snapshot(out, "BTC/USDT:USDT", [(1.0, 5.0)], [(2.0, 5.0)], 105, None, 1.0)
+    assert [e.sequence for e in out] == [105, 110, 120]
+    out.clear()
+    sync.delta(out, "BTC/USDT:USDT", [(1.0, 4.0)], [], 125, 130, 121, None, 2.0)
+    assert isinstance(out[0], Resync)
+    assert out[0].detail == "expected pu=120, got pu=121"
+    assert out[1] == "snapshot:BTC/USDT:USDT"
+
+
+def test_crossed_book_is_treated_as_gap() -> None:
+    """A delta that leaves best bid >= best ask discards the book with reason 'crossed'."""
+    sync = BookSync("binance", Rule.RANGE, requester([]))
+    out: list[Any] = []
+    sync.delta(out, "X/Y", [], [], 1, 1, None, None, 0.0)
+    sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 1, None, 0.0)
+    out.clear()
+    sync.delta(out, "X/Y", [(2.5, 1.0)], [], 2, 2, None, None, 1.0)
+    assert isinstance(out[0], Resync) and out[0].reason == "crossed"
+    assert out[1] == "snapshot:X/Y"
+    assert sync.stats["resync.crossed"] == 1
+
+
+def test_reset_on_disconnect_emits_resync_without_request() -> None:
+    """Losing the connection resets its live books; the next delta asks for a snapshot."""
+    requested: list[str] = []
+    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    out: list[Any] = []
+    sync.delta(out, "X/Y", [], [], 1, 1, None, None, 0.0)
+    sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 1, None, 0.0)
+    out.clear()
+    sync.reset(out, ["X/Y", "NOT/SEEN"], "reconnect", 5.0)
+    assert out == [Resync("binance", "X/Y", None, 5.0, "reconnect", "")]
+    assert requested == ["X/Y"]
+    out.clear()
+    sync.delta(out, "X/Y", [], [], 40, 41, None, None, 6.0)
+    assert out == ["snapshot:X/Y"]
+
+
+def test_buffer_is_bounded() -> None:
+    """Deltas beyond max_buffer while waiting for a snapshot restart the wait with a resync event."""
+    sync = BookSync("binance", Rule.RANGE, requester([]), max_buffer=3)
+    out: list[Any] = []
+    for i in range(4):
+        sync.delta(out, "X/Y", [], [], i, i, None, None, float(i))
+    assert [type(x).__name__ for x in out] == ["str", "Resync", "str"]
+    assert out[1].reason == "buffer"
+    assert sync.stats["buffer_overflow"] == 1
+
+
+def test_monotonic_rule_snapshot_resets_and_non_increasing_is_gap() -> None:
+    """In-stream snapshots reset the book; a u that does not increase is a gap."""
+    sync = BookSync("bybit", Rule.MONOTONIC, requester([]))
+    out: list[Any] = []
+    sync.delta(out, "X/Y", [(1.0, 1.0)], [], 0, 5, None, None, 0.0)
+    assert out == ["snapshot:X/Y"]
+    out.clear()
+    sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 10, 1.0, 1.0)
+    sync.delta(out, "X/Y", [(1.0, 2.0)], [], 0, 11, None, 2.0, 2.0)
+    sync.delta(out, "X/Y", [(1.0, 3.0)], [], 0, 11, None, 3.0, 3.0)
+    assert [type(x).__name__ for x in out] == ["Book", "Book", "Resync", "str"]
+    sync.snapshot(out, "X/Y", [(1.5, 1.0)], [(2.0, 1.0)], 1, 4.0, 4.0)
+    book = sync.book("X/Y")
+    assert book is not None and book.bids() == {1.5: 1.0} and book.sequence == 1
+
+
+def test_snapshot_rule_replaces_whole_book() -> None:
+    """Full-snapshot exchanges: each message is the book."""
+    sync = BookSync("upbit", Rule.SNAPSHOT, requester([]), top_n=1)
+    out: list[Any] = []
+    sync.snapshot(out, "BTC/KRW", [(1.0, 1.0), (0.5, 2.0)], [(2.0, 1.0)], None, 1.0, 1.0)
+    sync.snapshot(out, "BTC/KRW", [(1.1, 1.0)], [(2.1, 1.0)], None, 2.0, 2.0)
+    last = out[-1]
+    assert isinstance(last, Book) and last.snapshot and last.top.bids == [(1.1, 1.0)]  # type: ignore[union-attr]
+    book = sync.book("BTC/KRW")
+    assert book is not None and book.bids() == {1.1: 1.0} and book.asks() == {2.1: 1.0}
