@@ -62,12 +62,14 @@ class InstrumentMap:
     lookups of unknown ids raise :class:`~collector.errors.UnknownSymbol`.
     """
 
-    __slots__ = ("_by_native", "_by_symbol", "exchange")
+    __slots__ = ("_by_native", "_by_symbol", "exchange", "symbols_by_native")
 
     def __init__(self, exchange: str, instruments: Iterable[Instrument] = ()) -> None:
         self.exchange = exchange
         self._by_native: dict[str, Instrument] = {}
         self._by_symbol: dict[str, Instrument] = {}
+        # native id -> unified symbol: the one lookup on every frame, kept as a plain dict.
+        self.symbols_by_native: dict[str, str] = {}
         self.update(instruments)
 
     def update(self, instruments: Iterable[Instrument]) -> None:
@@ -75,6 +77,7 @@ class InstrumentMap:
         for inst in instruments:
             self._by_native[inst.native] = inst
             self._by_symbol[inst.symbol] = inst
+            self.symbols_by_native[inst.native] = inst.symbol
 
     def __len__(self) -> int:
         return len(self._by_native)
@@ -104,5 +107,4 @@ class InstrumentMap:
 
     def symbol_of(self, native: str) -> str | None:
         """The unified symbol for a native id, or ``None`` when unknown (hot path: no exception)."""
-        inst = self._by_native.get(native)
-        return inst.symbol if inst is not None else None
+        return self.symbols_by_native.get(native)

@@ -32,6 +32,7 @@ from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, exc
 from .schemas import (
     AggTrade,
     BookTicker,
+    Combined,
     DepthSnapshot,
     DepthUpdate,
     Envelope,
@@ -43,10 +44,10 @@ from .schemas import (
 __all__ = ["BinanceAdapter", "BinanceCoinmAdapter", "BinanceUsdmAdapter"]
 
 _envelope = msgspec.json.Decoder(Envelope)
-_depth = msgspec.json.Decoder(DepthUpdate, strict=False)
-_agg_trade = msgspec.json.Decoder(AggTrade, strict=False)
-_book_ticker = msgspec.json.Decoder(BookTicker, strict=False)
-_kline = msgspec.json.Decoder(KlineEvent, strict=False)
+_depth = msgspec.json.Decoder(Combined[DepthUpdate], strict=False)
+_agg_trade = msgspec.json.Decoder(Combined[AggTrade], strict=False)
+_book_ticker = msgspec.json.Decoder(Combined[BookTicker], strict=False)
+_kline = msgspec.json.Decoder(Combined[KlineEvent], strict=False)
 _snapshot = msgspec.json.Decoder(DepthSnapshot, strict=False)
 _exchange_info = msgspec.json.Decoder(ExchangeInfo, strict=False)
 
@@ -71,7 +72,9 @@ KLINE_INTERVALS = (
 
 _CHANNEL_STREAM = {"trades": "aggTrade", "ticker": "bookTicker", "book": "depth@100ms"}
 
-_Handler = Callable[[str, bytes, float, Output], None]
+_Handler = Callable[[str, str | bytes, float, Output], None]
+_PREFIX = '{"stream":"'
+_PREFIX_BYTES = _PREFIX.encode()
 
 
 class BinanceAdapter(Adapter):
@@ -98,6 +101,7 @@ class BinanceAdapter(Adapter):
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         super().__init__(endpoints=endpoints, book_top=book_top)
+        self._symbols = self.instruments.symbols_by_native
         self._request_id = 0
         self._routes: dict[str, _Handler] = {
             "aggTrade": self._on_agg_trade,
@@ -198,32 +202,47 @@ class BinanceAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        self.stats["frames"] += 1
+        # Fast path: Binance writes the stream name first, so the route is known before
+        # any JSON parsing and the frame is decoded once, straight into its payload type.
+        prefix = _PREFIX if isinstance(frame, str) else _PREFIX_BYTES
+        if frame[:11] == prefix:
+            end = frame.find(prefix[-1:], 11)  # type: ignore[arg-type]
+            stream = frame[11:end]
+            if isinstance(stream, bytes):
+                stream = stream.decode("utf-8", "replace")
+            handler = self._routes.get(stream[stream.find("@") + 1 :])
+            if handler is not None:
+                try:
+                    handler(conn, frame, received, out)
+                except msgspec.DecodeError as exc:
+                    out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
+                return out
+        self._parse_other(conn, frame, received, out)
+        return out
+
+    def _parse_other(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         try:
             env = _envelope.decode(frame)
         except msgspec.DecodeError as exc:
             out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
-            return out
-        data = env.data
-        if not data:
+            return
+        if not env.data:
             self._on_control(conn, env, frame, received, out)
-            return out
+            return
         stream = env.stream
-        at = stream.find("@")
-        handler = self._routes.get(stream[at + 1 :]) if at > 0 else None
-        if handler is None:
-            if stream == "!serverShutdown":
-                # Spot announces planned maintenance: reconnect now rather than be cut off.
-                self.stats["server_shutdown"] += 1
-                out.append(Reconnect(conn, "serverShutdown"))
-            else:
-                self.stats["ignored." + stream[at + 1 :]] += 1
-            return out
-        try:
-            handler(conn, data, received, out)
-        except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
-        return out
+        handler = self._routes.get(stream[stream.find("@") + 1 :]) if "@" in stream else None
+        if handler is not None:
+            # A combined message whose keys came in another order than Binance's usual one.
+            try:
+                handler(conn, frame, received, out)
+            except msgspec.DecodeError as exc:
+                out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
+        elif stream == "!serverShutdown":
+            # Spot announces planned maintenance: reconnect now rather than be cut off.
+            self.stats["server_shutdown"] += 1
+            out.append(Reconnect(conn, "serverShutdown"))
+        else:
+            self.stats["ignored." + stream[stream.find("@") + 1 :]] += 1
 
     def _on_control(self, conn: str, env: Envelope, frame: str | bytes, received: float, out: Output) -> None:
         if env.code is not None:
@@ -233,22 +252,22 @@ class BinanceAdapter(Adapter):
         else:
             out.append(self.error(conn, "unknown_message", excerpt(frame), received))
 
-    def _symbol(self, conn: str, native: str, received: float, out: Output) -> str | None:
-        symbol = self.instruments.symbol_of(native)
-        if symbol is None:
-            out.append(self.error(conn, "unknown_symbol", native, received))
-        return symbol
+    def _unknown(self, conn: str, native: str, received: float, out: Output) -> None:
+        out.append(self.error(conn, "unknown_symbol", native, received))
 
-    def _on_depth(self, conn: str, data: bytes, received: float, out: Output) -> None:
-        d = _depth.decode(data)
-        symbol = self._symbol(conn, d.s, received, out)
-        if symbol is not None:
+    def _on_depth(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
+        d = _depth.decode(frame).data
+        symbol = self._symbols.get(d.s)
+        if symbol is None:
+            self._unknown(conn, d.s, received, out)
+        else:
             self.books.delta(out, symbol, d.b, d.a, d.U, d.u, d.pu, d.E / 1000.0, received)
 
-    def _on_agg_trade(self, conn: str, data: bytes, received: float, out: Output) -> None:
-        t = _agg_trade.decode(data)
-        symbol = self._symbol(conn, t.s, received, out)
+    def _on_agg_trade(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
+        t = _agg_trade.decode(frame).data
+        symbol = self._symbols.get(t.s)
         if symbol is None:
+            self._unknown(conn, t.s, received, out)
             return
         amount = t.q
         if self.size_in_contracts:
@@ -256,17 +275,20 @@ class BinanceAdapter(Adapter):
             amount = t.q * self.instruments.by_native(t.s).contract_size / t.p
         out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, "sell" if t.m else "buy", str(t.a)))
 
-    def _on_book_ticker(self, conn: str, data: bytes, received: float, out: Output) -> None:
-        t = _book_ticker.decode(data)
-        symbol = self._symbol(conn, t.s, received, out)
-        if symbol is not None:
+    def _on_book_ticker(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
+        t = _book_ticker.decode(frame).data
+        symbol = self._symbols.get(t.s)
+        if symbol is None:
+            self._unknown(conn, t.s, received, out)
+        else:
             ts = t.E / 1000.0 if t.E is not None else None
             out.append(Ticker(self.id, symbol, ts, received, t.b, t.B, t.a, t.A))
 
-    def _on_kline(self, conn: str, data: bytes, received: float, out: Output) -> None:
-        e = _kline.decode(data)
-        symbol = self._symbol(conn, e.s, received, out)
+    def _on_kline(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
+        e = _kline.decode(frame).data
+        symbol = self._symbols.get(e.s)
         if symbol is None:
+            self._unknown(conn, e.s, received, out)
             return
         k = e.k
         out.append(
@@ -327,11 +349,10 @@ def _tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
     """Price tick and quantity step from the PRICE_FILTER and LOT_SIZE filters."""
     tick = step = None
     for f in s.filters:
-        kind = f.get("filterType")
-        if kind == "PRICE_FILTER":
-            tick = float(f.get("tickSize", 0)) or None
-        elif kind == "LOT_SIZE":
-            step = float(f.get("stepSize", 0)) or None
+        if f.filterType == "PRICE_FILTER":
+            tick = f.tickSize or None
+        elif f.filterType == "LOT_SIZE":
+            step = f.stepSize or None
     return tick, step
 
 

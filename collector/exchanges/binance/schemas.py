@@ -7,23 +7,26 @@ so new fields Binance adds do not break decoding.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
 __all__ = [
     "AggTrade",
     "BookTicker",
+    "Combined",
     "DepthSnapshot",
     "DepthUpdate",
     "Envelope",
     "ExchangeInfo",
+    "Filter",
     "Kline",
     "KlineEvent",
     "SymbolInfo",
 ]
 
 Levels = list[tuple[float, float]]
+T = TypeVar("T")
 
 
 class Envelope(msgspec.Struct):
@@ -35,6 +38,16 @@ class Envelope(msgspec.Struct):
     result: Any = None  # null on a successful SUBSCRIBE
     code: int | None = None  # error code of a rejected control message
     msg: str | None = None  # its error text
+
+
+class Combined(msgspec.Struct, Generic[T]):
+    """A combined-stream message whose payload type is known from its stream name.
+
+    Decoding the whole frame into ``Combined[DepthUpdate]`` parses it in one pass
+    (the ``stream`` key is skipped), instead of once for the wrapper and once for ``data``.
+    """
+
+    data: T
 
 
 class DepthUpdate(msgspec.Struct):
@@ -106,6 +119,14 @@ class DepthSnapshot(msgspec.Struct):
     E: int | None = None  # futures only: message output time, ms
 
 
+class Filter(msgspec.Struct):
+    """One entry of a symbol's ``filters``; only the two we use are decoded."""
+
+    filterType: str
+    tickSize: float | None = None  # PRICE_FILTER
+    stepSize: float | None = None  # LOT_SIZE
+
+
 class SymbolInfo(msgspec.Struct):
     """One entry of ``exchangeInfo.symbols`` (spot and futures fields together)."""
 
@@ -118,7 +139,7 @@ class SymbolInfo(msgspec.Struct):
     deliveryDate: int = 0  # futures: ms
     marginAsset: str = ""  # futures: settlement asset
     contractSize: float = 1.0  # COIN-M: quote value of one contract
-    filters: list[dict[str, Any]] = []
+    filters: list[Filter] = []
 
 
 class ExchangeInfo(msgspec.Struct):
