@@ -7,8 +7,10 @@ JSON form (:func:`encode_event`) is the contract in design.md.
 
 from __future__ import annotations
 
+from . import runner
 from .book import OrderBook
 from .capture import CaptureWriter, Frame, read_capture
+from .client import Collector
 from .codec import decode_event, encode_event
 from .errors import (
     CaptureError,
@@ -47,6 +49,7 @@ __all__ = [
     "Candle",
     "CaptureError",
     "CaptureWriter",
+    "Collector",
     "CollectorError",
     "Connected",
     "Disconnected",
@@ -71,4 +74,5 @@ __all__ = [
     "encode_event",
     "read_capture",
     "replay",
+    "runner",
 ]

@@ -32,7 +32,10 @@ class RestRequest(msgspec.Struct, frozen=True):
         parts = urlsplit(self.url)
         query = dict(parse_qsl(parts.query))
         instrument = query.get("symbol") or query.get("instId") or query.get("market") or ""
-        return parts.netloc, parts.path, instrument
+        category = query.get("category")
+        # Bybit lists instruments per category on one path: the category is part of the endpoint.
+        path = f"{parts.path}?category={category}" if category else parts.path
+        return parts.netloc, path, instrument
 
 
 class SendFrame(msgspec.Struct, frozen=True):

@@ -25,8 +25,10 @@ Rules (the exchange fact sheets quote the documents these come from):
     Drop events with ``u < lastUpdateId``; the first must satisfy
     ``U <= lastUpdateId <= u``; afterwards every event's ``pu`` must equal the
     previous event's ``u``.
-``MONOTONIC`` (snapshot and deltas on the stream, e.g. Bybit)
+``MONOTONIC`` (snapshot and deltas on the stream)
     A snapshot (re)starts the book; each delta's ``u`` must be greater than the last.
+``NEXT_ID`` (snapshot and deltas on the stream, e.g. Bybit)
+    As ``MONOTONIC``, and each delta's ``u`` must be exactly the last ``u`` + 1.
 ``SNAPSHOT`` (every message is a full book, e.g. Upbit)
     Each snapshot replaces the book.
 """
@@ -50,6 +52,7 @@ class Rule(enum.Enum):
     RANGE = "range"
     PREV_ID = "prev_id"
     MONOTONIC = "monotonic"
+    NEXT_ID = "next_id"
     SNAPSHOT = "snapshot"
 
 
@@ -171,6 +174,9 @@ class OrderBook:
         )
 
 
+# Rules whose snapshots arrive on the stream: a delta before one cannot be buffered usefully.
+_STREAM_SNAPSHOTS = frozenset({Rule.MONOTONIC, Rule.NEXT_ID, Rule.SNAPSHOT})
+
 # A buffered delta: (bids, asks, first id U, last id u, previous id pu, timestamp, received).
 _Delta = tuple[list[Level], list[Level], int, int, int | None, float | None, float]
 _WAIT = 0
@@ -254,7 +260,7 @@ class BookSync:
         if st.state == _LIVE:
             self._live(out, symbol, st, (bids, asks, first, last, prev, timestamp, received))
             return
-        if self.rule is Rule.MONOTONIC or self.rule is Rule.SNAPSHOT:
+        if self.rule in _STREAM_SNAPSHOTS:
             # These exchanges send the snapshot on the stream; a delta before it is useless.
             self.stats["delta_before_snapshot"] += 1
             self._ask_snapshot(out, symbol, st)
@@ -302,6 +308,9 @@ class BookSync:
                 return
         elif last <= st.last:
             self._gap(out, symbol, st, "gap", f"sequence went from {st.last} to {last}", received, None)
+            return
+        elif rule is Rule.NEXT_ID and last != st.last + 1:
+            self._gap(out, symbol, st, "gap", f"expected u={st.last + 1}, got u={last}", received, None)
             return
         st.first_pending = False
         book = st.book

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import msgspec
 import structlog
 
 from .actions import RestRequest
@@ -63,6 +64,8 @@ class Collector:
       disables the queue (callbacks and sinks only).
     - ``record``: a :class:`~collector.capture.CaptureWriter` that receives every raw frame
       and REST response.
+    - ``plan_overrides``: fields to replace in every connection plan, e.g.
+      ``{"idle_timeout": 5.0, "ping_interval": 1.0}`` (tests use it to shrink timeouts).
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class Collector:
         rest: RestClient | None = None,
         stable_after: float = 30.0,
         delays: Callable[[], Iterator[float]] = backoff_delays,
+        plan_overrides: dict[str, Any] | None = None,
     ) -> None:
         if overflow not in ("block", "drop_oldest"):
             raise UsageError(f"overflow must be 'block' or 'drop_oldest', not {overflow!r}")
@@ -89,6 +93,7 @@ class Collector:
         self._rest = rest or RestClient()
         self._stable_after = stable_after
         self._delays = delays
+        self._plan_overrides = plan_overrides or {}
         self._subs: dict[str, list[Subscription]] = {}
         self._adapters: dict[str, Adapter] = {}
         self._connections: list[Connection] = []
@@ -189,7 +194,7 @@ class Collector:
             await handle(adapter.on_http(request, status, body, time.time()))
         if adapter.rest_weight_limit:
             self._rest.set_weight_limit(urlsplit(adapter.endpoints.rest).netloc, adapter.rest_weight_limit)
-        plans = adapter.plan(subs)
+        plans = [msgspec.structs.replace(p, **self._plan_overrides) for p in adapter.plan(subs)]
         log.info("starting", exchange=exchange, connections=len(plans), subscriptions=len(subs))
         for plan in plans:
             conn = Connection(
@@ -308,7 +313,8 @@ class Collector:
                     await result
             except Exception as exc:
                 self.stats["callback_errors"] += 1
-                log.error("callback failed", callback=getattr(callback, "__name__", repr(callback)), error=repr(exc))
+                name = getattr(callback, "__qualname__", type(callback).__qualname__)
+                log.error("callback failed", callback=name, error=repr(exc))
         for sink in self._sinks:
             await sink.write(event)
         queue = self._queue

@@ -106,7 +106,7 @@ async def run_demo(args: argparse.Namespace) -> int:
 
     spot = [s.strip() for s in args.symbols.split(",") if s.strip()]
     markets = {"binance": spot, "binance_usdm": [f"{s}:{s.split('/')[1]}" for s in spot[:1]]}
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=130)
     duration = float(args.duration)
     async with Simulator(markets, seed=int(time.time()) & 0xFFFF, tick_interval=0.1) as sim:
         state = DemoState()
@@ -138,9 +138,9 @@ async def run_demo(args: argparse.Namespace) -> int:
                         console.print(_render(state, c, elapsed, duration))
                         next_print += 1.0
                     await asyncio.sleep(0.05)
+            console.print(_render(state, c, duration, duration))
+            synced = sum(1 for ex, sym in state.rows if (b := c.book(ex, sym)) is not None and b.synced)
         finally:
             await c.stop()
-        console.print(_render(state, c, duration, duration))
-        synced = sum(1 for ex, sym in state.rows if (b := c.book(ex, sym)) is not None and b.synced)
         console.print(f"done: {state.events} events, {synced} synced books, simulator stats {dict(sim.stats)}")
     return 0

@@ -48,6 +48,11 @@ class EventBase(msgspec.Struct, frozen=True, gc=False, tag_field="type"):
 
     exchange: str
 
+    @property
+    def type(self) -> str:
+        """The event's ``type`` tag as in its JSON (``trade``, ``book``, ``resync``, ...)."""
+        return str(self.__struct_config__.tag)
+
 
 class MarketEvent(EventBase, frozen=True, gc=False):
     """An event about one instrument."""

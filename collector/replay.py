@@ -14,6 +14,8 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import orjson
+
 from .actions import Action, Reconnect, RestRequest, SendFrame
 from .capture import Frame, read_capture
 from .errors import CaptureError, UnknownExchange
@@ -26,13 +28,24 @@ _ACTIONS = (RestRequest, SendFrame, Reconnect)
 
 
 def detect_exchange(frames: Iterable[Frame]) -> str:
-    """The adapter id whose websocket host appears in the capture's ``connect`` records."""
+    """The adapter id for a capture: the one whose websocket host appears in its ``connect``
+    records, else the header's exchange when it names an adapter (a capture recorded
+    against a simulator or testnet)."""
+    header_id = ""
+    url = ""
     for frame in frames:
-        if frame.kind == "connect":
+        if frame.kind == "header":
+            header_id = str(orjson.loads(frame.data).get("exchange", "")).lower()
+        elif frame.kind == "connect":
+            url = frame.url
             for exchange_id, cls in EXCHANGES.items():
-                if cls.recognizes(frame.url):
+                if cls.recognizes(url):
                     return exchange_id
-            raise UnknownExchange(f"no adapter recognises {frame.url!r}; pass exchange=...")
+            break
+    if header_id in EXCHANGES:
+        return header_id
+    if url:
+        raise UnknownExchange(f"no adapter recognises {url!r}; pass exchange=...")
     raise CaptureError("capture has no connect record; pass exchange=... to replay it")
 
 
@@ -68,7 +81,13 @@ class Replay:
                 self._http.setdefault(key, deque()).append(frame)
 
     def _answer(self, request: RestRequest) -> Frame | None:
-        queue = self._http.get(request.match_key())
+        key = request.match_key()
+        queue = self._http.get(key)
+        if not queue:
+            # Recorded against another base URL (a simulator, a testnet, a proxy path
+            # prefix): accept the same endpoint path under any host and prefix.
+            _, path, instrument = key
+            queue = next((q for (_, p, i), q in self._http.items() if q and i == instrument and p.endswith(path)), None)
         if not queue:
             self.stats["unanswered_requests"] += 1
             return None

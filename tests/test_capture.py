@@ -53,13 +53,19 @@ def test_missing_and_corrupt_files_raise_capture_error(tmp_path: Path) -> None:
 
 
 def test_replay_without_instrument_list_reports_it(tmp_path: Path) -> None:
-    """A capture with no exchangeInfo cannot map symbols: an error event says so, frames become unknown_symbol errors."""
+    """Without an exchangeInfo record symbols cannot be mapped: an error event says so, frames become errors."""
     path = tmp_path / "c.jsonl"
     with CaptureWriter(path, "binance") as w:
         w.connect("c", "wss://stream.binance.com:9443/stream", 1.0)
-        w.recv("c", '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":1,'
-               '"p":"1","q":"1","T":1,"m":false}}', 2.0)
+        w.recv(
+            "c",
+            '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":1,'
+            '"p":"1","q":"1","T":1,"m":false}}',
+            2.0,
+        )
     events = list(collector.replay(path))
     assert [(type(e).__name__, getattr(e, "reason", None)) for e in events] == [
-        ("Error", "no_instruments"), ("Connected", None), ("Error", "unknown_symbol"),
+        ("Error", "no_instruments"),
+        ("Connected", None),
+        ("Error", "unknown_symbol"),
     ]

@@ -38,8 +38,21 @@ def test_exact_trade_ticker_candle_values(frames: list[Frame]) -> None:
     ]
     candle = next(e for e in events if isinstance(e, Candle))
     assert candle == Candle(
-        "binance", "NKN/USDT", 1633998523.963, 1633998523.9572978, "1m", 1633998480.0, 1633998540.0,
-        0.3527, 0.3528, 0.3522, 0.3528, 25877.0, 30, False, "exchange",
+        "binance",
+        "NKN/USDT",
+        1633998523.963,
+        1633998523.9572978,
+        "1m",
+        1633998480.0,
+        1633998540.0,
+        0.3527,
+        0.3528,
+        0.3522,
+        0.3528,
+        25877.0,
+        30,
+        False,
+        "exchange",
     )
     ticker = next(e for e in events if isinstance(e, Ticker))
     assert ticker == Ticker("binance", "NKN/USDT", None, 1633998513.377805, 0.3521, 672.0, 0.3526, 3199.0)

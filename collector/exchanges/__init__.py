@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .base import CHANNELS, Adapter, Channel, ConnectionPlan, Endpoints, Output, Subscription
 from .binance import BinanceAdapter, BinanceCoinmAdapter, BinanceUsdmAdapter
+from .bybit import BybitAdapter
+from .upbit import UpbitAdapter
 
 __all__ = [
     "CHANNELS",
@@ -21,7 +23,9 @@ __all__ = [
     "create",
 ]
 
-EXCHANGES: dict[str, type[Adapter]] = {cls.id: cls for cls in (BinanceAdapter, BinanceUsdmAdapter, BinanceCoinmAdapter)}
+EXCHANGES: dict[str, type[Adapter]] = {
+    cls.id: cls for cls in (BinanceAdapter, BinanceUsdmAdapter, BinanceCoinmAdapter, BybitAdapter, UpbitAdapter)
+}
 """Adapter classes by exchange id."""
 
 

@@ -42,7 +42,13 @@ def test_instruments_map_both_ways_from_exchange_info(spot: Adapter, usdm: Adapt
     """Unified symbols come from baseAsset/quoteAsset/marginAsset/contractType/deliveryDate, not the id."""
     inst = spot.instruments.by_native("BNBBTC")
     assert (inst.symbol, inst.base, inst.quote, inst.kind, inst.tick_size, inst.step_size, inst.active) == (
-        "BNB/BTC", "BNB", "BTC", "spot", 0.000001, 0.001, True,
+        "BNB/BTC",
+        "BNB",
+        "BTC",
+        "spot",
+        0.000001,
+        0.001,
+        True,
     )
     assert spot.instruments.by_symbol("BTC/USDT").active is False  # status BREAK
     assert spot.rest_weight_limit == 6000
@@ -82,7 +88,10 @@ def test_futures_book_ticker_timestamp(usdm: Adapter) -> None:
     (ticker,) = usdm.parse("c", fixture_text("binance/usdm_book_ticker.json"), 7.0)
     assert isinstance(ticker, Ticker)
     assert (ticker.symbol, ticker.timestamp, ticker.bid, ticker.ask_size) == (
-        "BTC/USDT:USDT", 1568014460.893, 25.3519, 40.66,
+        "BTC/USDT:USDT",
+        1568014460.893,
+        25.3519,
+        40.66,
     )
 
 
@@ -90,15 +99,30 @@ def test_kline_to_candle(spot: Adapter) -> None:
     """kline: start t, end T+1ms, OHLCV, trade count, closed flag x."""
     (candle,) = spot.parse("c", fixture_text("binance/spot_kline.json"), 9.0)
     assert candle == Candle(
-        "binance", "BNB/BTC", 1672515782.136, 9.0, "1m", 1672515780.0, 1672515840.0,
-        0.001, 0.0025, 0.0015, 0.002, 1000.0, 100, False, "exchange",
+        "binance",
+        "BNB/BTC",
+        1672515782.136,
+        9.0,
+        "1m",
+        1672515780.0,
+        1672515840.0,
+        0.001,
+        0.0025,
+        0.0015,
+        0.002,
+        1000.0,
+        100,
+        False,
+        "exchange",
     )
 
 
 def test_depth_update_buffers_and_requests_snapshot(spot: Adapter) -> None:
     """The first depth delta is buffered and a REST snapshot (limit 1000, weight 50) is requested."""
     out = spot.parse("c", fixture_text("binance/spot_depth_update.json"), 1.0)
-    assert out == [RestRequest("https://api.binance.com/api/v3/depth?symbol=BNBBTC&limit=1000", "snapshot", 50, "BNB/BTC")]
+    assert out == [
+        RestRequest("https://api.binance.com/api/v3/depth?symbol=BNBBTC&limit=1000", "snapshot", 50, "BNB/BTC")
+    ]
     body = orjson.dumps({"lastUpdateId": 158, "bids": [["0.0024", "5"], ["0.0023", "1"]], "asks": [["0.0026", "7"]]})
     out = spot.on_http(out[0], 200, body, 2.0)
     assert out == [
@@ -112,8 +136,15 @@ def test_usdm_depth_uses_pu_rule(usdm: Adapter) -> None:
     (request,) = usdm.parse("c", fixture_text("binance/usdm_depth_update.json"), 1.0)
     assert isinstance(request, RestRequest)
     assert request.url == "https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000"
-    body = orjson.dumps({"lastUpdateId": 158, "E": 1672515782200, "T": 1672515782199,
-                         "bids": [["16500.10", "1"]], "asks": [["16500.20", "2"], ["16501", "1"]]})
+    body = orjson.dumps(
+        {
+            "lastUpdateId": 158,
+            "E": 1672515782200,
+            "T": 1672515782199,
+            "bids": [["16500.10", "1"]],
+            "asks": [["16500.20", "2"], ["16501", "1"]],
+        }
+    )
     snap, delta = usdm.on_http(request, 200, body, 2.0)
     assert isinstance(snap, Book) and isinstance(delta, Book)
     assert (snap.timestamp, snap.sequence) == (1672515782.2, 158)
@@ -136,8 +167,12 @@ def test_malformed_and_unknown_input_become_counted_errors(spot: Adapter) -> Non
     """Bad JSON, bad field types and unknown symbols produce error events and counters, never exceptions."""
     (bad,) = spot.parse("c", "{not json", 1.0)
     assert isinstance(bad, Error) and bad.reason == "malformed" and bad.conn == "c"
-    (bad_type,) = spot.parse("c", '{"stream":"bnbbtc@aggTrade","data":{"e":"aggTrade","E":1,"s":"BNBBTC",'
-                              '"a":1,"p":"abc","q":"1","T":1,"m":true}}', 1.0)
+    (bad_type,) = spot.parse(
+        "c",
+        '{"stream":"bnbbtc@aggTrade","data":{"e":"aggTrade","E":1,"s":"BNBBTC",'
+        '"a":1,"p":"abc","q":"1","T":1,"m":true}}',
+        1.0,
+    )
     assert isinstance(bad_type, Error) and bad_type.reason == "malformed"
     assert "bnbbtc@aggTrade" in bad_type.detail
     (unknown,) = spot.parse("c", fixture_text("binance/spot_agg_trade.json").replace("BNBBTC", "ZZZBTC"), 1.0)
@@ -174,7 +209,10 @@ def test_spot_plan_batches_and_paces(spot: Adapter) -> None:
     assert plan.control_interval == 0.25
     (frame,) = plan.subscribe
     assert orjson.loads(frame)["params"] == [
-        "bnbbtc@aggTrade", "bnbbtc@bookTicker", "bnbbtc@depth@100ms", "bnbbtc@kline_1m",
+        "bnbbtc@aggTrade",
+        "bnbbtc@bookTicker",
+        "bnbbtc@depth@100ms",
+        "bnbbtc@kline_1m",
     ]
     assert plan.symbols == ["BNB/BTC"]
     assert plan.max_lifetime == 23.5 * 3600

@@ -1,0 +1,551 @@
+"""Bybit v5 public market data: spot, linear and inverse under one adapter id, ``bybit``.
+
+Channels (``../shared/exchanges/bybit.md``):
+
+- trades  <- ``publicTrade.<s>`` (``S`` is the taker side, ``i`` the trade id)
+- ticker  <- ``tickers.<s>``; linear/inverse send a snapshot and then deltas that are
+  merged into a cached full ticker. Spot tickers carry no bid/ask, so spot subscribes
+  ``orderbook.1.<s>`` as well and takes its best bid/offer from there.
+- book    <- ``orderbook.<depth>.<s>``: snapshot and deltas on the stream
+  (:attr:`~collector.book.Rule.NEXT_ID`); on a gap the adapter unsubscribes and
+  resubscribes the topic, which makes Bybit send a fresh snapshot.
+- candles <- ``kline.<interval>.<s>``
+
+The category is part of the websocket URL (``…/v5/public/<category>``), one category per
+connection, and native ids repeat across categories (``BTCUSDT`` is both spot and linear),
+so native ids are always looked up together with the connection's category.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import msgspec
+import orjson
+
+from ...actions import RestRequest, SendFrame
+from ...book import BookSync, Rule
+from ...errors import UsageError
+from ...models import Candle, Side, Ticker, Trade
+from ...symbols import Instrument, unified_symbol
+from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, excerpt
+from .schemas import Envelope, InstrumentInfo, InstrumentsResponse, Kline, OrderbookData, PublicTrade, TickerData
+
+__all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
+
+_envelope = msgspec.json.Decoder(Envelope)
+_trades = msgspec.json.Decoder(list[PublicTrade], strict=False)
+_orderbook = msgspec.json.Decoder(OrderbookData, strict=False)
+_ticker = msgspec.json.Decoder(TickerData, strict=False)
+_klines = msgspec.json.Decoder(list[Kline], strict=False)
+_instruments = msgspec.json.Decoder(InstrumentsResponse, strict=False)
+
+CATEGORIES = ("spot", "linear", "inverse")
+"""The public categories this adapter serves, each on its own websocket path."""
+
+BOOK_DEPTHS = (1, 50, 200, 1000)
+"""``orderbook.<depth>`` levels Bybit offers for spot, linear and inverse (500 was retired in 2025)."""
+
+KLINE_INTERVALS = {
+    "1m": "1",
+    "3m": "3",
+    "5m": "5",
+    "15m": "15",
+    "30m": "30",
+    "1h": "60",
+    "2h": "120",
+    "4h": "240",
+    "6h": "360",
+    "12h": "720",
+    "1d": "D",
+    "1w": "W",
+    "1M": "M",
+}
+"""Unified candle interval -> Bybit kline interval."""
+
+_SIDES: dict[str, Side] = {"Buy": "buy", "Sell": "sell"}
+_PERPETUAL = frozenset({"LinearPerpetual", "InversePerpetual"})
+_DATED = frozenset({"LinearFutures", "InverseFutures"})
+_TESTNET_HOSTS = frozenset({"stream-testnet.bybit.com"})
+_INFO_PATH = "/v5/market/instruments-info"
+
+# (conn, category, unified symbol, topic parameter, envelope, received, out)
+_Handler = Callable[[str, str, str, str, Envelope, float, Output], None]
+# Best bid/offer from orderbook.1: (u, bid, bid size, ask, ask size).
+_Bbo = tuple[int, float | None, float | None, float | None, float | None]
+
+
+class BybitAdapter(Adapter):
+    """Bybit v5 spot, linear and inverse; the category follows from each instrument.
+
+    Subscribe with unified symbols: ``BTC/USDT`` (spot), ``BTC/USDT:USDT`` (linear
+    perpetual), ``BTC/USD:BTC`` (inverse perpetual), ``BTC/USDT:USDT-260814`` (dated).
+    :meth:`plan` opens one connection per category (more if the args would exceed
+    Bybit's per-connection budget).
+    """
+
+    id: ClassVar[str] = "bybit"
+    # The websocket base: plans append "/<category>", e.g. wss://stream.bybit.com/v5/public/spot.
+    default_endpoints: ClassVar[Endpoints] = Endpoints(
+        ws="wss://stream.bybit.com/v5/public", rest="https://api.bybit.com"
+    )
+    book_depth: ClassVar[int] = 200
+    # "Spot: max 10 args per subscribe request." Derivatives state no per-request cap;
+    # keep their frames modest anyway.
+    args_per_request: ClassVar[dict[str, int]] = {"spot": 10, "linear": 100, "inverse": 100}
+    # "The args array of one public connection may not exceed 21 000 characters."
+    max_args_chars: ClassVar[int] = 21_000
+    # Bybit documents no control-message rate for public sockets; pace lightly anyway.
+    control_interval: ClassVar[float] = 0.05
+    # "Send {"op":"ping"} ... recommended every 20 s."
+    app_ping: ClassVar[str] = '{"op":"ping"}'
+    app_ping_interval: ClassVar[float] = 20.0
+    # Every ping is answered by a pong frame, so 60 s without any frame means a dead socket.
+    idle_timeout: ClassVar[float] = 60.0
+    # The docs call u "generally continuous" and the fact sheet's safe practice is to
+    # resubscribe when a delta skips an id; set False to accept any increasing u.
+    require_consecutive_u: ClassVar[bool] = True
+
+    def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
+        super().__init__(endpoints=endpoints, book_top=book_top)
+        self._by_native: dict[tuple[str, str], str] = {}  # (category, native) -> unified symbol
+        self._by_symbol: dict[str, tuple[str, str]] = {}  # unified symbol -> (category, native)
+        self._categories: dict[str, str] = {}  # connection id -> category
+        self._book_topics: dict[str, tuple[str, str]] = {}  # unified symbol -> (conn, orderbook topic)
+        self._tickers: dict[str, TickerData] = {}  # merged ticker per unified symbol
+        self._bbo: dict[str, _Bbo] = {}  # spot best bid/offer per unified symbol
+        self._conn_tickers: dict[str, set[str]] = {}  # conn -> symbols with ticker state on it
+        self._routes: dict[str, tuple[_Handler, str]] = {
+            "publicTrade": (self._on_trades, ""),
+            "tickers": (self._on_ticker, ""),
+        }
+        for depth in BOOK_DEPTHS:
+            self._routes[f"orderbook.{depth}"] = (self._on_orderbook, str(depth))
+        for unified, native in KLINE_INTERVALS.items():
+            self._routes[f"kline.{native}"] = (self._on_kline, unified)
+
+    def _make_books(self, book_top: int | None) -> BookSync:
+        return BookSync(
+            self.id, Rule.NEXT_ID if self.require_consecutive_u else Rule.MONOTONIC, self._resubscribe, top_n=book_top
+        )
+
+    @classmethod
+    def recognizes(cls, url: str) -> bool:
+        """Bybit's public mainnet and testnet stream hosts, any category."""
+        return super().recognizes(url) or urlsplit(url).hostname in _TESTNET_HOSTS
+
+    # -- instruments ----------------------------------------------------------------------------
+
+    def instrument_requests(self) -> list[RestRequest]:
+        # Linear lists more than 500 symbols: ask for 1000 per page and follow nextPageCursor.
+        return [self._instruments_request({"category": category, "limit": 1000}) for category in CATEGORIES]
+
+    def _instruments_request(self, query: dict[str, str | int]) -> RestRequest:
+        return RestRequest(f"{self.endpoints.rest}{_INFO_PATH}?{urlencode(query)}", "instruments", 1)
+
+    def parse_instruments(self, request: RestRequest, body: bytes) -> list[Instrument]:
+        return self._decode_instruments(request, body)[1]
+
+    def load_instruments(self, request: RestRequest, body: bytes) -> None:
+        category, instruments, _ = self._decode_instruments(request, body)
+        self._add_instruments(category, instruments)
+
+    def _decode_instruments(self, request: RestRequest, body: bytes) -> tuple[str, list[Instrument], str]:
+        """(category, instruments, next page cursor) of one listing page; raises ValueError if rejected."""
+        resp = _instruments.decode(body)
+        if resp.retCode != 0:
+            raise ValueError(f"retCode {resp.retCode}: {resp.retMsg}")
+        # Take the category from the body: it is what the instruments really are.
+        category = resp.result.category or dict(parse_qsl(urlsplit(request.url).query)).get("category", "")
+        if category not in CATEGORIES:
+            raise ValueError(f"instrument listing for unsupported category {category!r}")
+        instruments = []
+        for info in resp.result.instruments:
+            inst = self._instrument(category, info)
+            if inst is not None:
+                instruments.append(inst)
+        return category, instruments, resp.result.nextPageCursor
+
+    def _instrument(self, category: str, info: InstrumentInfo) -> Instrument | None:
+        base, quote = info.baseCoin, info.quoteCoin
+        if category == "spot":
+            return Instrument(
+                exchange=self.id,
+                native=info.symbol,
+                symbol=unified_symbol(base, quote),
+                base=base,
+                quote=quote,
+                kind="spot",
+                tick_size=info.priceFilter.tickSize,
+                step_size=info.lotSizeFilter.basePrecision,
+                active=info.status == "Trading",
+            )
+        settle = info.settleCoin or (quote if category == "linear" else base)
+        if info.contractType in _PERPETUAL:
+            expiry = None
+        elif info.contractType in _DATED and info.deliveryTime:
+            expiry = _expiry(info.deliveryTime)
+        else:
+            return None  # options or a contract type this adapter does not know
+        return Instrument(
+            exchange=self.id,
+            native=info.symbol,
+            symbol=unified_symbol(base, quote, settle, expiry),
+            base=base,
+            quote=quote,
+            kind="swap" if expiry is None else "future",
+            settle=settle,
+            expiry=expiry,
+            # Inverse contracts are worth 1 USD each; linear sizes are already base units.
+            contract_size=1.0,
+            tick_size=info.priceFilter.tickSize,
+            step_size=info.lotSizeFilter.qtyStep,
+            active=info.status == "Trading",
+        )
+
+    def _add_instruments(self, category: str, instruments: list[Instrument]) -> None:
+        self.instruments.update(instruments)
+        for inst in instruments:
+            self._by_native[category, inst.native] = inst.symbol
+            self._by_symbol[inst.symbol] = (category, inst.native)
+
+    def market_of(self, symbol: str) -> tuple[str, str]:
+        """``(category, native id)`` of a unified symbol; raises :class:`~collector.errors.UnknownSymbol`."""
+        where = self._by_symbol.get(symbol)
+        if where is None:
+            self.instruments.by_symbol(symbol)  # raises UnknownSymbol with the usual hint
+            raise UsageError(f"{self.id}: {symbol!r} is not a spot, linear or inverse instrument")
+        return where
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def topics_for(self, sub: Subscription) -> tuple[str, list[str]]:
+        """The category and topics one subscription needs, e.g. ``("spot", ["tickers.BTCUSDT", ...])``."""
+        category, native = self.market_of(sub.symbol)
+        if sub.channel == "trades":
+            return category, [f"publicTrade.{native}"]
+        if sub.channel == "ticker":
+            # "Spot ticker ... has no bid/ask fields. For spot BBO use orderbook.1.{symbol}."
+            extra = [f"orderbook.1.{native}"] if category == "spot" else []
+            return category, [f"tickers.{native}", *extra]
+        if sub.channel == "book":
+            if self.book_depth not in BOOK_DEPTHS:
+                raise UsageError(f"{self.id}: no orderbook depth {self.book_depth}; use one of {BOOK_DEPTHS}")
+            return category, [f"orderbook.{self.book_depth}.{native}"]
+        interval = KLINE_INTERVALS.get(sub.interval)
+        if interval is None:
+            raise UsageError(f"{self.id}: no kline interval {sub.interval!r}; use one of {tuple(KLINE_INTERVALS)}")
+        return category, [f"kline.{interval}.{native}"]
+
+    def plan(self, subscriptions: Sequence[Subscription]) -> list[ConnectionPlan]:
+        by_category: dict[str, dict[str, Subscription]] = {}
+        for sub in subscriptions:
+            category, topics = self.topics_for(sub)
+            topic_subs = by_category.setdefault(category, {})
+            for topic in topics:
+                topic_subs.setdefault(topic, sub)
+        plans = []
+        for category in CATEGORIES:
+            topic_subs = by_category.get(category, {})
+            if not topic_subs:
+                continue
+            for shard, topics in enumerate(_shards(list(topic_subs), self.max_args_chars)):
+                per = self.args_per_request[category]
+                frames = [_request("subscribe", topics[i : i + per]) for i in range(0, len(topics), per)]
+                books = [topic_subs[t].symbol for t in topics if topic_subs[t].channel == "book"]
+                plans.append(
+                    ConnectionPlan(
+                        conn=f"{self.id}.{category}.{shard}",
+                        url=f"{self.endpoints.ws}/{category}",
+                        subscribe=frames,
+                        control_interval=self.control_interval,
+                        # The documented keepalive is the JSON ping; no protocol pings needed.
+                        ping_interval=None,
+                        ping_timeout=None,
+                        app_ping=self.app_ping,
+                        app_ping_interval=self.app_ping_interval,
+                        idle_timeout=self.idle_timeout,
+                        symbols=list(dict.fromkeys(books)),
+                    )
+                )
+        return plans
+
+    def on_connect(self, plan: ConnectionPlan, received: float) -> Output:
+        """Remember the connection's category (the last path segment of its URL)."""
+        category = urlsplit(plan.url).path.rstrip("/").rpartition("/")[2]
+        if category in CATEGORIES:
+            self._categories[plan.conn] = category
+        return super().on_connect(plan, received)
+
+    def on_disconnect(self, conn: str, reason: str, received: float) -> Output:
+        """Forget the connection's ticker state too: the resubscription starts with fresh snapshots."""
+        for symbol in self._conn_tickers.pop(conn, ()):
+            self._tickers.pop(symbol, None)
+            self._bbo.pop(symbol, None)
+        return super().on_disconnect(conn, reason, received)
+
+    def _category(self, conn: str) -> str | None:
+        category = self._categories.get(conn)
+        if category is None:
+            # Connections this adapter planned are named "<id>.<category>.<shard>".
+            prefix, _, rest = conn.partition(".")
+            guess = rest.partition(".")[0]
+            if prefix == self.id and guess in CATEGORIES:
+                category = self._categories[conn] = guess
+        return category
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
+        out: Output = []
+        self.stats["frames"] += 1
+        try:
+            env = _envelope.decode(frame)
+        except msgspec.DecodeError as exc:
+            out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+            return out
+        topic = env.topic
+        if not topic:
+            self._on_control(conn, env, frame, received, out)
+            return out
+        key, _, native = topic.rpartition(".")
+        route = self._routes.get(key)
+        if route is None:
+            # Channels this adapter does not turn into events (allLiquidation, orderbook.rpi, ...).
+            self.stats["ignored." + (key or topic)] += 1
+            return out
+        category = self._category(conn)
+        if category is None:
+            out.append(self.error(conn, "unknown_connection", f"no category known for {conn}: {topic}", received))
+            return out
+        symbol = self._by_native.get((category, native))
+        if symbol is None:
+            out.append(self.error(conn, "unknown_symbol", f"{category} {native}", received))
+            return out
+        handler, param = route
+        try:
+            handler(conn, category, symbol, param, env, received, out)
+        except msgspec.DecodeError as exc:
+            out.append(self.error(conn, "malformed", f"{topic}: {exc}", received, symbol))
+        return out
+
+    def _on_control(self, conn: str, env: Envelope, frame: str | bytes, received: float, out: Output) -> None:
+        # Ack and pong shapes differ per category: match on op/success, not on the exact shape.
+        if env.success is False:
+            out.append(self.error(conn, "rejected", f"{env.op}: {env.ret_msg} (req_id {env.req_id!r})", received))
+        elif env.op in ("ping", "pong"):
+            self.stats["ignored.pong"] += 1
+        elif env.op or env.success:
+            self.stats["ignored.ack"] += 1
+        else:
+            out.append(self.error(conn, "unknown_message", excerpt(frame), received))
+
+    def _on_trades(
+        self, conn: str, category: str, symbol: str, param: str, env: Envelope, received: float, out: Output
+    ) -> None:
+        inverse = category == "inverse"
+        contract = self.instruments.by_symbol(symbol).contract_size if inverse else 1.0
+        # "data is an array sorted by match time ascending; up to 1024 trades per message."
+        for t in _trades.decode(env.data):
+            side = _SIDES.get(t.S)
+            if side is None:
+                out.append(self.error(conn, "malformed", f"{env.topic}: side {t.S!r}", received, symbol))
+                continue
+            # Inverse sizes are contracts worth `contract` USD each; report base units.
+            amount = t.v * contract / t.p if inverse else t.v
+            out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, side, t.i))
+
+    def _on_ticker(
+        self, conn: str, category: str, symbol: str, param: str, env: Envelope, received: float, out: Output
+    ) -> None:
+        data = _ticker.decode(env.data)
+        if env.type == "delta":
+            cached = self._tickers.get(symbol)
+            if cached is None:
+                # "snapshot then delta messages carrying only changed fields": without the
+                # snapshot there is nothing to merge into; the next snapshot restarts it.
+                self.stats["ignored.ticker_delta_before_snapshot"] += 1
+                return
+            _merge(cached, data)
+        else:
+            cached = self._tickers[symbol] = data
+            self._conn_tickers.setdefault(conn, set()).add(symbol)
+        out.append(self._ticker_event(category, symbol, cached, env.ts, received))
+
+    def _ticker_event(
+        self, category: str, symbol: str, t: TickerData | None, ts: int | None, received: float
+    ) -> Ticker:
+        if category == "spot":
+            bbo = self._bbo.get(symbol)
+            bid, bid_size, ask, ask_size = bbo[1:] if bbo is not None else (None, None, None, None)
+        elif t is not None:
+            bid, bid_size = _num(t.bid1Price), _num(t.bid1Size)
+            ask, ask_size = _num(t.ask1Price), _num(t.ask1Size)
+        else:
+            bid = bid_size = ask = ask_size = None
+        if t is None:
+            return Ticker(self.id, symbol, _seconds(ts), received, bid, bid_size, ask, ask_size)
+        volume, quote_volume = _num(t.volume24h), _num(t.turnover24h)
+        if category == "inverse":
+            # Inverse volume24h counts USD contracts and turnover24h is in the base coin.
+            volume, quote_volume = quote_volume, volume
+        return Ticker(
+            self.id,
+            symbol,
+            _seconds(ts),
+            received,
+            bid,
+            bid_size,
+            ask,
+            ask_size,
+            last=_num(t.lastPrice),
+            open=_num(t.prevPrice24h),
+            high=_num(t.highPrice24h),
+            low=_num(t.lowPrice24h),
+            volume=volume,
+            quote_volume=quote_volume,
+        )
+
+    def _on_orderbook(
+        self, conn: str, category: str, symbol: str, depth: str, env: Envelope, received: float, out: Output
+    ) -> None:
+        d = _orderbook.decode(env.data)
+        kind = env.type
+        if kind != "snapshot" and kind != "delta":
+            out.append(self.error(conn, "malformed", f"{env.topic}: type {kind!r}", received, symbol))
+            return
+        feeds_book = depth != "1" or self.book_depth == 1
+        if depth == "1" and category == "spot":
+            self._on_bbo(conn, symbol, d, env.ts, received, out)
+        elif not feeds_book:
+            self.stats["ignored.orderbook.1"] += 1
+        if not feeds_book:
+            return
+        held = self._book_topics.get(symbol)
+        if held is not None and held[1] != env.topic:
+            # Two depths of one symbol would fight over one book: the first one keeps it.
+            self.stats["ignored.second_depth"] += 1
+            return
+        self._book_topics[symbol] = (conn, env.topic)
+        ts = _seconds(env.ts)
+        if kind == "snapshot":
+            # "If you receive a new snapshot message, you will have to reset your local
+            # orderbook"; u == 1 marks a service-restart snapshot, which overwrites likewise.
+            self.books.snapshot(out, symbol, d.b, d.a, d.u, ts, received)
+            return
+        self.books.delta(out, symbol, d.b, d.a, d.u, d.u, None, ts, received)
+
+    def _on_bbo(self, conn: str, symbol: str, d: OrderbookData, ts: int | None, received: float, out: Output) -> None:
+        prev = self._bbo.get(symbol)
+        if prev is not None and prev[0] == d.u:
+            # "If unchanged for 3 s the same snapshot is re-sent with the same u."
+            self.stats["ignored.bbo_repeat"] += 1
+            return
+        bid, bid_size = d.b[0] if d.b else (None, None)
+        ask, ask_size = d.a[0] if d.a else (None, None)
+        self._bbo[symbol] = (d.u, bid, bid_size, ask, ask_size)
+        self._conn_tickers.setdefault(conn, set()).add(symbol)
+        out.append(self._ticker_event("spot", symbol, self._tickers.get(symbol), ts, received))
+
+    def _on_kline(
+        self, conn: str, category: str, symbol: str, interval: str, env: Envelope, received: float, out: Output
+    ) -> None:
+        for k in _klines.decode(env.data):
+            # Inverse volume counts USD contracts; its turnover is the base-coin volume.
+            volume = k.turnover if category == "inverse" else k.volume
+            out.append(
+                Candle(
+                    self.id,
+                    symbol,
+                    k.timestamp / 1000.0,
+                    received,
+                    interval,
+                    k.start / 1000.0,
+                    (k.end + 1) / 1000.0,  # end is the bar's last millisecond
+                    k.open,
+                    k.high,
+                    k.low,
+                    k.close,
+                    volume,
+                    None,
+                    k.confirm,
+                )
+            )
+
+    # -- resubscription and REST ----------------------------------------------------------------
+
+    def _resubscribe(self, symbol: str) -> list[SendFrame]:
+        """The book's "snapshot request": unsubscribe and subscribe its topic again.
+
+        "Once you have subscribed successfully, you will receive a snapshot": a fresh
+        subscription is how a Bybit book is rebuilt. Subscribing a topic that is still
+        subscribed is refused, hence the unsubscribe first.
+        """
+        where = self._book_topics.get(symbol)
+        if where is None:
+            return []
+        conn, topic = where
+        return [SendFrame(conn, _request("unsubscribe", [topic])), SendFrame(conn, _request("subscribe", [topic]))]
+
+    def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
+        out: Output = []
+        if request.purpose != "instruments":
+            self.stats["ignored.http." + request.purpose] += 1
+            return out
+        if status != 200:
+            out.append(self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received))
+            return out
+        try:
+            category, instruments, cursor = self._decode_instruments(request, body)
+        except (msgspec.DecodeError, ValueError) as exc:
+            out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received))
+            return out
+        self._add_instruments(category, instruments)
+        if cursor:
+            # "Linear has >500 symbols -> must paginate with nextPageCursor." The cursor
+            # comes URL-encoded already ("first%3D...%26last%3D..."): pass it on as is.
+            page = self._instruments_request({"category": category, "limit": 1000})
+            out.append(RestRequest(f"{page.url}&cursor={cursor}", "instruments", 1))
+        return out
+
+
+def _request(op: str, args: list[str]) -> str:
+    return orjson.dumps({"op": op, "args": args}).decode()
+
+
+def _shards(topics: list[str], max_chars: int) -> list[list[str]]:
+    """Split topics so each connection's args stay within ``max_chars`` characters."""
+    shards: list[list[str]] = [[]]
+    used = 0
+    for topic in topics:
+        if shards[-1] and used + len(topic) > max_chars:
+            shards.append([])
+            used = 0
+        shards[-1].append(topic)
+        used += len(topic)
+    return shards
+
+
+def _merge(cached: TickerData, delta: TickerData) -> None:
+    """Apply a ticker delta: "a missing field means unchanged"."""
+    for name in TickerData.__struct_fields__:
+        value = getattr(delta, name)
+        if value is not None:
+            setattr(cached, name, value)
+
+
+def _num(text: str | None) -> float | None:
+    """A ticker field as a float; Bybit's ``""`` means "no value"."""
+    return float(text) if text else None
+
+
+def _seconds(ms: int | None) -> float | None:
+    return ms / 1000.0 if ms is not None else None
+
+
+def _expiry(delivery_ms: int) -> str:
+    """``deliveryTime`` (ms) as ``YYMMDD`` in UTC."""
+    return time.strftime("%y%m%d", time.gmtime(delivery_ms / 1000))

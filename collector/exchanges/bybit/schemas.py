@@ -1,0 +1,152 @@
+"""Bybit v5 public wire messages, one struct each, keys as Bybit sends them.
+
+Decoders are built with ``strict=False`` so msgspec turns Bybit's decimal strings
+(``"65114.20"``) into floats while it parses. Unknown keys are ignored, so fields Bybit
+adds later do not break decoding. Ticker fields stay strings: Bybit sends ``""`` for
+values it does not have (e.g. pre-listing contracts), which is "no value", not an error.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "Envelope",
+    "InstrumentInfo",
+    "InstrumentsResponse",
+    "InstrumentsResult",
+    "Kline",
+    "LotSizeFilter",
+    "OrderbookData",
+    "PriceFilter",
+    "PublicTrade",
+    "TickerData",
+]
+
+Levels = list[tuple[float, float]]
+
+
+class Envelope(msgspec.Struct):
+    """Every public frame: a topic push, or a control response (ack, pong)."""
+
+    topic: str = ""  # "<channel>.<params>.<symbol>", e.g. "orderbook.200.BTCUSDT"
+    type: str = ""  # "snapshot" or "delta"
+    ts: int | None = None  # system generation time, ms
+    cs: int | None = None  # tickers: cross sequence
+    cts: int | None = None  # orderbook: matching-engine time, ms
+    data: msgspec.Raw = msgspec.Raw()  # the payload; empty on control responses
+    op: str = ""  # control responses: "subscribe", "unsubscribe", "ping", "pong"
+    success: bool | None = None  # control responses: whether the request was accepted
+    ret_msg: str = ""  # control responses: "pong", "subscribe", "" or the failure reason
+    req_id: str = ""  # echo of the request's req_id
+    conn_id: str = ""  # server-side connection id
+
+
+class PublicTrade(msgspec.Struct):
+    """One element of ``publicTrade.<symbol>`` ``data`` (an array, ascending by fill time)."""
+
+    T: int  # fill time, ms
+    s: str  # symbol
+    S: str  # taker side: "Buy" or "Sell"
+    v: float  # size (contracts on inverse)
+    p: float  # price
+    i: str  # trade id (always a string)
+    BT: bool = False  # block trade
+    RPI: bool = False  # retail-price-improvement trade
+    L: str | None = None  # derivatives only: tick direction
+    seq: int | None = None  # cross sequence; one seq may span several messages
+
+
+class OrderbookData(msgspec.Struct):
+    """``data`` of ``orderbook.<depth>.<symbol>``: absolute sizes, "0" removes the level."""
+
+    s: str  # symbol
+    b: Levels  # bids, best (highest) first
+    a: Levels  # asks, best (lowest) first
+    u: int  # update id; 1 after a service restart
+    seq: int | None = None  # cross sequence, comparable across depths
+
+
+class TickerData(msgspec.Struct):
+    """``data`` of ``tickers.<symbol>``.
+
+    Spot sends the whole object each time and has no bid/ask. Linear/inverse send a
+    snapshot and then deltas holding only the changed fields: ``None`` here means
+    "unchanged" and the adapter merges the delta into its cached snapshot.
+    """
+
+    symbol: str
+    lastPrice: str | None = None
+    prevPrice24h: str | None = None  # price 24 h ago, i.e. the rolling 24 h open
+    highPrice24h: str | None = None
+    lowPrice24h: str | None = None
+    volume24h: str | None = None  # base units (contracts = USD on inverse)
+    turnover24h: str | None = None  # quote units (base coin on inverse)
+    bid1Price: str | None = None  # derivatives only
+    bid1Size: str | None = None
+    ask1Price: str | None = None
+    ask1Size: str | None = None
+    markPrice: str | None = None  # derivatives only
+    indexPrice: str | None = None  # derivatives only
+
+
+class Kline(msgspec.Struct):
+    """One element of ``kline.<interval>.<symbol>`` ``data``.
+
+    When a bar closes Bybit sends it (``confirm: true``) together with the next one.
+    """
+
+    start: int  # bar start, ms
+    end: int  # bar end, ms, inclusive (start + interval - 1)
+    interval: str  # Bybit interval: "1", "60", "D", ...
+    open: float
+    close: float
+    high: float
+    low: float
+    volume: float  # base units; contracts on inverse
+    turnover: float  # quote units; base coin on inverse
+    confirm: bool  # true once the bar is final
+    timestamp: int  # time of this update, ms
+
+
+class PriceFilter(msgspec.Struct):
+    """``priceFilter`` of an instrument."""
+
+    tickSize: float | None = None
+
+
+class LotSizeFilter(msgspec.Struct):
+    """``lotSizeFilter`` of an instrument: derivatives give ``qtyStep``, spot ``basePrecision``."""
+
+    qtyStep: float | None = None
+    basePrecision: float | None = None
+
+
+class InstrumentInfo(msgspec.Struct):
+    """One entry of ``GET /v5/market/instruments-info`` ``result.list``."""
+
+    symbol: str
+    baseCoin: str
+    quoteCoin: str
+    status: str = ""  # PreLaunch, Trading, Delivering, Closed
+    contractType: str = ""  # LinearPerpetual, LinearFutures, InversePerpetual, InverseFutures; "" on spot
+    settleCoin: str = ""  # derivatives only
+    deliveryTime: int = 0  # dated futures: ms; "0" for perpetuals
+    priceFilter: PriceFilter = msgspec.field(default_factory=PriceFilter)
+    lotSizeFilter: LotSizeFilter = msgspec.field(default_factory=LotSizeFilter)
+
+
+class InstrumentsResult(msgspec.Struct):
+    """``result`` of the instruments listing; page on with ``nextPageCursor`` while it is not empty."""
+
+    category: str = ""
+    instruments: list[InstrumentInfo] = msgspec.field(default_factory=list, name="list")
+    nextPageCursor: str = ""
+
+
+class InstrumentsResponse(msgspec.Struct):
+    """``GET /v5/market/instruments-info``; ``retCode`` 0 means success."""
+
+    retCode: int
+    retMsg: str = ""
+    result: InstrumentsResult = msgspec.field(default_factory=InstrumentsResult)

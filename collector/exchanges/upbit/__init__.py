@@ -1,0 +1,5 @@
+"""Upbit spot market data (KRW, BTC and USDT markets)."""
+
+from .adapter import UpbitAdapter
+
+__all__ = ["UpbitAdapter"]

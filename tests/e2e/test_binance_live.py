@@ -1,0 +1,241 @@
+"""End to end over real loopback websockets: the simulator, the real adapters, the Collector.
+
+Nothing is mocked: the simulator is an aiohttp server speaking Binance's wire format,
+the collector connects with the websockets client and fetches snapshots over HTTP.
+Timeouts are shrunk so faults are detected in about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import collector
+from collector import Collector, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
+from collector.book import OrderBook
+from collector.models import Book
+from collector.rest import backoff_delays
+from collector.simulator import Fault, Simulator
+
+PACKAGE = str(Path(collector.__file__).parent)
+
+
+def _source(task: asyncio.Task[Any]) -> str:
+    """File of the coroutine a task runs (to tell our tasks from the simulator's)."""
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code.co_filename if code is not None else ""
+
+
+MARKETS = {"binance": ["BTC/USDT", "ETH/USDT"], "binance_usdm": ["BTC/USDT:USDT"]}
+FAST = {"idle_timeout": 1.0, "ping_interval": 0.3, "ping_timeout": 0.6}
+
+
+def quick_delays() -> Any:
+    return backoff_delays(initial=0.05, cap=0.2)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+class Recorder:
+    """Collects every event the collector delivers."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(MARKETS, seed=3, tick_interval=0.05) as s:
+        yield s
+
+
+async def start(sim: Simulator, channels: list[str] | None = None, **kwargs: Any) -> tuple[Collector, Recorder]:
+    c = Collector(
+        endpoints={ex: sim.endpoints(ex) for ex in MARKETS},
+        queue_size=0,
+        delays=quick_delays,
+        stable_after=0.5,
+        **({"plan_overrides": FAST} | kwargs),
+    )
+    for exchange, symbols in MARKETS.items():
+        c.subscribe(exchange, symbols, channels or ["trades", "ticker", "book"])  # type: ignore[arg-type]
+    rec = Recorder()
+    c.on(rec)
+    await c.start()
+    return c, rec
+
+
+def synced(c: Collector) -> bool:
+    return all((b := c.book(ex, s)) is not None and b.synced for ex, syms in MARKETS.items() for s in syms)
+
+
+async def books_equal_truth(c: Collector, sim: Simulator) -> None:
+    """Pause the market, let the client catch up, and compare every book level by level."""
+    sim.pause()
+    try:
+        for exchange, symbols in MARKETS.items():
+            for symbol in symbols:
+                bids, asks, last = sim.true_book(exchange, symbol)
+
+                def caught_up(ex: str = exchange, sym: str = symbol, last_id: int = last) -> bool:
+                    book = c.book(ex, sym)
+                    return book is not None and book.synced and book.sequence == last_id
+
+                await wait_for(caught_up)
+                book = c.book(exchange, symbol)
+                assert isinstance(book, OrderBook)
+                assert (book.bids(), book.asks()) == (bids, asks), f"{exchange} {symbol}"
+    finally:
+        sim.resume()
+
+
+async def test_stream_and_books_match_simulator(sim: Simulator) -> None:
+    """Trades, tickers and synced books arrive on spot and USDⓈ-M (both routed paths); books equal the truth."""
+    c, rec = await start(sim)
+    try:
+        await wait_for(lambda: synced(c) and len(rec.of(Trade)) >= 20)
+        await books_equal_truth(c, sim)
+        assert {e.exchange for e in rec.of(Trade)} == {"binance", "binance_usdm"}
+        assert {e.symbol for e in rec.of(Ticker)} == {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT"}
+        assert len(rec.of(Connected)) == 3  # spot, usdm /public, usdm /market
+        assert rec.of(Error) == [] and rec.of(Resync) == []
+        trade_ids = [(t.exchange, t.symbol, t.id) for t in rec.of(Trade)]
+        assert len(trade_ids) == len(set(trade_ids))
+    finally:
+        await c.stop()
+
+
+async def test_gap_resyncs_only_that_symbol(sim: Simulator) -> None:
+    """An injected sequence gap resyncs BTC/USDT alone, with reason gap, and the book is right again."""
+    c, rec = await start(sim)
+    try:
+        await wait_for(lambda: synced(c))
+        sim.inject("binance", Fault.GAP, symbol="BTC/USDT")
+        await wait_for(lambda: len(rec.of(Resync)) == 1)
+        (resync,) = rec.of(Resync)
+        assert (resync.exchange, resync.symbol, resync.reason) == ("binance", "BTC/USDT", "gap")
+        await wait_for(lambda: synced(c))
+        snapshots = [(e.exchange, e.symbol) for e in rec.of(Book) if e.snapshot]
+        assert snapshots.count(("binance", "BTC/USDT")) == 2
+        assert snapshots.count(("binance", "ETH/USDT")) == 1
+        await books_equal_truth(c, sim)
+        assert len(rec.of(Connected)) == 3  # the socket was kept
+    finally:
+        await c.stop()
+
+
+async def test_abrupt_close_reconnects_resubscribes_and_resyncs(sim: Simulator) -> None:
+    """A dropped connection is reported, reconnected, resubscribed, and its books rebuilt."""
+    c, rec = await start(sim)
+    try:
+        await wait_for(lambda: synced(c))
+        sim.inject("binance", Fault.ABRUPT_CLOSE)
+        await wait_for(lambda: len([e for e in rec.of(Connected) if e.exchange == "binance"]) == 2)
+        (gone,) = [e for e in rec.of(Disconnected) if e.exchange == "binance"]
+        assert gone.conn == "binance.0"
+        assert sorted(e.symbol for e in rec.of(Resync)) == ["BTC/USDT", "ETH/USDT"]
+        assert {e.reason for e in rec.of(Resync)} == {"reconnect"}
+        await wait_for(lambda: synced(c))
+        before = len([t for t in rec.of(Trade) if t.exchange == "binance"])
+        await wait_for(lambda: len([t for t in rec.of(Trade) if t.exchange == "binance"]) > before)
+        await books_equal_truth(c, sim)
+    finally:
+        await c.stop()
+
+
+async def test_stall_is_detected_by_data_idle_timeout(sim: Simulator) -> None:
+    """Data stops but pings are answered: the idle watchdog reconnects."""
+    c, rec = await start(sim)
+    try:
+        await wait_for(lambda: synced(c))
+        sim.inject("binance", Fault.STALL, seconds=2.5)
+        await wait_for(lambda: any(e.exchange == "binance" for e in rec.of(Disconnected)), timeout=6)
+        (gone,) = [e for e in rec.of(Disconnected) if e.exchange == "binance"]
+        assert gone.reason == "idle for 1s"
+        await wait_for(lambda: synced(c), timeout=10)
+    finally:
+        await c.stop()
+
+
+async def test_freeze_is_detected_by_ping_timeout(sim: Simulator) -> None:
+    """The peer stops answering pings: the keepalive closes the socket and the collector reconnects."""
+    c, rec = await start(sim, plan_overrides={"idle_timeout": 0.0, "ping_interval": 0.3, "ping_timeout": 0.5})
+    try:
+        await wait_for(lambda: synced(c))
+        sim.inject("binance", Fault.FREEZE, seconds=2.0)
+        await wait_for(lambda: any(e.exchange == "binance" for e in rec.of(Disconnected)), timeout=6)
+        (gone,) = [e for e in rec.of(Disconnected) if e.exchange == "binance"]
+        assert "idle" not in gone.reason
+        await wait_for(lambda: synced(c), timeout=10)
+    finally:
+        await c.stop()
+
+
+async def test_malformed_frame_is_an_error_event_and_nothing_else_is_lost(sim: Simulator) -> None:
+    """A garbage frame gives one error event per connection; books stay synced and correct."""
+    c, rec = await start(sim)
+    try:
+        await wait_for(lambda: synced(c))
+        sim.inject("binance", Fault.MALFORMED)
+        await wait_for(lambda: len(rec.of(Error)) == 1)
+        (err,) = rec.of(Error)
+        assert (err.exchange, err.reason, err.conn) == ("binance", "malformed", "binance.0")
+        assert c.adapter("binance").stats["error.malformed"] == 1
+        assert rec.of(Resync) == []
+        await books_equal_truth(c, sim)
+    finally:
+        await c.stop()
+
+
+async def test_rate_limited_snapshot_is_retried_after_retry_after(sim: Simulator) -> None:
+    """A 429 on the snapshot pauses the host for Retry-After, then the book syncs."""
+    sim.inject("binance", Fault.RATE_LIMIT, count=1)
+    started = time.monotonic()
+    c, rec = await start(sim)
+    try:
+        await wait_for(lambda: synced(c))
+        assert time.monotonic() - started >= 0.9  # Retry-After: 1
+        assert c._rest.stats["rate_limited"] == 1
+        assert rec.of(Error) == []
+    finally:
+        await c.stop()
+
+
+async def test_async_iteration_and_clean_shutdown(sim: Simulator) -> None:
+    """async for yields events; stop() leaves no task of ours running."""
+    before = asyncio.all_tasks()
+    c = Collector(endpoints={"binance": sim.endpoints("binance")}, delays=quick_delays)
+    c.subscribe("binance", "BTC/USDT", ["trades", "book"])
+    seen: list[Event] = []
+    async with c:
+        async for event in c:
+            seen.append(event)
+            if sum(isinstance(e, Trade) for e in seen) >= 5:
+                break
+    ours = [
+        t
+        for t in asyncio.all_tasks() - before
+        if not t.done() and _source(t).startswith(PACKAGE) and "simulator" not in _source(t)
+    ]
+    assert ours == []
+    assert c._tasks == set()
+    assert isinstance(seen[0], Connected)
+    assert all(e.symbol in (None, "BTC/USDT") for e in seen)
