@@ -28,6 +28,8 @@ from .capture import CaptureWriter
 from .client import Collector
 from .errors import CollectorError, UsageError
 from .exchanges import CHANNELS, EXCHANGES, Endpoints
+from .indicators.cli import add_arguments as add_indicator_arguments
+from .indicators.cli import engine_from_args
 from .replay import Replay
 from .runner import run as run_program
 from .sinks import JsonLinesSink
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_live_arguments(p)
     p.add_argument("--book-top", type=int, default=None, metavar="N", help="add the best N levels to book events")
     p.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
+    add_indicator_arguments(p)
 
     p = sub.add_parser("record", help="record raw frames to a capture file")
     _add_live_arguments(p)
@@ -108,10 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", default=None, help="adapter id, when the capture's host is not recognised")
     p.add_argument("--book-top", type=int, default=None, metavar="N", help="add the best N levels to book events")
     p.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
+    add_indicator_arguments(p)
 
     p = sub.add_parser("demo", help="offline demo: local exchange simulator, real adapters, live view")
     p.add_argument("--duration", type=float, default=15.0, help="seconds to run (default 15)")
     p.add_argument("--symbols", default="BTC/USDT,ETH/USDT", help="spot symbols to simulate")
+    add_indicator_arguments(p)
     return parser
 
 
@@ -135,9 +140,18 @@ def _collector_for(args: argparse.Namespace, **kwargs: Any) -> Collector:
     return c
 
 
+def _book_top(args: argparse.Namespace) -> int | None:
+    """``--book-top``, widened to what ``--book-metrics`` needs."""
+    wanted = [n for n in (args.book_top, getattr(args, "book_metrics", None)) if n]
+    return max(wanted) if wanted else None
+
+
 async def _run(args: argparse.Namespace) -> int:
     sink = JsonLinesSink(path=args.out)
-    c = _collector_for(args, book_top=args.book_top, queue_size=0)
+    c = _collector_for(args, book_top=_book_top(args), queue_size=0)
+    engine = engine_from_args(args)
+    if engine is not None:
+        c.use_indicators(engine)
     c.add_sink(sink)
     await c.run(args.duration)
     return 0
@@ -155,12 +169,16 @@ async def _record(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    run = Replay(args.file, exchange=args.exchange, book_top=args.book_top)
+    run = Replay(args.file, exchange=args.exchange, book_top=_book_top(args))
+    engine = engine_from_args(args)
     out = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115 - closed below
     sink = JsonLinesSink(out)
     try:
         for event in run:
             sink.write_now(event)
+            if engine is not None:
+                for derived in engine.process(event):
+                    sink.write_now(derived)
     finally:
         out.flush()
         if args.out:

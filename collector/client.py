@@ -35,6 +35,7 @@ from .capture import CaptureWriter
 from .connection import Connection
 from .errors import HttpError, UsageError
 from .exchanges import CHANNELS, Adapter, Channel, Endpoints, Output, Subscription, create
+from .indicators import IndicatorEngine
 from .models import Event, EventBase
 from .rest import RestClient, backoff_delays
 from .sinks import Sink
@@ -101,6 +102,7 @@ class Collector:
         self._callbacks: list[tuple[tuple[type[Any], ...], Callback]] = []
         self._processors: list[Processor] = []
         self._sinks: list[Sink] = []
+        self._engine: IndicatorEngine | None = None
         self._started = False
         self._stopped = False
         self.stats: Counter[str] = Counter()
@@ -143,6 +145,33 @@ class Collector:
         """Run ``processor`` on every event; the events it returns join the stream after it."""
         self._processors.append(processor)
 
+    def indicators(self, exchange: str, symbol: str, interval: str, *specs: str) -> IndicatorEngine:
+        """Compute TA-Lib indicators on candles built from ``symbol``'s trades, e.g.
+        ``c.indicators("binance", "BTC/USDT", "1m", "RSI(14)", "MACD(12,26,9)")``.
+
+        The resulting ``candle`` (``source="trades"``), ``indicator`` and ``alert`` events join
+        the stream; subscribe to the ``trades`` channel of the symbol. Returns the engine
+        (add alert rules with ``engine.on_alert`` or read ``engine.latest(...)``).
+        """
+        engine = self._engine
+        if engine is None:
+            engine = self.use_indicators(IndicatorEngine())
+        engine.add(exchange, symbol, interval, *specs)
+        return engine
+
+    def use_indicators(self, engine: IndicatorEngine) -> IndicatorEngine:
+        """Run a configured :class:`~collector.indicators.IndicatorEngine` on every event.
+
+        While running, the collector also closes the bars of quiet markets once a second
+        (``engine.flush``), a couple of seconds behind the local clock to leave room for latency.
+        """
+        if self._engine is not None and self._engine is not engine:
+            raise UsageError("this collector already has an indicator engine")
+        self._engine = engine
+        if engine.process not in self._processors:
+            self._processors.append(engine.process)
+        return engine
+
     def add_sink(self, sink: Sink) -> None:
         """Send every event to ``sink`` too (started with the collector, closed and flushed with it)."""
         self._sinks.append(sink)
@@ -179,6 +208,8 @@ class Collector:
         try:
             for exchange, subs in self._subs.items():
                 await self._start_exchange(exchange, subs)
+            if self._engine is not None:
+                self._spawn(self._flush_loop(self._engine), "indicators:flush")
         except BaseException:
             await self.stop()
             raise
@@ -209,6 +240,12 @@ class Collector:
             self._connections.append(conn)
             self._spawn(conn.run(), f"{plan.conn}:run")
 
+    async def _flush_loop(self, engine: IndicatorEngine, period: float = 1.0, lag: float = 2.0) -> None:
+        while not self._stopped:
+            await asyncio.sleep(period)
+            for event in engine.flush(time.time() - lag):
+                await self._deliver(event)
+
     async def _fetch(self, request: RestRequest) -> tuple[int, bytes]:
         status, body, _ = await self._rest.fetch(request)
         if self._recorder is not None and status == 200:
@@ -234,6 +271,9 @@ class Collector:
         self._stopped = True
         for conn in self._connections:
             conn.stop()
+        for task in list(self._tasks):
+            if task.get_name() == "indicators:flush":
+                task.cancel()
         tasks = list(self._tasks)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=5.0)

@@ -20,6 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .client import Collector
+from .indicators import IndicatorEngine
+from .indicators.cli import engine_from_args
 from .models import Book, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
 
 __all__ = ["DemoState", "run_demo"]
@@ -70,9 +72,20 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-def _render(state: DemoState, c: Collector, elapsed: float, duration: float) -> Group:
+def _indicator_text(engine: IndicatorEngine, exchange: str, symbol: str) -> str:
+    parts = []
+    for interval in engine.intervals[:1]:
+        for name, values in engine.latest(exchange, symbol, interval).items():
+            shown = ", ".join(f"{v:,.2f}" for v in values.values() if v is not None)
+            parts.append(f"{name}={shown or '…'}")
+    return " ".join(parts) or "warming up"
+
+
+def _render(state: DemoState, c: Collector, engine: IndicatorEngine, elapsed: float, duration: float) -> Group:
     table = Table(title=f"collector demo — {elapsed:4.1f}s / {duration:g}s, {state.events} events")
-    for col in ("exchange", "symbol", "bid", "ask", "spread", "levels", "last trade", "trades", "book ev", "resyncs"):
+    columns = ("exchange", "symbol", "bid", "ask", "spread", "levels", "last trade", "trades", "book ev", "resyncs")
+    interval = engine.intervals[0] if engine.intervals else ""
+    for col in (*columns, f"indicators {interval}"):
         table.add_column(col, justify="right" if col not in ("exchange", "symbol") else "left")
     for (exchange, symbol), row in sorted(state.rows.items()):
         book = c.book(exchange, symbol)
@@ -90,6 +103,7 @@ def _render(state: DemoState, c: Collector, elapsed: float, duration: float) -> 
             str(row.trades),
             str(row.book_events),
             str(row.resyncs),
+            _indicator_text(engine, exchange, symbol),
         )
     trades = Text("recent trades:\n", style="bold")
     for t in reversed(state.recent):
@@ -106,7 +120,7 @@ async def run_demo(args: argparse.Namespace) -> int:
 
     spot = [s.strip() for s in args.symbols.split(",") if s.strip()]
     markets = {"binance": spot, "binance_usdm": [f"{s}:{s.split('/')[1]}" for s in spot[:1]]}
-    console = Console() if Console().is_terminal else Console(width=130)
+    console = Console() if Console().is_terminal else Console(width=170)
     duration = float(args.duration)
     async with Simulator(markets, seed=int(time.time()) & 0xFFFF, tick_interval=0.1) as sim:
         state = DemoState()
@@ -114,18 +128,20 @@ async def run_demo(args: argparse.Namespace) -> int:
         for exchange, symbols in markets.items():
             c.subscribe(exchange, symbols, ["trades", "ticker", "book"])
         c.on(state)
+        engine = engine_from_args(args) or IndicatorEngine(candles=["1s"], indicators=["SMA(5)", "RSI(6)"])
+        c.use_indicators(engine)
         await c.start()
         start = time.monotonic()
         gap_at = duration * 0.4
         injected = False
         try:
             if console.is_terminal:
-                with Live(_render(state, c, 0.0, duration), console=console, refresh_per_second=8) as live:
+                with Live(_render(state, c, engine, 0.0, duration), console=console, refresh_per_second=8) as live:
                     while (elapsed := time.monotonic() - start) < duration:
                         if not injected and elapsed >= gap_at:
                             sim.inject("binance", Fault.GAP, symbol=spot[0])
                             injected = True
-                        live.update(_render(state, c, elapsed, duration))
+                        live.update(_render(state, c, engine, elapsed, duration))
                         await asyncio.sleep(0.125)
             else:
                 # Not a terminal (a pipe, CI): print a snapshot of the view every second instead.
@@ -135,10 +151,10 @@ async def run_demo(args: argparse.Namespace) -> int:
                         sim.inject("binance", Fault.GAP, symbol=spot[0])
                         injected = True
                     if elapsed >= next_print:
-                        console.print(_render(state, c, elapsed, duration))
+                        console.print(_render(state, c, engine, elapsed, duration))
                         next_print += 1.0
                     await asyncio.sleep(0.05)
-            console.print(_render(state, c, duration, duration))
+            console.print(_render(state, c, engine, duration, duration))
             synced = sum(1 for ex, sym in state.rows if (b := c.book(ex, sym)) is not None and b.synced)
         finally:
             await c.stop()

@@ -1,4 +1,4 @@
-"""A synthetic Binance capture of ~3000 minutes of aggTrades, replayed through the engine as the CLI builds it.
+"""A synthetic Binance capture of ~3000 minutes of aggTrades, replayed by ``collector replay --candles --indicators``.
 
 Closed 1m candles must equal candles built here in plain Python from the same trades
 (with the documented empty-minute policy), and every indicator must equal TA-Lib's batch
@@ -7,7 +7,6 @@ function over those candles.
 
 from __future__ import annotations
 
-import argparse
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -18,10 +17,11 @@ import pytest
 import talib
 from talib import abstract
 
-import collector
 from collector.capture import CaptureWriter
-from collector.indicators import add_arguments, engine_from_args, parse_indicator, split_specs
-from collector.models import Candle, Event, Indicator, Trade
+from collector.cli import main as cli_main
+from collector.codec import decode_event
+from collector.indicators import parse_indicator, split_specs
+from collector.models import Candle, Error, Event, Indicator, Trade
 from tests.indicators.util import assert_series_close
 
 SPECS = "SMA(20),EMA(20),RSI(14),MACD(12,26,9),BBANDS(20,2,2),ATR(14),OBV,MFI(14),STOCH(14,3,0,3,0)"
@@ -99,21 +99,20 @@ def _expected_candles(trades: list[RawTrade], native: str) -> list[tuple[float, 
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[RawTrade], list[Event], list[Trade]]:
+    """Run the real command line: ``collector replay CAPTURE --candles 1m --indicators SPECS --out FILE``."""
     trades = _trades()
-    path = tmp_path_factory.mktemp("capture") / "binance-aggtrades.jsonl.zst"
+    folder = tmp_path_factory.mktemp("capture")
+    path = folder / "binance-aggtrades.jsonl.zst"
     _write_capture(path, trades)
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    engine = engine_from_args(parser.parse_args(["--candles", "1m", "--indicators", SPECS]))
-    assert engine is not None
-    seen: list[Trade] = []
-    out: list[Event] = []
-    for event in collector.replay(path):
-        if isinstance(event, Trade):
-            seen.append(event)
-        out += engine.process(event)
-    assert engine.stats["late_trades"] == 0
-    assert engine.stats["empty_intervals"] > 100
+    events_path = folder / "events.jsonl"
+    code = cli_main(["replay", str(path), "--candles", "1m", "--indicators", SPECS, "--out", str(events_path)])
+    assert code == 0
+    events = [decode_event(line) for line in events_path.read_bytes().splitlines()]
+    seen = [e for e in events if isinstance(e, Trade)]
+    out = [e for e in events if isinstance(e, Candle | Indicator) and e.source == "trades"]
+    assert not any(isinstance(e, Error) for e in events)
+    empty = [c for c in out if isinstance(c, Candle) and c.closed and c.trades == 0]
+    assert len(empty) > 100
     return trades, out, seen
 
 
