@@ -314,11 +314,15 @@ class BookSync:
             return
         st.first_pending = False
         book = st.book
-        book.apply(bids, asks)
+        # OrderBook.apply and .crossed inlined: this runs for every delta of every symbol.
+        bid_prices = book._bid_prices
+        ask_prices = book._ask_prices
+        _apply_side(book._bids, bid_prices, bids)
+        _apply_side(book._asks, ask_prices, asks)
         st.last = last
         book.sequence = last
         book.timestamp = timestamp
-        if book.crossed():
+        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
             self._gap(out, symbol, st, "crossed", f"bid {book.best_bid()} >= ask {book.best_ask()}", received, None)
             return
         out.append(

@@ -25,6 +25,7 @@ from .models import Error, Event
 __all__ = ["Replay", "detect_exchange", "replay"]
 
 _ACTIONS = (RestRequest, SendFrame, Reconnect)
+_ACTION_TYPES = frozenset(_ACTIONS)
 
 
 def detect_exchange(frames: Iterable[Frame]) -> str:
@@ -126,10 +127,10 @@ class Replay:
                 continue
             # The hot path: most frames yield events only, so test for actions inline.
             for item in out:
-                if isinstance(item, _ACTIONS):
-                    self._act(item, ts)
+                if type(item) in _ACTION_TYPES:
+                    self._act(item, ts)  # type: ignore[arg-type]
                 else:
-                    yield item
+                    yield item  # type: ignore[misc]
         # Responses recorded after the last frame would still have arrived: deliver them.
         yield from self._deliver(float("inf"))
 

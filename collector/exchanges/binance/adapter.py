@@ -74,7 +74,8 @@ _CHANNEL_STREAM = {"trades": "aggTrade", "ticker": "bookTicker", "book": "depth@
 
 _Handler = Callable[[str, str | bytes, float, Output], None]
 _PREFIX = '{"stream":"'
-_PREFIX_BYTES = _PREFIX.encode()
+# Subscribed streams per adapter stay far below this; the cap keeps hostile input from growing it.
+_MAX_CACHED_STREAMS = 65_536
 
 
 class BinanceAdapter(Adapter):
@@ -103,6 +104,7 @@ class BinanceAdapter(Adapter):
         super().__init__(endpoints=endpoints, book_top=book_top)
         self._symbols = self.instruments.symbols_by_native
         self._request_id = 0
+        self._stream_routes: dict[str, _Handler] = {}
         self._routes: dict[str, _Handler] = {
             "aggTrade": self._on_agg_trade,
             "bookTicker": self._on_book_ticker,
@@ -204,13 +206,9 @@ class BinanceAdapter(Adapter):
         out: Output = []
         # Fast path: Binance writes the stream name first, so the route is known before
         # any JSON parsing and the frame is decoded once, straight into its payload type.
-        prefix = _PREFIX if isinstance(frame, str) else _PREFIX_BYTES
-        if frame[:11] == prefix:
-            end = frame.find(prefix[-1:], 11)  # type: ignore[arg-type]
-            stream = frame[11:end]
-            if isinstance(stream, bytes):
-                stream = stream.decode("utf-8", "replace")
-            handler = self._routes.get(stream[stream.find("@") + 1 :])
+        if type(frame) is str and frame.startswith(_PREFIX):
+            stream = frame[11 : frame.find('"', 11)]
+            handler = self._stream_routes.get(stream) or self._route(stream)
             if handler is not None:
                 try:
                     handler(conn, frame, received, out)
@@ -219,6 +217,13 @@ class BinanceAdapter(Adapter):
                 return out
         self._parse_other(conn, frame, received, out)
         return out
+
+    def _route(self, stream: str) -> _Handler | None:
+        """The handler of a stream name (``btcusdt@depth@100ms``), remembered once found."""
+        handler = self._routes.get(stream[stream.find("@") + 1 :])
+        if handler is not None and len(self._stream_routes) < _MAX_CACHED_STREAMS:
+            self._stream_routes[stream] = handler
+        return handler
 
     def _parse_other(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         try:

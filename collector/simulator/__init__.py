@@ -1,0 +1,29 @@
+"""A local exchange simulator: Binance's wire format on loopback, synthetic or recorded, with faults.
+
+Use :class:`Simulator` as an async context manager, point an adapter at
+:meth:`Simulator.endpoints`, and break things with :meth:`Simulator.inject` and a
+:class:`Fault`::
+
+    async with Simulator({"binance": ["BTC/USDT"]}, seed=1) as sim:
+        adapter = collector.exchanges.create("binance", endpoints=sim.endpoints("binance"))
+        ...
+        sim.inject("binance", Fault.GAP, symbol="BTC/USDT")
+
+:meth:`Simulator.from_capture` plays a recorded session instead of a synthetic market;
+:func:`synthetic_frames` produces a synthetic session offline, in capture format, for
+:func:`collector.replay` and benchmarks.
+
+Layout: :mod:`.market` is the exchange-neutral market model, :mod:`.binance` the
+Binance wire format (:mod:`.wire` is the contract a new exchange implements),
+:mod:`.server` and :mod:`.venue` the aiohttp server, :mod:`.faults` the faults and
+:mod:`.playback` the capture-fed mode.
+"""
+
+from __future__ import annotations
+
+from .faults import Fault
+from .server import WIRE_FORMATS, Simulator
+from .synthetic import synthetic_frames
+from .wire import WireFormat
+
+__all__ = ["WIRE_FORMATS", "Fault", "Simulator", "WireFormat", "synthetic_frames"]

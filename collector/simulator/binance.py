@@ -1,0 +1,483 @@
+"""Binance's wire format over the neutral market: spot, USDⓈ-M and COIN-M.
+
+Everything follows ``shared/exchanges/binance.md``:
+
+- websocket ``/stream`` (combined streams, ``{"stream": ..., "data": ...}``); USDⓈ-M
+  serves book streams (``@depth*``, ``@bookTicker``) only on ``/public/stream`` and the
+  rest only on ``/market/stream``. A stream subscribed on the wrong path is acknowledged
+  and never delivers, as on the real exchange since the 2026 URL split.
+- ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS`` with ``{"result": null, "id": N}`` acks
+  and the documented error codes (2 invalid request, 3 invalid JSON).
+- Streams ``<s>@depth`` / ``<s>@depth@100ms``, ``<s>@bookTicker``, ``<s>@aggTrade``,
+  ``<s>@kline_<interval>``, with each market's payload fields (spot diffs carry ``U``/``u``;
+  futures add ``T`` and ``pu``; spot ``bookTicker`` has no event time; COIN-M adds ``ps``).
+- Update ids: spot ids are contiguous (next ``U`` = previous ``u`` + 1, the range rule);
+  futures leave unused ids between events and link them with ``pu`` = previous ``u``.
+  A REST snapshot's ``lastUpdateId`` is the ``u`` of the last diff produced, so both
+  documented sync procedures end with exactly the simulator's book.
+- REST ``/api/v3`` (spot), ``/fapi/v1`` (USDⓈ-M), ``/dapi/v1`` (COIN-M): ``depth`` and
+  ``exchangeInfo`` with the documented weights; decimals are strings.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import orjson
+
+from ..errors import UnknownExchange, UnknownSymbol
+from .market import INTERVAL_MS, CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from .wire import Control, Message, RestAnswer
+
+__all__ = ["BinanceWire"]
+
+_HOSTS = {
+    "binance": ("wss://stream.binance.com:9443", "https://api.binance.com", "/api/v3"),
+    "binance_usdm": ("wss://fstream.binance.com", "https://fapi.binance.com", "/fapi/v1"),
+    "binance_coinm": ("wss://dstream.binance.com", "https://dapi.binance.com", "/dapi/v1"),
+}
+# Perpetuals report this far-future deliveryDate (2100-12-25 08:00 UTC) on the real exchange.
+_PERPETUAL_DELIVERY = 4_133_404_800_000
+_FUTURES_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
+_DIFF_KINDS = frozenset({"depth", "depth@100ms", "depth@250ms", "depth@500ms"})
+_RATE_LIMITS = {
+    "binance": [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+    ],
+    "futures": [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+        {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+    ],
+}
+
+
+class _Names(NamedTuple):
+    """Stream names of one instrument, built once."""
+
+    low: str
+    depth_100ms: str
+    depth: str
+    book_ticker: str
+    agg_trade: str
+    kline: str  # prefix, the interval follows
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def _error(code: int, msg: str, req_id: Any = None) -> str:
+    return _dumps({"code": code, "msg": msg, "id": req_id})
+
+
+def _valid_id(req_id: Any) -> bool:
+    # Docs: "signed 64-bit int, alphanumeric string <= 36 chars, or null".
+    if req_id is None:
+        return True
+    if isinstance(req_id, bool):
+        return False
+    if isinstance(req_id, int):
+        return -(2**63) <= req_id < 2**63
+    return isinstance(req_id, str) and len(req_id) <= 36 and req_id.isalnum()
+
+
+class BinanceWire:
+    """The wire format of one Binance market family: ``binance``, ``binance_usdm`` or ``binance_coinm``."""
+
+    def __init__(self, exchange: str) -> None:
+        if exchange not in _HOSTS:
+            raise UnknownExchange(f"the simulator speaks no {exchange!r}; known: {', '.join(_HOSTS)}")
+        self.exchange = exchange
+        self.default_ws, self.default_rest, self._api = _HOSTS[exchange]
+        self.futures = exchange != "binance"
+        self.inverse = exchange == "binance_coinm"
+        self.routed = exchange == "binance_usdm"
+        # Futures have no 1s klines.
+        self.intervals = frozenset(INTERVAL_MS) - ({"1s"} if self.futures else set())
+        self._names: dict[str, _Names] = {}
+        self.instruments_path = self._api + "/exchangeInfo"
+        self._rest = {
+            self._api + "/depth": self._depth,
+            self._api + "/exchangeInfo": self._exchange_info,
+            self._api + "/ping": self._ping,
+            self._api + "/time": self._time,
+        }
+
+    # -- instruments ----------------------------------------------------------------------------
+
+    def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
+        """The simulated instrument for a unified symbol of this market family."""
+        try:
+            base, quote, settle, expiry = split_symbol(symbol)
+        except ValueError as exc:
+            raise UnknownSymbol(f"{self.exchange}: {exc}") from None
+        kinds = {
+            "binance": settle is None,
+            "binance_usdm": settle == quote,
+            "binance_coinm": settle == base and quote == "USD",
+        }
+        if not kinds[self.exchange]:
+            examples = {"binance": "BTC/USDT", "binance_usdm": "BTC/USDT:USDT", "binance_coinm": "BTC/USD:BTC"}
+            raise UnknownSymbol(f"{self.exchange} lists no {symbol!r}; symbols look like {examples[self.exchange]}")
+        rng = random.Random(f"{seed}:{self.exchange}:{symbol}:spec")
+        price = start_price(base, rng)
+        magnitude = math.floor(math.log10(price))
+        price_decimals = min(8, max(0, (5 if self.futures else 6) - magnitude))
+        contract_size = 1.0
+        if self.inverse:
+            size_decimals = 0
+            contract_size = 100.0 if base == "BTC" else 10.0
+            mean_lots = 60
+            native = f"{base}{quote}_{expiry or 'PERP'}"
+        else:
+            size_decimals = min(8, max(0, magnitude + (-1 if self.futures else 1)))
+            mean_lots = max(1, round(3000.0 / price * 10**size_decimals))
+            native = f"{base}{quote}" + (f"_{expiry}" if expiry else "")
+        return InstrumentSpec(
+            symbol=symbol,
+            native=native,
+            base=base,
+            quote=quote,
+            settle=settle,
+            expiry=expiry,
+            price_decimals=price_decimals,
+            size_decimals=size_decimals,
+            start_ticks=round(price * 10**price_decimals),
+            mean_lots=mean_lots,
+            contract_size=contract_size,
+            text_decimals=None if self.futures else 8,  # spot prints 8 decimals: "0.35130000"
+        )
+
+    def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
+        """A market whose update ids follow this family's rule (contiguous on spot, gapped on futures)."""
+        rng = random.Random(f"{seed}:{self.exchange}:{spec.symbol}")
+        start_id = 10**9 + rng.randrange(10**8)
+        return SymbolMarket(spec, rng, depth=depth, id_gap=4 if self.futures else 0, start_id=start_id)
+
+    # -- websocket ------------------------------------------------------------------------------
+
+    def snapshot_path(self, native: str) -> str:
+        """``/api/v3/depth?symbol=BTCUSDT&limit=1000`` (the adapters' snapshot request)."""
+        return f"{self._api}/depth?symbol={native}&limit=1000"
+
+    def ws_path(self, route: str) -> str:
+        """``/stream``, or ``/public/stream`` and ``/market/stream`` on USDⓈ-M."""
+        return f"/{route}/stream" if route else "/stream"
+
+    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
+        """``{"method":"SUBSCRIBE","params":[...],"id":N}``."""
+        return _dumps({"method": "SUBSCRIBE", "params": streams, "id": request_id})
+
+    def ws_route(self, path: str) -> str | None:
+        """``stream`` on spot/COIN-M; ``public/stream`` or ``market/stream`` on USDⓈ-M."""
+        if not self.routed:
+            return "" if path == "stream" else None
+        # An unrouted UM connection behaves like /public (binance.md, "UM routed paths").
+        return {"public/stream": "public", "market/stream": "market", "stream": "public"}.get(path)
+
+    def stream_route(self, stream: str) -> str:
+        """Where a stream is served: USDⓈ-M book streams on ``public``, the rest on ``market``."""
+        if not self.routed:
+            return ""
+        kind = stream.partition("@")[2]
+        return "public" if kind.startswith("depth") or kind == "bookTicker" else "market"
+
+    def url_streams(self, query: Mapping[str, str]) -> list[str]:
+        """``/stream?streams=a/b/c`` subscribes at connect time."""
+        return [s for s in query.get("streams", "").split("/") if s]
+
+    def on_text(self, text: str, current: list[str]) -> Control:
+        """Answer one control message (``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, properties)."""
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            return Control(_error(3, f"Invalid JSON: {exc}"))
+        if not isinstance(msg, dict):
+            return Control(_error(2, "Invalid request: expected a JSON object"))
+        req_id = msg.get("id")
+        if not _valid_id(req_id):
+            return Control(_error(2, "Invalid request: request ID must be an integer, a short string or null"))
+        method = msg.get("method")
+        params = msg.get("params", [])
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+                return Control(_error(2, "Invalid request: params must be an array of stream names", req_id))
+            ack = _dumps({"result": None, "id": req_id})
+            return Control(ack, subscribe=params) if method == "SUBSCRIBE" else Control(ack, unsubscribe=params)
+        if method == "LIST_SUBSCRIPTIONS":
+            return Control(_dumps({"result": current, "id": req_id}))
+        if method == "GET_PROPERTY" and params == ["combined"]:
+            return Control(_dumps({"result": True, "id": req_id}))
+        if method == "SET_PROPERTY" and params == ["combined", True]:
+            return Control(_dumps({"result": None, "id": req_id}))
+        if method == "SET_PROPERTY" and isinstance(params, list) and len(params) == 2 and params[0] == "combined":
+            return Control(_error(1, "Invalid value type: expected Boolean", req_id))
+        return Control(_error(2, f"Invalid request: unsupported method {method!r}", req_id))
+
+    def wanted_intervals(self, stream: str) -> str | None:
+        """``btcusdt@kline_1m`` -> ``1m`` when the interval exists on this market."""
+        _, sep, interval = stream.partition("@kline_")
+        return interval if sep and interval in self.intervals else None
+
+    def book_key(self, native: str) -> str:
+        """The lowercase native id, as in stream names."""
+        return native.lower()
+
+    def stream_book_key(self, stream: str) -> str | None:
+        """``btcusdt@depth@100ms`` -> ``btcusdt``; other streams -> ``None``."""
+        symbol, _, kind = stream.partition("@")
+        return symbol if kind in _DIFF_KINDS else None
+
+    def names(self, spec: InstrumentSpec) -> _Names:
+        """The stream names of ``spec``."""
+        names = self._names.get(spec.native)
+        if names is None:
+            low = spec.native.lower()
+            names = self._names[spec.native] = _Names(
+                low, f"{low}@depth@100ms", f"{low}@depth", f"{low}@bookTicker", f"{low}@aggTrade", f"{low}@kline_"
+            )
+        return names
+
+    # -- stream payloads ------------------------------------------------------------------------
+
+    def encode(self, spec: InstrumentSpec, update: Update, subscribed: Collection[str]) -> list[Message]:
+        """Frames for one update: depth diff, bookTicker, aggTrades and klines, for subscribed streams only."""
+        n = self.names(spec)
+        out: list[Message] = []
+        e = update.time_ms
+        native = spec.native
+        if update.first_id is not None:
+            streams = [s for s in (n.depth_100ms, n.depth) if s in subscribed]
+            if streams:
+                price, size = spec.price, spec.size
+                d: dict[str, Any] = {"e": "depthUpdate", "E": e}
+                if self.futures:
+                    d["T"] = e
+                d["s"] = native
+                if self.inverse:
+                    d["ps"] = spec.base + spec.quote
+                d["U"] = update.first_id
+                d["u"] = update.last_id
+                if self.futures:
+                    d["pu"] = update.prev_id
+                d["b"] = [[price(p), size(q)] for p, q in update.bids]
+                d["a"] = [[price(p), size(q)] for p, q in update.asks]
+                data = _dumps(d)
+                for s in streams:
+                    out.append(Message(s, f'{{"stream":"{s}","data":{data}}}', n.low))
+        if update.bbo_changed and n.book_ticker in subscribed:
+            out.append(self._book_ticker(spec, n, update))
+        if update.fills and n.agg_trade in subscribed:
+            for f in update.fills:
+                t: dict[str, Any] = {"e": "aggTrade", "E": e, "s": native, "a": f.agg_id}
+                t["p"] = spec.price(f.ticks)
+                t["q"] = spec.size(f.lots)
+                if self.routed:
+                    t["nq"] = t["q"]  # quantity without RPI fills; the simulator has none
+                t["f"] = f.first_id
+                t["l"] = f.last_id
+                t["T"] = f.time_ms
+                t["m"] = f.buyer_maker
+                if not self.futures:
+                    t["M"] = True
+                out.append(Message(n.agg_trade, f'{{"stream":"{n.agg_trade}","data":{_dumps(t)}}}'))
+        for candle, closed in update.candles:
+            stream = n.kline + candle.interval
+            if stream in subscribed:
+                out.append(Message(stream, f'{{"stream":"{stream}","data":{self._kline(spec, candle, closed, e)}}}'))
+        return out
+
+    def _book_ticker(self, spec: InstrumentSpec, n: _Names, update: Update) -> Message:
+        bid, bid_lots, ask, ask_lots = update.best
+        d: dict[str, Any] = {}
+        if self.futures:
+            d["e"] = "bookTicker"
+        d["u"] = update.last_id
+        if self.futures:
+            d["E"] = update.time_ms
+            d["T"] = update.time_ms
+        d["s"] = spec.native
+        if self.inverse:
+            d["ps"] = spec.base + spec.quote
+        d["b"] = spec.price(bid)
+        d["B"] = spec.size(bid_lots)
+        d["a"] = spec.price(ask)
+        d["A"] = spec.size(ask_lots)
+        return Message(n.book_ticker, f'{{"stream":"{n.book_ticker}","data":{_dumps(d)}}}')
+
+    def _kline(self, spec: InstrumentSpec, c: CandleState, closed: bool, e: int) -> str:
+        k = {
+            "t": c.start_ms,
+            "T": c.end_ms - 1,
+            "s": spec.native,
+            "i": c.interval,
+            "f": c.first_trade,
+            "L": c.last_trade,
+            "o": spec.price(c.open),
+            "c": spec.price(c.close),
+            "h": spec.price(c.high),
+            "l": spec.price(c.low),
+            "v": spec.size(c.lots),
+            "n": c.trades,
+            "x": closed,
+            "q": f"{c.counter_volume:.8f}",
+            "V": spec.size(c.buy_lots),
+            "Q": f"{c.buy_counter_volume:.8f}",
+            "B": "0",
+        }
+        head: dict[str, Any] = {"e": "kline", "E": e, "s": spec.native}
+        if self.inverse:
+            head["ps"] = spec.base + spec.quote
+        head["k"] = k
+        return _dumps(head)
+
+    # -- REST -----------------------------------------------------------------------------------
+
+    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        """Answer a GET below the exchange prefix (``/api/v3/depth`` ...)."""
+        handler = self._rest.get(path)
+        if handler is None:
+            return RestAnswer(404, _dumps({"code": -1, "msg": f"Unknown path {path}"}).encode())
+        return handler(query, markets, now_ms)
+
+    def rate_limited(self) -> RestAnswer:
+        """Binance's answer when the request weight is exhausted (HTTP 429)."""
+        body = {"code": -1003, "msg": "Too many requests; please use the websocket for live updates to avoid bans."}
+        return RestAnswer(429, _dumps(body).encode())
+
+    def malformed(self) -> str:
+        """A combined-stream frame cut off mid-object, as a broken proxy would deliver it."""
+        return '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":'
+
+    def weight_header(self) -> str:
+        """Binance reports the IP's used request weight in this header."""
+        return "X-MBX-USED-WEIGHT-1M"
+
+    def _depth(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        native = query.get("symbol")
+        if not native:
+            msg = "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."
+            return RestAnswer(400, _dumps({"code": -1102, "msg": msg}).encode())
+        market = markets.get(native)
+        if market is None:
+            return RestAnswer(400, _dumps({"code": -1121, "msg": "Invalid symbol."}).encode())
+        raw_limit = query.get("limit", "500" if self.futures else "100")
+        if not raw_limit.isdigit():
+            msg = "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."
+            return RestAnswer(400, _dumps({"code": -1100, "msg": msg}).encode())
+        limit, weight = self._limit_and_weight(int(raw_limit))
+        spec = market.spec
+        bids, asks = market.levels(limit)
+        body: dict[str, Any] = {"lastUpdateId": market.last_id}
+        if self.inverse:
+            body["symbol"] = native
+            body["pair"] = spec.base + spec.quote
+        if self.futures:
+            body["E"] = now_ms
+            body["T"] = now_ms
+        body["bids"] = [[spec.price(p), spec.size(q)] for p, q in bids]
+        body["asks"] = [[spec.price(p), spec.size(q)] for p, q in asks]
+        return RestAnswer(200, orjson.dumps(body), weight)
+
+    def _limit_and_weight(self, requested: int) -> tuple[int, int]:
+        if not self.futures:
+            # Spot: default 100, larger than 5000 is clamped; weight 5/25/50/250 by size.
+            limit = min(max(requested, 1), 5000)
+            weight = 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+            return limit, weight
+        # Futures accept only the listed limits; round up to the next one (at most 1000).
+        limit = next((v for v in _FUTURES_LIMITS if v >= requested), 1000)
+        weight = 2 if limit <= 50 else 5 if limit == 100 else 10 if limit == 500 else 20
+        return limit, weight
+
+    def _exchange_info(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        symbols = [self._symbol_info(m.spec) for m in markets.values()]
+        body: dict[str, Any] = {"timezone": "UTC", "serverTime": now_ms}
+        if self.futures:
+            body["futuresType"] = "COIN_MARGINED" if self.inverse else "U_MARGINED"
+        body["rateLimits"] = _RATE_LIMITS["futures" if self.futures else "binance"]
+        body["exchangeFilters"] = []
+        body["symbols"] = symbols
+        return RestAnswer(200, orjson.dumps(body), 1 if self.futures else 20)
+
+    def _symbol_info(self, spec: InstrumentSpec) -> dict[str, Any]:
+        filters = [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": spec.tick_size,
+                "maxPrice": spec.price(1_000_000 * 10**spec.price_decimals),
+                "tickSize": spec.tick_size,
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": spec.step_size,
+                "maxQty": spec.size(9_000 * 10**spec.size_decimals),
+                "stepSize": spec.step_size,
+            },
+        ]
+        if not self.futures:
+            return {
+                "symbol": spec.native,
+                "status": "TRADING",
+                "baseAsset": spec.base,
+                "baseAssetPrecision": 8,
+                "quoteAsset": spec.quote,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                "icebergAllowed": True,
+                "ocoAllowed": True,
+                "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False,
+                "filters": filters,
+                "permissions": [],
+                "permissionSets": [["SPOT"]],
+            }
+        info: dict[str, Any] = {
+            "symbol": spec.native,
+            "pair": spec.base + spec.quote,
+            "contractType": "CURRENT_QUARTER" if spec.expiry else "PERPETUAL",
+            "deliveryDate": _delivery_ms(spec.expiry) if spec.expiry else _PERPETUAL_DELIVERY,
+            "onboardDate": 1_569_398_400_000,
+        }
+        # COIN-M names its status field contractStatus and quotes sizes in contracts.
+        if self.inverse:
+            info["contractStatus"] = "TRADING"
+            info["contractSize"] = int(spec.contract_size)
+        else:
+            info["status"] = "TRADING"
+        info.update(
+            {
+                "baseAsset": spec.base,
+                "quoteAsset": spec.quote,
+                "marginAsset": spec.settle,
+                "pricePrecision": spec.price_decimals,
+                "quantityPrecision": spec.size_decimals,
+                "baseAssetPrecision": 8,
+                "quotePrecision": 8,
+                "underlyingType": "COIN",
+                "filters": filters,
+                "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"],
+                "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+            }
+        )
+        return info
+
+    def _ping(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        return RestAnswer(200, b"{}")
+
+    def _time(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        return RestAnswer(200, orjson.dumps({"serverTime": now_ms}))
+
+
+def _delivery_ms(expiry: str) -> int:
+    """``YYMMDD`` -> the 08:00 UTC delivery time in ms, as Binance quarterlies settle."""
+    when = datetime.strptime(expiry, "%y%m%d").replace(hour=8, tzinfo=UTC)
+    return int(when.timestamp() * 1000)

@@ -1,0 +1,312 @@
+"""The simulator: a local websocket + REST server speaking exchange wire formats.
+
+One aiohttp server on one port serves every configured exchange under its own path
+prefix: ``ws://127.0.0.1:P/<exchange>`` and ``http://127.0.0.1:P/<exchange>``, which is
+exactly what :meth:`Simulator.endpoints` hands to an adapter. Data comes from synthetic
+markets (one :class:`~collector.simulator.market.SymbolMarket` per symbol, stepped every
+``tick_interval``) or from a capture (:meth:`Simulator.from_capture`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from ..capture import Frame
+from ..errors import UnknownExchange, UsageError
+from ..exchanges import Endpoints
+from .binance import BinanceWire
+from .faults import Fault
+from .playback import Recording
+from .venue import Client, Venue
+from .wire import WireFormat
+
+__all__ = ["WIRE_FORMATS", "Simulator"]
+
+WIRE_FORMATS: dict[str, Callable[[str], WireFormat]] = {
+    "binance": BinanceWire,
+    "binance_usdm": BinanceWire,
+    "binance_coinm": BinanceWire,
+}
+"""Wire-format factories by exchange id; a new exchange adds one entry here."""
+
+
+class Simulator:
+    """A local exchange server for tests, demos and benchmarks. Use it as ``async with``.
+
+    ``markets`` maps exchange ids to unified symbols, e.g.
+    ``{"binance": ["BTC/USDT"], "binance_usdm": ["BTC/USDT:USDT"]}``. Every
+    ``tick_interval`` seconds each symbol's book changes and trades; ``seed`` makes the
+    sequence reproducible. Inside the ``async with`` block, point an adapter at
+    :meth:`endpoints`, break things with :meth:`inject`, and compare with :meth:`true_book`.
+
+    ``ping_interval`` is how often the server sends protocol pings (``None``: never) and
+    ``pong_timeout`` how long it waits for the echo before disconnecting (Binance: 20 s
+    and 1 min). ``depth`` is the typical number of levels per side; ``queue_size`` the
+    frames a client may fall behind before it is disconnected.
+    """
+
+    def __init__(
+        self,
+        markets: Mapping[str, Sequence[str]] | None = None,
+        *,
+        seed: int = 0,
+        tick_interval: float = 0.1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ping_interval: float | None = 20.0,
+        pong_timeout: float = 60.0,
+        depth: int = 40,
+        queue_size: int = 10_000,
+    ) -> None:
+        self.seed = seed
+        self.tick_interval = tick_interval
+        self.host = host
+        self.port = port
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
+        self.queue_size = queue_size
+        self.stats: Counter[str] = Counter()
+        """Counters: ``connections``, ``subscriptions``, ``frames_sent``, ``faults_applied``
+        (and ``faults.<name>``), ``rest_calls``, ``dropped.<why>``, ``pong_timeouts``."""
+        self.speed = 0.0
+        self._venues: dict[str, Venue] = {}
+        for exchange, symbols in (markets or {}).items():
+            wire = _wire(exchange)
+            specs = [wire.instrument(symbol, seed) for symbol in symbols]
+            built = {spec.native: wire.market(spec, seed, depth) for spec in specs}
+            self._venues[exchange] = Venue(wire, self.stats, markets=built, queue_size=queue_size)
+        self._clock = asyncio.Event()
+        self._clock.set()
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_capture(
+        cls,
+        source: str | Path | Iterable[Frame],
+        speed: float = 0.0,
+        *,
+        exchange: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ping_interval: float | None = 20.0,
+        pong_timeout: float = 60.0,
+        queue_size: int = 10_000,
+    ) -> Simulator:
+        """A simulator that plays a capture instead of a synthetic market.
+
+        Each connection gets the recorded frames of the streams it subscribes to, from the
+        start of the recording: ``speed=0`` as fast as it reads, ``1.0`` at the recorded
+        pace, ``2.0`` twice as fast. REST calls get the recorded responses. The exchange id
+        is detected from the capture's ``connect`` records unless ``exchange`` is given.
+        """
+        recording = Recording(source, exchange)
+        sim = cls(host=host, port=port, ping_interval=ping_interval, pong_timeout=pong_timeout, queue_size=queue_size)
+        sim.speed = speed
+        wire = _wire(recording.exchange)
+        recording.index(wire)
+        sim._venues[recording.exchange] = Venue(wire, sim.stats, recording=recording, queue_size=queue_size)
+        return sim
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Bind ``host:port`` (port 0 picks a free one, then :attr:`port` tells which) and start serving."""
+        app = web.Application()
+        app.router.add_route("*", "/{exchange}/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        if any(v.markets for v in self._venues.values()):
+            self._ticker = asyncio.create_task(self._run_market())
+
+    async def stop(self) -> None:
+        """Close every connection with code 1001 and stop the server."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
+        for venue in self._venues.values():
+            venue.faults.close()
+            closing = [c.ws.close(code=1001, message=b"simulator stopping") for c in list(venue.clients)]
+            await asyncio.gather(*closing, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- public controls ------------------------------------------------------------------------
+
+    def endpoints(self, exchange: str) -> Endpoints:
+        """Where an adapter should connect: pass to ``collector.exchanges.create(exchange, endpoints=...)``."""
+        self._venue(exchange)
+        if self._runner is None:
+            raise UsageError("the simulator is not running; use it inside 'async with' first")
+        return Endpoints(
+            ws=f"ws://{self.host}:{self.port}/{exchange}", rest=f"http://{self.host}:{self.port}/{exchange}"
+        )
+
+    @property
+    def exchanges(self) -> list[str]:
+        """The exchange ids this simulator serves."""
+        return list(self._venues)
+
+    def inject(
+        self, exchange: str, fault: Fault, *, symbol: str | None = None, seconds: float = 1.0, count: int = 1
+    ) -> None:
+        """Apply ``fault`` to ``exchange`` now (see :mod:`collector.simulator.faults` for each effect).
+
+        ``symbol`` is required for ``GAP``; ``seconds`` is the length of ``STALL`` and
+        ``FREEZE``; ``count`` the number of 429 answers for ``RATE_LIMIT``. Call it from
+        the event loop the simulator runs in.
+        """
+        venue = self._venue(exchange)
+        loop = asyncio.get_running_loop()
+        if fault is Fault.GAP:
+            if symbol is None:
+                raise UsageError("Fault.GAP needs symbol=...")
+            if symbol not in venue.by_symbol and venue.recording is None:
+                raise UsageError(f"{exchange} simulates no {symbol!r}; it has {', '.join(venue.by_symbol)}")
+            key = venue.book_key(symbol)
+            for client in venue.clients:
+                client.gap_pending.add(key)
+        elif fault is Fault.ABRUPT_CLOSE:
+            for client in list(venue.clients):
+                client.abort()
+        elif fault is Fault.STALL:
+            venue.faults.stall(loop.time(), seconds)
+        elif fault is Fault.FREEZE:
+            venue.faults.freeze(loop, seconds)
+        elif fault is Fault.MALFORMED:
+            text = venue.wire.malformed()
+            for client in venue.clients:
+                client.push(text)
+        elif fault is Fault.RATE_LIMIT:
+            venue.faults.rate_limited += count
+        self.stats["faults_applied"] += 1
+        self.stats["faults." + fault.value] += 1
+
+    def pause(self) -> None:
+        """Stop the market clock (and capture playback): no new updates until :meth:`resume`."""
+        self._clock.clear()
+
+    def resume(self) -> None:
+        """Restart the market clock after :meth:`pause`."""
+        self._clock.set()
+
+    def true_book(self, exchange: str, symbol: str) -> tuple[dict[float, float], dict[float, float], int]:
+        """``(bids, asks, last update id)`` of the simulated book, with prices and sizes as a client parses them."""
+        venue = self._venue(exchange)
+        market = venue.by_symbol.get(symbol)
+        if market is None:
+            raise UsageError(f"{exchange} simulates no book for {symbol!r} (capture-fed simulators have none)")
+        spec = market.spec
+        bids = {float(spec.price(p)): float(spec.size(q)) for p, q in market.bids.items()}
+        asks = {float(spec.price(p)): float(spec.size(q)) for p, q in market.asks.items()}
+        return bids, asks, market.last_id
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _venue(self, exchange: str) -> Venue:
+        try:
+            return self._venues[exchange]
+        except KeyError:
+            raise UnknownExchange(
+                f"the simulator serves no {exchange!r}; it serves {', '.join(self._venues)}"
+            ) from None
+
+    async def _run_market(self) -> None:
+        loop = asyncio.get_running_loop()
+        venues = [v for v in self._venues.values() if v.markets]
+        next_at = loop.time()
+        while True:
+            next_at += self.tick_interval
+            delay = next_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                # Running late (a slow machine): skip the missed ticks rather than burst them.
+                next_at = loop.time()
+                await asyncio.sleep(0)
+            if not self._clock.is_set():
+                await self._clock.wait()
+                next_at = loop.time()
+                continue
+            now_ms = int(time.time() * 1000)
+            for venue in venues:
+                venue.tick(now_ms)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        venue = self._venues.get(request.match_info["exchange"])
+        if venue is None:
+            raise web.HTTPNotFound(text="no such exchange on this simulator")
+        tail = request.match_info["tail"]
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            route = venue.wire.ws_route(tail)
+            if route is None:
+                raise web.HTTPNotFound(text=f"no websocket at /{tail}")
+            return await self._serve_ws(request, venue, route)
+        if request.method != "GET":
+            raise web.HTTPMethodNotAllowed(request.method, ["GET"])
+        self.stats["rest_calls"] += 1
+        headers = {}
+        if venue.faults.rate_limited > 0:
+            venue.faults.rate_limited -= 1
+            answer = venue.wire.rate_limited()
+            headers["Retry-After"] = "1"
+        else:
+            answer = venue.rest("/" + tail, request.query)
+        headers[venue.wire.weight_header()] = str(venue.use_weight(answer.weight))
+        return web.Response(status=answer.status, body=answer.body, content_type="application/json", headers=headers)
+
+    async def _serve_ws(self, request: web.Request, venue: Venue, route: str) -> web.StreamResponse:
+        # Pings are ours (not aiohttp's heartbeat) so FREEZE can silence them and pongs can be checked.
+        ws = web.WebSocketResponse(autoping=False, compress=False, timeout=1.0, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        client = Client(
+            venue,
+            ws,
+            request.transport,
+            route,
+            ping_interval=self.ping_interval,
+            pong_timeout=self.pong_timeout,
+            speed=self.speed,
+            clock=self._clock,
+        )
+        venue.clients.add(client)
+        self.stats["connections"] += 1
+        try:
+            streams = venue.wire.url_streams(request.query)
+            if streams:
+                venue.subscribe(client, streams)
+            await client.run()
+        finally:
+            venue.detach(client)
+        return ws
+
+
+def _wire(exchange: str) -> WireFormat:
+    factory = WIRE_FORMATS.get(exchange)
+    if factory is None:
+        raise UnknownExchange(f"the simulator speaks no {exchange!r}; known: {', '.join(WIRE_FORMATS)}")
+    return factory(exchange)

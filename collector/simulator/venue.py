@@ -1,0 +1,302 @@
+"""One exchange on the simulator's server: its clients, subscriptions, fan-out and faults.
+
+A :class:`Venue` joins a wire format to a data source (synthetic markets or a
+:class:`~collector.simulator.playback.Recording`). A :class:`Client` is one websocket
+connection: a read loop (control messages, pings), a writer task draining a bounded
+queue, and a pinger. Every queue has a bound: a client that falls ``queue_size`` frames
+behind is disconnected, as Binance drops slow consumers, and the drop is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from .faults import FaultState
+from .market import SymbolMarket
+from .playback import Recording
+from .wire import Message, RestAnswer, WireFormat
+
+if TYPE_CHECKING:
+    from asyncio import Transport
+
+__all__ = ["Client", "Venue"]
+
+_CLOSING = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
+
+
+class Venue:
+    """The server-side state of one exchange id. The :class:`~collector.simulator.Simulator` owns it."""
+
+    def __init__(
+        self,
+        wire: WireFormat,
+        stats: Counter[str],
+        *,
+        markets: Mapping[str, SymbolMarket] | None = None,
+        recording: Recording | None = None,
+        queue_size: int = 10_000,
+    ) -> None:
+        self.wire = wire
+        self.stats = stats
+        self.markets: dict[str, SymbolMarket] = dict(markets or {})  # by native id
+        self.by_symbol = {m.spec.symbol: m for m in self.markets.values()}
+        self.recording = recording
+        self.natives = recording.natives() if recording is not None else {}
+        self.queue_size = queue_size
+        self.faults = FaultState()
+        self.clients: set[Client] = set()
+        self.index: dict[str, list[Client]] = {}  # stream -> clients that receive it
+        self._weight_minute = 0
+        self._weight_used = 0
+
+    # -- subscriptions --------------------------------------------------------------------------
+
+    def subscribe(self, client: Client, streams: Iterable[str]) -> None:
+        """Add streams to a client; streams of another route are kept but never delivered."""
+        for stream in streams:
+            if stream in client.streams:
+                continue
+            client.streams.append(stream)
+            self.stats["subscriptions"] += 1
+            if self.wire.stream_route(stream) != client.route:
+                self.stats["silent_subscriptions"] += 1
+                continue
+            self.index.setdefault(stream, []).append(client)
+            interval = self.wire.wanted_intervals(stream)
+            if interval is not None:
+                for market in self.markets.values():
+                    market.track(interval)
+        if client.streams and self.recording is not None and client.player is None:
+            client.player = asyncio.create_task(client.play(self.recording))
+
+    def unsubscribe(self, client: Client, streams: Iterable[str]) -> None:
+        """Remove streams from a client (unknown ones are ignored, as Binance does)."""
+        for stream in streams:
+            if stream not in client.streams:
+                continue
+            client.streams.remove(stream)
+            listeners = self.index.get(stream)
+            if listeners and client in listeners:
+                listeners.remove(client)
+                if not listeners:
+                    del self.index[stream]
+
+    def detach(self, client: Client) -> None:
+        """Forget a closed client."""
+        self.unsubscribe(client, list(client.streams))
+        self.clients.discard(client)
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def tick(self, now_ms: int) -> None:
+        """Step every synthetic market once and send the frames to subscribers."""
+        index = self.index
+        encode = self.wire.encode
+        for market in self.markets.values():
+            update = market.step(now_ms)
+            if index:
+                self.publish(encode(market.spec, update, index))
+
+    def publish(self, messages: list[Message]) -> None:
+        """Queue frames to their subscribers without waiting (synthetic fan-out)."""
+        if not messages:
+            return
+        if self.faults.stalled(asyncio.get_running_loop().time()):
+            self.stats["dropped.stall"] += len(messages)
+            return
+        for message in messages:
+            for client in self.index.get(message.stream, ()):
+                if message.book_key is not None and message.book_key in client.gap_pending:
+                    client.gap_pending.discard(message.book_key)
+                    self.stats["dropped.gap"] += 1
+                    continue
+                client.push(message.text)
+
+    def book_key(self, symbol: str) -> str:
+        """The book key of a unified (or, in capture mode, native) symbol for the GAP fault."""
+        market = self.by_symbol.get(symbol)
+        native = market.spec.native if market is not None else self.natives.get(symbol, symbol)
+        return self.wire.book_key(native)
+
+    # -- REST -----------------------------------------------------------------------------------
+
+    def rest(self, path: str, query: Mapping[str, str]) -> RestAnswer:
+        """Answer a REST call from the markets or the recording (faults are applied by the caller)."""
+        if self.recording is not None:
+            return self.recording.answer(path, query)
+        return self.wire.rest(path, query, self.markets, int(time.time() * 1000))
+
+    def use_weight(self, weight: int) -> int:
+        """Add a call's weight to the current minute and return the minute's total."""
+        minute = int(time.time() // 60)
+        if minute != self._weight_minute:
+            self._weight_minute = minute
+            self._weight_used = 0
+        self._weight_used += weight
+        return self._weight_used
+
+
+class Client:
+    """One websocket connection to a venue. :meth:`run` serves it until it closes."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        ws: web.WebSocketResponse,
+        transport: Transport | None,
+        route: str,
+        *,
+        ping_interval: float | None,
+        pong_timeout: float,
+        speed: float = 0.0,
+        clock: asyncio.Event | None = None,
+    ) -> None:
+        self.venue = venue
+        self.ws = ws
+        self.transport = transport
+        self.route = route
+        self.streams: list[str] = []
+        self.gap_pending: set[str] = set()
+        self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(venue.queue_size)
+        self.player: asyncio.Task[None] | None = None
+        self._ping_interval = ping_interval
+        self._pong_timeout = pong_timeout
+        self._speed = speed
+        self._clock = clock
+        self._ping_payload: bytes | None = None
+        self._ping_since: float | None = None
+        self._closed = False
+
+    def push(self, text: str | bytes) -> None:
+        """Queue a frame; a client too slow to keep ``queue_size`` frames is disconnected."""
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            if not self._closed:
+                self.venue.stats["dropped.slow_client"] += 1
+                self.abort()
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame (the peer sees 1006)."""
+        self._closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def run(self) -> None:
+        """Serve the connection: read control frames and pings while the writer and pinger run."""
+        tasks = [asyncio.create_task(self._write())]
+        if self._ping_interval:
+            tasks.append(asyncio.create_task(self._keepalive(self._ping_interval)))
+        try:
+            await self._read()
+        finally:
+            self._closed = True
+            if self.player is not None:
+                tasks.append(self.player)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if not self.ws.closed:
+                await self.ws.close()
+
+    async def _read(self) -> None:
+        ws = self.ws
+        venue = self.venue
+        running = venue.faults.running
+        while True:
+            msg = await ws.receive()
+            if not running.is_set():
+                # FREEZE: the frame (a ping, too) is only looked at once the freeze is over.
+                await running.wait()
+            kind = msg.type
+            if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+                text = msg.data if isinstance(msg.data, str) else bytes(msg.data).decode("utf-8", "replace")
+                control = venue.wire.on_text(text, list(self.streams))
+                if control.reply is not None:
+                    self.push(control.reply)
+                if control.subscribe:
+                    venue.subscribe(self, control.subscribe)
+                if control.unsubscribe:
+                    venue.unsubscribe(self, control.unsubscribe)
+            elif kind is WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif kind is WSMsgType.PONG:
+                # Binance: an unsolicited pong does not count; only the echo of our ping does.
+                if msg.data == self._ping_payload:
+                    self._ping_since = None
+            elif kind in _CLOSING:
+                return
+
+    async def _write(self) -> None:
+        queue = self.queue
+        ws = self.ws
+        running = self.venue.faults.running
+        stats = self.venue.stats
+        try:
+            while True:
+                frame = await queue.get()
+                if not running.is_set():
+                    await running.wait()
+                if isinstance(frame, str):
+                    await ws.send_str(frame)
+                else:
+                    await ws.send_bytes(frame)
+                stats["frames_sent"] += 1
+        except (ConnectionError, RuntimeError):
+            # The peer went away mid-write; the read loop sees the close and cleans up.
+            self.abort()
+
+    async def _keepalive(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        running = self.venue.faults.running
+        while True:
+            await asyncio.sleep(interval)
+            if not running.is_set():
+                await running.wait()
+                continue
+            if self._ping_since is not None and loop.time() - self._ping_since > self._pong_timeout:
+                # Binance: "no pong within 1 min -> disconnect"; checked at each ping.
+                self.venue.stats["pong_timeouts"] += 1
+                await self.ws.close(code=1008, message=b"pong timeout")
+                return
+            self._ping_payload = str(int(time.time() * 1000)).encode()
+            try:
+                await self.ws.ping(self._ping_payload)
+            except (ConnectionError, RuntimeError):
+                return
+            if self._ping_since is None:
+                self._ping_since = loop.time()
+
+    async def play(self, recording: Recording) -> None:
+        """Send the recording from its start, paced by ``speed`` (0 = as fast as the client reads)."""
+        loop = asyncio.get_running_loop()
+        venue = self.venue
+        faults = venue.faults
+        started = loop.time()
+        speed = self._speed
+        for n, rec in enumerate(recording.frames):
+            if speed > 0:
+                delay = started + (rec.ts - recording.start) / speed - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            elif n % 256 == 0:
+                await asyncio.sleep(0)  # frames nobody asked for must not starve the loop
+            if self._clock is not None and not self._clock.is_set():
+                await self._clock.wait()
+            stream = rec.stream
+            if stream is not None and (stream not in self.streams or venue.wire.stream_route(stream) != self.route):
+                continue
+            if faults.stalled(loop.time()):
+                venue.stats["dropped.stall"] += 1
+                continue
+            if rec.book_key is not None and rec.book_key in self.gap_pending:
+                self.gap_pending.discard(rec.book_key)
+                venue.stats["dropped.gap"] += 1
+                continue
+            await self.queue.put(rec.data)

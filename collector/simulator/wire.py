@@ -1,0 +1,112 @@
+"""The contract between the simulator's server and one exchange's wire format.
+
+The server (:mod:`collector.simulator.server`) owns sockets, clients, faults and the
+clock; a wire format owns everything the exchange decides: websocket paths, the
+subscribe protocol, stream names, message JSON, REST routes and how update ids are
+numbered. To add an exchange, write one module with a class satisfying
+:class:`WireFormat` and register it in ``collector.simulator.server.WIRE_FORMATS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .market import InstrumentSpec, SymbolMarket, Update
+
+__all__ = ["Control", "Message", "RestAnswer", "WireFormat"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One frame for the subscribers of ``stream``.
+
+    ``book_key`` is set on order-book diff frames (the symbol key :meth:`WireFormat.book_key`
+    returns) so a ``GAP`` fault can withhold exactly one of them.
+    """
+
+    stream: str
+    text: str
+    book_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """The answer to one client text frame: a reply to send and subscription changes to make."""
+
+    reply: str | None
+    subscribe: list[str] = field(default_factory=list)
+    unsubscribe: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RestAnswer:
+    """A REST response: status, JSON body and the request's rate-limit weight."""
+
+    status: int
+    body: bytes
+    weight: int = 1
+
+
+class WireFormat(Protocol):
+    """One exchange's wire format over the neutral market model."""
+
+    exchange: str
+    default_ws: str
+    """The real websocket base address (used in synthetic captures so replay recognises them)."""
+    default_rest: str
+
+    instruments_path: str
+    """REST path (below the exchange prefix) of the instrument list."""
+
+    def snapshot_path(self, native: str) -> str:
+        """REST path and query of a full book snapshot, as the exchange's adapter requests it."""
+
+    def ws_path(self, route: str) -> str:
+        """The websocket path (below the exchange prefix) of a route."""
+
+    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
+        """The client frame that subscribes ``streams``."""
+
+    def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
+        """The simulated instrument for unified ``symbol`` (native id, tick, step, price)."""
+
+    def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
+        """A market for ``spec`` numbering its update ids the way this exchange does."""
+
+    def ws_route(self, path: str) -> str | None:
+        """The route name of a websocket path below the exchange prefix, ``None`` for 404."""
+
+    def stream_route(self, stream: str) -> str:
+        """The route a stream is served on; a stream subscribed on another route never delivers."""
+
+    def url_streams(self, query: Mapping[str, str]) -> list[str]:
+        """Streams requested in the connect URL's query (``?streams=a/b``)."""
+
+    def on_text(self, text: str, current: list[str]) -> Control:
+        """Handle one client text frame; ``current`` are the client's streams in order."""
+
+    def wanted_intervals(self, stream: str) -> str | None:
+        """The candle interval a stream needs the market to aggregate, if any."""
+
+    def encode(self, spec: InstrumentSpec, update: Update, subscribed: Collection[str]) -> list[Message]:
+        """Frames for one market update, only for streams in ``subscribed``."""
+
+    def book_key(self, native: str) -> str:
+        """The key :attr:`Message.book_key` uses for the book diffs of native id ``native``."""
+
+    def stream_book_key(self, stream: str) -> str | None:
+        """The book key of a book-diff stream name (``None`` for other streams)."""
+
+    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        """Answer ``GET path?query`` from the markets, keyed by native id."""
+
+    def rate_limited(self) -> RestAnswer:
+        """The body of a 429 answer (the server adds ``Retry-After``)."""
+
+    def malformed(self) -> str:
+        """A text frame that is not valid JSON, for the ``MALFORMED`` fault."""
+
+    def weight_header(self) -> str:
+        """The response header that reports the used request weight."""
