@@ -12,6 +12,7 @@ from .book import OrderBook
 from .capture import CaptureWriter, Frame, read_capture
 from .client import Collector
 from .codec import decode_event, encode_event
+from .consume import consume
 from .errors import (
     CaptureError,
     CollectorError,
@@ -70,6 +71,7 @@ __all__ = [
     "UnknownSymbol",
     "UsageError",
     "__version__",
+    "consume",
     "decode_event",
     "encode_event",
     "read_capture",

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import structlog
@@ -26,13 +26,16 @@ import structlog
 from . import __version__
 from .capture import CaptureWriter
 from .client import Collector
+from .consume import add_consume_arguments, run_consume
 from .errors import CollectorError, UsageError
 from .exchanges import CHANNELS, EXCHANGES, Endpoints
 from .indicators.cli import add_arguments as add_indicator_arguments
 from .indicators.cli import engine_from_args
+from .models import Event
 from .replay import Replay
 from .runner import run as run_program
 from .sinks import JsonLinesSink
+from .sinks.kafka import add_kafka_arguments, shard_of, sink_from_args
 
 __all__ = ["build_parser", "main", "parse_targets"]
 
@@ -100,7 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_live_arguments(p)
     p.add_argument("--book-top", type=int, default=None, metavar="N", help="add the best N levels to book events")
     p.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="collect only the symbols of shard I of N (a stable hash of exchange:symbol), to split work "
+        "across processes that all publish to the same Kafka topics",
+    )
     add_indicator_arguments(p)
+    add_kafka_arguments(p)
 
     p = sub.add_parser("record", help="record raw frames to a capture file")
     _add_live_arguments(p)
@@ -112,15 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--book-top", type=int, default=None, metavar="N", help="add the best N levels to book events")
     p.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
     add_indicator_arguments(p)
+    add_kafka_arguments(p)
 
     p = sub.add_parser("demo", help="offline demo: local exchange simulator, real adapters, live view")
     p.add_argument("--duration", type=float, default=15.0, help="seconds to run (default 15)")
     p.add_argument("--symbols", default="BTC/USDT,ETH/USDT", help="spot symbols to simulate")
     add_indicator_arguments(p)
+    add_kafka_arguments(p)
+
+    p = sub.add_parser("consume", help="read events back from Kafka/Redpanda and print JSON lines")
+    add_consume_arguments(p)
     return parser
 
 
 def _configure_logging(level: str) -> None:
+    # aiokafka logs every failed reconnect while a broker is down; the sink reports outages itself.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -132,11 +150,28 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
+        raise UsageError(f"expected --shard I/N with 0 <= I < N, got {text!r}")
+    return int(index), int(count)
+
+
 def _collector_for(args: argparse.Namespace, **kwargs: Any) -> Collector:
     c = Collector(endpoints=_parse_endpoints(args.endpoint), **kwargs)
     channels = _parse_channels(args.channels)
+    shard = _parse_shard(getattr(args, "shard", None))
+    subscribed = 0
     for exchange, symbols in parse_targets(args.targets):
-        c.subscribe(exchange, symbols, channels, interval=args.interval)  # type: ignore[arg-type]
+        if shard is not None:
+            symbols = [s for s in symbols if shard_of(exchange, s, shard[1]) == shard[0]]
+        if symbols:
+            c.subscribe(exchange, symbols, channels, interval=args.interval)  # type: ignore[arg-type]
+            subscribed += len(symbols)
+    if not subscribed:
+        raise UsageError(f"shard {args.shard} owns none of the given symbols")
     return c
 
 
@@ -153,6 +188,9 @@ async def _run(args: argparse.Namespace) -> int:
     if engine is not None:
         c.use_indicators(engine)
     c.add_sink(sink)
+    kafka = sink_from_args(args)
+    if kafka is not None:
+        c.add_sink(kafka)
     await c.run(args.duration)
     return 0
 
@@ -168,23 +206,46 @@ async def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(args: argparse.Namespace) -> int:
-    run = Replay(args.file, exchange=args.exchange, book_top=_book_top(args))
+def _replay_events(args: argparse.Namespace, run: Replay) -> Iterator[Event]:
+    """The replayed events, each followed by the candles/indicators/alerts it causes."""
     engine = engine_from_args(args)
+    for event in run:
+        yield event
+        if engine is not None:
+            yield from engine.process(event)
+
+
+def _replay(args: argparse.Namespace, use_uvloop: bool) -> int:
+    run = Replay(args.file, exchange=args.exchange, book_top=_book_top(args))
+    kafka = sink_from_args(args)
     out = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115 - closed below
     sink = JsonLinesSink(out)
     try:
-        for event in run:
-            sink.write_now(event)
-            if engine is not None:
-                for derived in engine.process(event):
-                    sink.write_now(derived)
+        if kafka is None:
+            for event in _replay_events(args, run):
+                sink.write_now(event)
+        else:
+
+            async def publish_all() -> None:
+                await kafka.start()
+                try:
+                    for event in _replay_events(args, run):
+                        sink.write_now(event)
+                        await kafka.write(event)
+                finally:
+                    await kafka.close()
+
+            run_program(publish_all(), use_uvloop=use_uvloop)
     finally:
         out.flush()
         if args.out:
             out.close()
     stats = dict(run.adapter.stats) | {f"book.{k}": v for k, v in run.adapter.books.stats.items()}
     print(f"replayed {sink.written} events; {stats}", file=sys.stderr)
+    if kafka is not None:
+        print(f"kafka: {kafka.stats.as_dict()}", file=sys.stderr)
+        if kafka.stats.failed or kafka.stats.dropped:
+            return 1
     return 0
 
 
@@ -199,7 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "record":
             return run_program(_record(args), use_uvloop=use_uvloop)
         if args.command == "replay":
-            return _replay(args)
+            return _replay(args, use_uvloop)
+        if args.command == "consume":
+            return run_program(run_consume(args), use_uvloop=use_uvloop)
         if args.command == "demo":
             from .demo import run_demo
 

@@ -23,6 +23,7 @@ from .client import Collector
 from .indicators import IndicatorEngine
 from .indicators.cli import engine_from_args
 from .models import Book, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
+from .sinks.kafka import sink_from_args
 
 __all__ = ["DemoState", "run_demo"]
 
@@ -130,6 +131,9 @@ async def run_demo(args: argparse.Namespace) -> int:
         c.on(state)
         engine = engine_from_args(args) or IndicatorEngine(candles=["1s"], indicators=["SMA(5)", "RSI(6)"])
         c.use_indicators(engine)
+        kafka = sink_from_args(args)
+        if kafka is not None:
+            c.add_sink(kafka)
         await c.start()
         start = time.monotonic()
         gap_at = duration * 0.4
@@ -159,4 +163,6 @@ async def run_demo(args: argparse.Namespace) -> int:
         finally:
             await c.stop()
         console.print(f"done: {state.events} events, {synced} synced books, simulator stats {dict(sim.stats)}")
+        if kafka is not None:
+            console.print(f"kafka: {kafka.stats.as_dict()}")
     return 0

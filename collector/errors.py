@@ -10,7 +10,11 @@
     ├── RemoteError           the exchange (or a capture of it) misbehaved
     │   ├── MalformedFrame    a frame could not be decoded
     │   └── HttpError         a REST call failed after its retries
-    └── CaptureError          a capture file is unreadable or not in the capture format
+    ├── CaptureError          a capture file is unreadable or not in the capture format
+    └── SinkError             a sink could not take or deliver events
+        ├── BufferOverflow    overflow="fail" and the buffer is full
+        ├── BrokerUnavailable the broker could not be reached at start
+        └── SinkClosed        write() on a closing sink
 
 Adapters never raise :class:`RemoteError` out of a connection: a bad frame becomes an
 ``error`` event and a counter. The classes are raised to callers only where the caller
@@ -20,11 +24,15 @@ can act on them (a misspelled symbol at subscribe time, an unreadable capture pa
 from __future__ import annotations
 
 __all__ = [
+    "BrokerUnavailable",
+    "BufferOverflow",
     "CaptureError",
     "CollectorError",
     "HttpError",
     "MalformedFrame",
     "RemoteError",
+    "SinkClosed",
+    "SinkError",
     "UnknownChannel",
     "UnknownExchange",
     "UnknownSymbol",
@@ -72,3 +80,22 @@ class HttpError(RemoteError):
 
 class CaptureError(CollectorError):
     """A capture file is missing, unreadable or not in the capture format (design.md)."""
+
+
+class SinkError(CollectorError):
+    """A sink could not take or deliver events."""
+
+
+class BufferOverflow(SinkError):
+    """``write()`` under ``overflow="fail"`` found the buffer full; the event was not taken.
+
+    Slow down, or choose ``block`` (backpressure) or ``drop_oldest`` (bounded loss).
+    """
+
+
+class BrokerUnavailable(SinkError):
+    """``start()`` could not reach the bootstrap servers within ``connect_timeout``."""
+
+
+class SinkClosed(SinkError):
+    """``write()`` was called on (or was waiting in) a sink that is closing."""

@@ -12,8 +12,9 @@ from typing import Protocol, runtime_checkable
 
 from ..models import Event
 from .jsonl import JsonLinesSink
+from .kafka import KafkaSettings, KafkaSink
 
-__all__ = ["JsonLinesSink", "Sink"]
+__all__ = ["JsonLinesSink", "KafkaSettings", "KafkaSink", "Sink"]
 
 
 @runtime_checkable

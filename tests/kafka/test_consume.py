@@ -1,0 +1,121 @@
+"""collector.consume and the ``collector consume`` pieces against a real broker."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from collector.codec import encode_event
+from collector.consume import add_consume_arguments, consume, run_consume, topics_for
+from collector.errors import UsageError
+from collector.sinks.kafka import EmbeddedBroker, KafkaSink, add_kafka_arguments, publish, sink_from_args
+from tests.kafka.util import quick_settings, streams, synthetic
+
+# Short group timeouts so joining after a member left takes about a second, not the defaults' 10-20 s.
+FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300, "rebalance_timeout_ms": 2000}
+
+
+async def test_undecodable_messages_are_counted_not_raised(broker: EmbeddedBroker) -> None:
+    """Garbage on a collector topic is skipped, counted and described; the events around it come through."""
+    good = synthetic(1, 2)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait("collector.trade", encode_event(good[0]), key=b"k", partition=0)
+        await producer.send_and_wait("collector.trade", b"{not json", key=b"k", partition=0)
+        await producer.send_and_wait("collector.trade", b'{"type":"nope"}', key=b"k", partition=0)
+        await producer.send_and_wait("collector.trade", encode_event(good[1]), key=b"k", partition=0)
+    finally:
+        await producer.stop()
+    got = []
+    async with consume(broker.bootstrap, types=["trade"], from_beginning=True) as stream:
+        async for event in stream:
+            got.append(event)
+            if len(got) == 2:
+                break
+    assert got == good
+    assert stream.stats.as_dict() == {"received": 4, "decoded": 2, "undecodable": 2}
+    assert stream.last_error is not None
+    assert stream.last_error.startswith("collector.trade[0]@2: ")
+
+
+async def test_consumer_group_resumes_after_commit(broker: EmbeddedBroker) -> None:
+    """A group member that committed does not see old events again; a new member of the group gets only new ones."""
+    first, second = synthetic(0, 30), synthetic(30, 30)
+    await publish(first, KafkaSink(broker.bootstrap, quick_settings()))
+    got = []
+    async with consume(
+        broker.bootstrap, group="bots", from_beginning=True, auto_commit=False, options=FAST_GROUP
+    ) as stream:
+        async for event in stream:
+            got.append(event)
+            if len(got) == len(first):
+                break
+        await stream.commit()
+    assert streams(got) == streams(first)
+
+    await publish(second, KafkaSink(broker.bootstrap, quick_settings()))
+    got = []
+    async with consume(broker.bootstrap, group="bots", from_beginning=True, options=FAST_GROUP) as stream:
+        async for event in stream:
+            got.append(event)
+            if len(got) == len(second):
+                break
+    assert streams(got) == streams(second)
+
+
+async def test_run_consume_prints_json_lines(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """``collector consume BOOTSTRAP --from-beginning --max-events N --out FILE`` writes the events as JSON lines."""
+    events = synthetic(0, 40)
+    await publish(events, KafkaSink(broker.bootstrap, quick_settings()))
+    out = tmp_path / "events.jsonl"
+    parser = argparse.ArgumentParser()
+    add_consume_arguments(parser)
+    args = parser.parse_args([broker.bootstrap, "--from-beginning", "--max-events", "40", "--out", str(out)])
+    assert await run_consume(args) == 0
+    lines = out.read_bytes().splitlines()
+    assert sorted(lines) == sorted(encode_event(e) for e in events)
+
+
+def test_topics_for() -> None:
+    """Event types map to the sink's topic names; unknown types are a usage error."""
+    assert topics_for(["trade", "book"]) == ["collector.trade", "collector.book"]
+    assert topics_for(["trade"], "md.{type}.v1") == ["md.trade.v1"]
+    assert len(topics_for()) == 10
+    with pytest.raises(UsageError):
+        topics_for(["trades"])
+
+
+def test_sink_from_args() -> None:
+    """``--kafka`` and its options become the sink's settings; no ``--kafka``, no sink."""
+    parser = argparse.ArgumentParser()
+    add_kafka_arguments(parser)
+    assert sink_from_args(parser.parse_args([])) is None
+    sink = sink_from_args(
+        parser.parse_args(
+            [
+                "--kafka",
+                "h1:9092,h2:9092",
+                "--kafka-overflow",
+                "drop_oldest",
+                "--kafka-buffer",
+                "500",
+                "--no-kafka-idempotence",
+            ]
+        )
+    )
+    assert sink is not None
+    assert sink.bootstrap == "h1:9092,h2:9092"
+    s = sink.settings
+    assert (s.overflow, s.buffer_size, s.enable_idempotence, s.topic_template) == (
+        "drop_oldest",
+        500,
+        False,
+        "collector.{type}",
+    )
+    default = sink_from_args(parser.parse_args(["--kafka", "h1:9092"]))
+    assert default is not None
+    assert default.settings.enable_idempotence is True
