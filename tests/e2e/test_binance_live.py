@@ -239,3 +239,25 @@ async def test_async_iteration_and_clean_shutdown(sim: Simulator) -> None:
     assert c._tasks == set()
     assert isinstance(seen[0], Connected)
     assert all(e.symbol in (None, "BTC/USDT") for e in seen)
+
+
+async def test_proactive_reconnect_before_lifetime_limit(sim: Simulator) -> None:
+    """A connection older than max_lifetime is replaced on our terms (Binance cuts at 24 h)."""
+    c, rec = await start(sim, plan_overrides=FAST | {"max_lifetime": 1.0})
+    try:
+        await wait_for(lambda: any(e.exchange == "binance" for e in rec.of(Disconnected)), timeout=8)
+        gone = next(e for e in rec.of(Disconnected) if e.exchange == "binance")
+        assert gone.reason == "lifetime 1s reached"
+        await wait_for(lambda: len([e for e in rec.of(Connected) if e.exchange == "binance"]) >= 2)
+        await wait_for(lambda: synced(c))
+    finally:
+        await c.stop()
+
+
+async def test_unknown_symbol_fails_at_start(sim: Simulator) -> None:
+    """A symbol the exchange does not list raises UnknownSymbol from start(), with nothing left running."""
+    c = Collector(endpoints={"binance": sim.endpoints("binance")}, queue_size=0)
+    c.subscribe("binance", "NOPE/USDT", ["trades"])
+    with pytest.raises(collector.UnknownSymbol, match="NOPE/USDT"):
+        await c.start()
+    assert c._tasks == set()
