@@ -74,6 +74,7 @@ class RestClient:
         timeout: float = 10.0,
         retries: int = 4,
         weight_header: str = "x-mbx-used-weight-1m",
+        window: float = 60.0,
     ) -> None:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -83,6 +84,7 @@ class RestClient:
         self.safety = safety
         self.retries = retries
         self.weight_header = weight_header
+        self.window = window  # seconds per weight window (calendar-aligned, as the exchange counts)
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "rate_limited": 0, "failed": 0, "waited": 0}
 
     def set_weight_limit(self, host: str, limit: int) -> None:
@@ -102,7 +104,7 @@ class RestClient:
                 self.stats["waited"] += 1
                 await asyncio.sleep(budget.paused_until - now)
                 continue
-            minute = int(now // 60)
+            minute = int(now // self.window)
             if minute != budget.minute:
                 budget.minute = minute
                 budget.used = 0
@@ -111,7 +113,7 @@ class RestClient:
                 return
             # Exchange weight windows are calendar minutes: wait for the next one.
             self.stats["waited"] += 1
-            await asyncio.sleep((minute + 1) * 60 - now + 0.05)
+            await asyncio.sleep((minute + 1) * self.window - now + 0.05)
 
     async def fetch(self, request: RestRequest) -> tuple[int, bytes, dict[str, str]]:
         """GET ``request.url``; return ``(status, body, headers)``. Status 0 means it never got an answer."""
