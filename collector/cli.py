@@ -79,7 +79,11 @@ def _parse_endpoints(items: Sequence[str]) -> dict[str, Endpoints]:
 
 def _add_live_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="+", metavar="EXCHANGE:SYMBOL[,SYMBOL]", help="e.g. binance:BTC/USDT,ETH/USDT")
-    p.add_argument("--channels", default=",".join(CHANNELS), help="comma-separated: trades,ticker,book,candles")
+    p.add_argument(
+        "--channels",
+        default=None,
+        help="comma-separated: trades,ticker,book,candles (default: every channel each exchange offers)",
+    )
     p.add_argument("--interval", default="1m", help="exchange candle interval for the candles channel")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument(
@@ -161,7 +165,7 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def _collector_for(args: argparse.Namespace, **kwargs: Any) -> Collector:
     c = Collector(endpoints=_parse_endpoints(args.endpoint), **kwargs)
-    channels = _parse_channels(args.channels)
+    channels = _parse_channels(args.channels) if args.channels else None
     shard = _parse_shard(getattr(args, "shard", None))
     subscribed = 0
     for exchange, symbols in parse_targets(args.targets):

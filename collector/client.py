@@ -34,7 +34,7 @@ from .book import OrderBook
 from .capture import CaptureWriter
 from .connection import Connection
 from .errors import HttpError, UsageError
-from .exchanges import CHANNELS, Adapter, Channel, Endpoints, Output, Subscription, create
+from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output, Subscription, create
 from .indicators import IndicatorEngine
 from .models import Event, EventBase
 from .rest import RestClient, backoff_delays
@@ -113,25 +113,31 @@ class Collector:
         self,
         exchange: str,
         symbols: str | Iterable[str],
-        channels: Iterable[Channel] | str = CHANNELS,
+        channels: Iterable[Channel] | str | None = None,
         *,
         interval: str = "1m",
     ) -> None:
         """Ask for ``channels`` (``trades``, ``ticker``, ``book``, ``candles``) of ``symbols`` on ``exchange``.
 
-        Symbols are unified (``BTC/USDT``, ``BTC/USDT:USDT``); unknown ones raise
+        Without ``channels``, every channel the exchange's adapter offers. Symbols are
+        unified (``BTC/USDT``, ``BTC/USDT:USDT``); unknown ones raise
         :class:`~collector.errors.UnknownSymbol` when the collector starts.
         """
         if self._started:
             raise UsageError("subscribe before the collector starts")
+        cls = EXCHANGES.get(exchange)
+        if cls is None:
+            create(exchange)  # raises UnknownExchange with the list of known ids
+            return
         names = [symbols] if isinstance(symbols, str) else list(symbols)
+        if channels is None:
+            channels = cls.channels
         chans = [channels] if isinstance(channels, str) else list(channels)
         for ch in chans:
             if ch not in CHANNELS:
                 raise UsageError(f"unknown channel {ch!r}; use {', '.join(CHANNELS)}")
         subs = self._subs.setdefault(exchange, [])
         subs.extend(Subscription(symbol, ch, interval) for symbol in names for ch in chans)  # type: ignore[arg-type]
-        create(exchange)  # fail now on a misspelled exchange id
 
     def on(self, callback: Callback, *types: type[Event]) -> None:
         """Call ``callback(event)`` for every event of ``types`` (all events when none given).

@@ -120,7 +120,13 @@ async def run_demo(args: argparse.Namespace) -> int:
     from .simulator import Fault, Simulator
 
     spot = [s.strip() for s in args.symbols.split(",") if s.strip()]
-    markets = {"binance": spot, "binance_usdm": [f"{s}:{s.split('/')[1]}" for s in spot[:1]]}
+    first_base = spot[0].split("/")[0]
+    markets = {
+        "binance": spot,
+        "binance_usdm": [f"{s}:{s.split('/')[1]}" for s in spot[:1]],
+        "bybit": [spot[0], f"{spot[0]}:{spot[0].split('/')[1]}"],
+        "upbit": [f"{first_base}/KRW"],
+    }
     console = Console() if Console().is_terminal else Console(width=170)
     duration = float(args.duration)
     async with Simulator(markets, seed=int(time.time()) & 0xFFFF, tick_interval=0.1) as sim:

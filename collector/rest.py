@@ -8,8 +8,9 @@ Every request goes through :meth:`RestClient.fetch`, which
   and trusts the exchange's own figure when the response carries one
   (Binance ``X-MBX-USED-WEIGHT-1M``), waiting for the next minute when a request would
   not fit,
-- honours 429 (too many requests) and 418 (IP banned) with ``Retry-After`` by pausing
-  *every* request to that host, not just the one that failed,
+- honours 429 (too many requests), 418 (IP banned) and 403 (Bybit's per-IP limit,
+  Binance's WAF) with ``Retry-After`` by pausing *every* request to that host, not just
+  the one that failed,
 - retries timeouts, connection errors and 5xx with capped, jittered backoff.
 
 Other 4xx answers are returned to the caller (the adapter reports them).
@@ -138,7 +139,7 @@ class RestClient:
             if used is not None and used.isdigit():
                 # The exchange's count includes other clients on this IP: trust it.
                 budget.used = max(budget.used, int(used))
-            if status in (429, 418):
+            if status in _RATE_LIMITED:
                 self.stats["rate_limited"] += 1
                 pause = _retry_after(headers, default=60.0 if status == 418 else 5.0)
                 budget.paused_until = max(budget.paused_until, time.time() + pause)
@@ -167,6 +168,11 @@ class RestClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+# 429: too many requests; 418: Binance's IP ban after ignoring 429s; 403: Bybit's per-IP
+# limit ("access too frequent") and Binance's WAF limit. All mean: stop asking this host for a while.
+_RATE_LIMITED = frozenset({403, 418, 429})
 
 
 def _retry_after(headers: dict[str, str], default: float) -> float:

@@ -96,6 +96,8 @@ class Adapter(abc.ABC):
 
     id: ClassVar[str]
     default_endpoints: ClassVar[Endpoints]
+    channels: ClassVar[tuple[Channel, ...]] = CHANNELS
+    """The channels this adapter offers; a subscription without explicit channels gets these."""
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints

@@ -1,4 +1,4 @@
-"""A local exchange simulator: Binance's wire format on loopback, synthetic or recorded, with faults.
+"""A local exchange simulator: Binance, Bybit v5 and Upbit wire formats on loopback, with faults.
 
 Use :class:`Simulator` as an async context manager, point an adapter at
 :meth:`Simulator.endpoints`, and break things with :meth:`Simulator.inject` and a
@@ -13,8 +13,8 @@ Use :class:`Simulator` as an async context manager, point an adapter at
 :func:`synthetic_frames` produces a synthetic session offline, in capture format, for
 :func:`collector.replay` and benchmarks.
 
-Layout: :mod:`.market` is the exchange-neutral market model, :mod:`.binance` the
-Binance wire format (:mod:`.wire` is the contract a new exchange implements),
+Layout: :mod:`.market` is the exchange-neutral market model, :mod:`.binance`,
+:mod:`.bybit` and :mod:`.upbit` the wire formats (:mod:`.wire` is the contract a new exchange implements),
 :mod:`.server` and :mod:`.venue` the aiohttp server, :mod:`.faults` the faults and
 :mod:`.playback` the capture-fed mode.
 """

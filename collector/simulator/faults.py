@@ -5,7 +5,8 @@ can check that the collector notices and recovers:
 
 - ``GAP``: the next book diff of one symbol is withheld from every open connection of
   the exchange. The market keeps its ids, so the following diff does not link
-  (spot ``U > last + 1``, futures ``pu != last``) and a correct client resyncs.
+  (Binance spot ``U > last + 1``, futures ``pu != last``; Bybit ``u`` skips one) and a
+  correct client resyncs. Upbit sends whole books, which cannot gap: GAP raises there.
 - ``ABRUPT_CLOSE``: every open connection is dropped at the TCP level, without a close
   frame (the client sees code 1006).
 - ``STALL``: for ``seconds``, data frames are not sent (they are lost, as when an
@@ -13,7 +14,8 @@ can check that the collector notices and recovers:
 - ``FREEZE``: for ``seconds``, the server neither reads nor writes on the exchange's
   connections: client pings go unanswered and no frame or ping is sent. Frames produced
   meanwhile are queued and arrive afterwards, as from a process that was paused.
-- ``MALFORMED``: one text frame that is not valid JSON is sent on every connection.
+- ``MALFORMED``: one frame that is not valid JSON (text, or binary on Upbit) is sent on
+  every connection.
 - ``RATE_LIMIT``: the next ``count`` REST calls answer 429 with ``Retry-After: 1``.
 """
 

@@ -23,10 +23,12 @@ from ..capture import Frame
 from ..errors import UnknownExchange, UsageError
 from ..exchanges import Endpoints
 from .binance import BinanceWire
+from .bybit import BybitWire
 from .faults import Fault
 from .playback import Recording
+from .upbit import UpbitWire
 from .venue import Client, Venue
-from .wire import WireFormat
+from .wire import SessionWire, WireFormat, market_key
 
 __all__ = ["WIRE_FORMATS", "Simulator"]
 
@@ -34,6 +36,8 @@ WIRE_FORMATS: dict[str, Callable[[str], WireFormat]] = {
     "binance": BinanceWire,
     "binance_usdm": BinanceWire,
     "binance_coinm": BinanceWire,
+    "bybit": BybitWire,
+    "upbit": UpbitWire,
 }
 """Wire-format factories by exchange id; a new exchange adds one entry here."""
 
@@ -81,7 +85,7 @@ class Simulator:
         for exchange, symbols in (markets or {}).items():
             wire = _wire(exchange)
             specs = [wire.instrument(symbol, seed) for symbol in symbols]
-            built = {spec.native: wire.market(spec, seed, depth) for spec in specs}
+            built = {market_key(wire, spec): wire.market(spec, seed, depth) for spec in specs}
             self._venues[exchange] = Venue(wire, self.stats, markets=built, queue_size=queue_size)
         self._clock = asyncio.Event()
         self._clock.set()
@@ -107,11 +111,19 @@ class Simulator:
         start of the recording: ``speed=0`` as fast as it reads, ``1.0`` at the recorded
         pace, ``2.0`` twice as fast. REST calls get the recorded responses. The exchange id
         is detected from the capture's ``connect`` records unless ``exchange`` is given.
+        Only Binance captures can be played; Bybit and Upbit raise :class:`UsageError`.
         """
         recording = Recording(source, exchange)
         sim = cls(host=host, port=port, ping_interval=ping_interval, pong_timeout=pong_timeout, queue_size=queue_size)
         sim.speed = speed
         wire = _wire(recording.exchange)
+        if isinstance(wire, SessionWire):
+            # Playback tags frames by Binance's combined-stream envelope and has no market
+            # state to answer subscribes from; Bybit and Upbit sessions would play garbled.
+            raise UsageError(
+                f"capture playback serves Binance recordings only, not {recording.exchange!r}; "
+                "replay the capture with collector.Replay, or run a synthetic Simulator"
+            )
         recording.index(wire)
         sim._venues[recording.exchange] = Venue(wire, sim.stats, recording=recording, queue_size=queue_size)
         return sim
@@ -159,12 +171,13 @@ class Simulator:
 
     def endpoints(self, exchange: str) -> Endpoints:
         """Where an adapter should connect: pass to ``collector.exchanges.create(exchange, endpoints=...)``."""
-        self._venue(exchange)
+        venue = self._venue(exchange)
         if self._runner is None:
             raise UsageError("the simulator is not running; use it inside 'async with' first")
-        return Endpoints(
-            ws=f"ws://{self.host}:{self.port}/{exchange}", rest=f"http://{self.host}:{self.port}/{exchange}"
-        )
+        # Some adapters' websocket base is a path, not a host (Bybit appends "/<category>" to it).
+        path = venue.session.endpoint_path if venue.session is not None else ""
+        base = f"{self.host}:{self.port}/{exchange}"
+        return Endpoints(ws=f"ws://{base}{path}", rest=f"http://{base}")
 
     @property
     def exchanges(self) -> list[str]:
@@ -214,15 +227,31 @@ class Simulator:
         """Restart the market clock after :meth:`pause`."""
         self._clock.set()
 
-    def true_book(self, exchange: str, symbol: str) -> tuple[dict[float, float], dict[float, float], int]:
-        """``(bids, asks, last update id)`` of the simulated book, with prices and sizes as a client parses them."""
+    def true_book(
+        self, exchange: str, symbol: str, depth: int | None = None
+    ) -> tuple[dict[float, float], dict[float, float], int | None]:
+        """``(bids, asks, update id)`` a correctly synced client holds, prices and sizes parsed as floats.
+
+        Compare it with the client's book after :meth:`pause` once the client has caught
+        up (its sequence equals the returned id; Upbit books carry no id, so the id is
+        ``None`` there and the levels themselves are the condition). ``depth`` is the
+        book depth the client subscribed: exchanges that push depth-limited books
+        (Bybit ``orderbook.50``, Upbit ``KRW-BTC.15``) publish only the best ``depth``
+        levels, and the id is that depth's. ``None`` means the adapter's default depth
+        (Bybit 200, Upbit 30) and, for Binance, the whole book.
+        """
         venue = self._venue(exchange)
         market = venue.by_symbol.get(symbol)
         if market is None:
             raise UsageError(f"{exchange} simulates no book for {symbol!r} (capture-fed simulators have none)")
+        if venue.session is not None:
+            return venue.session.true_book(market, depth)
         spec = market.spec
-        bids = {float(spec.price(p)): float(spec.size(q)) for p, q in market.bids.items()}
-        asks = {float(spec.price(p)): float(spec.size(q)) for p, q in market.asks.items()}
+        bid_levels, ask_levels = (
+            market.levels(depth) if depth is not None else (list(market.bids.items()), list(market.asks.items()))
+        )
+        bids = {float(spec.price(p)): float(spec.size(q)) for p, q in bid_levels}
+        asks = {float(spec.price(p)): float(spec.size(q)) for p, q in ask_levels}
         return bids, asks, market.last_id
 
     # -- internals ------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from ..capture import Frame
-from .market import SymbolMarket
+from .market import InstrumentSpec, SymbolMarket
 from .server import _wire
-from .wire import WireFormat
+from .wire import SessionWire, WireFormat
 
 __all__ = ["synthetic_frames"]
 
@@ -42,6 +42,10 @@ def synthetic_frames(
     the ``http`` snapshot an adapter requests, which joins that diff by the exchange's
     rule. Feed the list to :func:`collector.replay`: it yields trades, tickers, synced
     books and candles. The same arguments always give the same records.
+
+    Exchanges that push book snapshots on the stream (``bybit``, ``upbit``) have no
+    snapshot requests: their subscribe replies are followed by the snapshots the server
+    sends, one connection per route (Bybit: per category), and Upbit frames are binary.
     """
     # Generation allocates millions of short-lived, acyclic objects; the cyclic collector
     # would rescan the growing result list for nothing (it costs about a quarter of the time).
@@ -66,6 +70,8 @@ def _generate(
 ) -> list[Frame]:
     wire = _wire(exchange)
     specs = [wire.instrument(symbol, seed) for symbol in symbols]
+    if isinstance(wire, SessionWire):
+        return _generate_session(wire, exchange, specs, frames, seed, tick_interval, start, depth, interval)
     markets = {spec.native: wire.market(spec, seed, depth) for spec in specs}
     for market in markets.values():
         market.track(interval)
@@ -120,6 +126,71 @@ def _generate(
             if sent >= frames:
                 break
         out.extend(snapshots)
+    return out
+
+
+def _generate_session(
+    wire: SessionWire,
+    exchange: str,
+    specs: Sequence[InstrumentSpec],
+    frames: int,
+    seed: int,
+    tick_interval: float,
+    start: float,
+    depth: int,
+    interval: str,
+) -> list[Frame]:
+    markets = {wire.market_key(spec): wire.market(spec, seed, depth) for spec in specs}
+    out: list[Frame] = []
+    header = {
+        "t": "header",
+        "format": 2,
+        "exchange": exchange.upper(),
+        "config": {"symbols": [s.symbol for s in specs]},
+    }
+    out.append(Frame("header", "", start, orjson.dumps({**header, "recorded": start}).decode()))
+    start_ms = int(start * 1000)
+    # Adapters list instruments per category where the exchange has them (Bybit): one call each.
+    categories = sorted({key.partition(":")[0] for key in markets if ":" in key}) or [""]
+    for category in categories:
+        query = {"category": category, "limit": "1000"} if category else {"is_details": "true"}
+        info = wire.rest(wire.instruments_path, query, markets, start_ms)
+        url = wire.default_rest + wire.instruments_path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        out.append(Frame("http", "http", start, info.body.decode(), url))
+    conn_of_stream: dict[str, str] = {}
+    for n, (route, requests) in enumerate(sorted(wire.subscribe_all(specs, interval).items()), 1):
+        conn = f"{exchange}.ws.{n}"
+        at = start + 0.003 * n  # records stay in time order, as a recorder writes them
+        out.append(Frame("connect", conn, at, "", wire.default_ws + wire.ws_path(route)))
+        current: list[str] = []
+        for request in requests:
+            control = wire.on_client_text(route, request, current, markets, start_ms)
+            out.append(Frame("send", conn, at + 0.001, request))
+            replies = ([control.reply] if control.reply is not None else []) + control.frames
+            out.extend(Frame("recv", conn, at + 0.002, reply) for reply in replies)
+            current.extend(s for s in control.subscribe if s not in current)
+        conn_of_stream.update(dict.fromkeys(current, conn))
+    for market in markets.values():
+        for stream in conn_of_stream:
+            wanted = wire.wanted_intervals(stream)
+            if wanted is not None:
+                market.track(wanted)
+
+    subscribed = conn_of_stream.keys()
+    sent = 0
+    step = 0
+    encode = wire.encode
+    append = out.append
+    while sent < frames:
+        step += 1
+        ts = start + step * tick_interval
+        time_ms = start_ms + round(step * tick_interval * 1000)
+        for market in markets.values():
+            for message in encode(market.spec, market.step(time_ms), subscribed):
+                append(Frame("recv", conn_of_stream[message.stream], ts, message.text))
+                sent += 1
+                if sent >= frames:
+                    return out
     return out
 
 

@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 from .faults import FaultState
 from .market import SymbolMarket
 from .playback import Recording
-from .wire import Message, RestAnswer, WireFormat
+from .wire import Control, Message, RestAnswer, SessionWire, WireFormat, market_key
 
 if TYPE_CHECKING:
     from asyncio import Transport
@@ -43,8 +43,9 @@ class Venue:
         queue_size: int = 10_000,
     ) -> None:
         self.wire = wire
+        self.session = wire if isinstance(wire, SessionWire) else None
         self.stats = stats
-        self.markets: dict[str, SymbolMarket] = dict(markets or {})  # by native id
+        self.markets: dict[str, SymbolMarket] = dict(markets or {})  # by market key (the native id for most)
         self.by_symbol = {m.spec.symbol: m for m in self.markets.values()}
         self.recording = recording
         self.natives = recording.natives() if recording is not None else {}
@@ -56,6 +57,13 @@ class Venue:
         self._weight_used = 0
 
     # -- subscriptions --------------------------------------------------------------------------
+
+    def control(self, client: Client, text: str) -> Control:
+        """The wire's answer to one client frame (session wires also see the route and the markets)."""
+        if self.session is not None:
+            now_ms = int(time.time() * 1000)
+            return self.session.on_client_text(client.route, text, list(client.streams), self.markets, now_ms)
+        return self.wire.on_text(text, list(client.streams))
 
     def subscribe(self, client: Client, streams: Iterable[str]) -> None:
         """Add streams to a client; streams of another route are kept but never delivered."""
@@ -121,8 +129,8 @@ class Venue:
     def book_key(self, symbol: str) -> str:
         """The book key of a unified (or, in capture mode, native) symbol for the GAP fault."""
         market = self.by_symbol.get(symbol)
-        native = market.spec.native if market is not None else self.natives.get(symbol, symbol)
-        return self.wire.book_key(native)
+        key = market_key(self.wire, market.spec) if market is not None else self.natives.get(symbol, symbol)
+        return self.wire.book_key(key)
 
     # -- REST -----------------------------------------------------------------------------------
 
@@ -217,9 +225,11 @@ class Client:
             kind = msg.type
             if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
                 text = msg.data if isinstance(msg.data, str) else bytes(msg.data).decode("utf-8", "replace")
-                control = venue.wire.on_text(text, list(self.streams))
+                control = venue.control(self, text)
                 if control.reply is not None:
                     self.push(control.reply)
+                for frame in control.frames:
+                    self.push(frame)
                 if control.subscribe:
                     venue.subscribe(self, control.subscribe)
                 if control.unsubscribe:

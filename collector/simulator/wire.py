@@ -5,17 +5,22 @@ clock; a wire format owns everything the exchange decides: websocket paths, the
 subscribe protocol, stream names, message JSON, REST routes and how update ids are
 numbered. To add an exchange, write one module with a class satisfying
 :class:`WireFormat` and register it in ``collector.simulator.server.WIRE_FORMATS``.
+
+Exchanges whose control protocol depends on the connection and on market state (a
+category in the URL, a book snapshot sent on subscribe, native ids that repeat across
+categories) implement :class:`SessionWire` as well; the server detects it and uses its
+hooks instead of the plain ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .market import InstrumentSpec, SymbolMarket, Update
 
-__all__ = ["Control", "Message", "RestAnswer", "WireFormat"]
+__all__ = ["Control", "Message", "RestAnswer", "SessionWire", "WireFormat", "market_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,21 +28,27 @@ class Message:
     """One frame for the subscribers of ``stream``.
 
     ``book_key`` is set on order-book diff frames (the symbol key :meth:`WireFormat.book_key`
-    returns) so a ``GAP`` fault can withhold exactly one of them.
+    returns) so a ``GAP`` fault can withhold exactly one of them. ``text`` is sent as a
+    text frame when it is a ``str`` and as a binary frame when it is ``bytes``.
     """
 
     stream: str
-    text: str
+    text: str | bytes
     book_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Control:
-    """The answer to one client text frame: a reply to send and subscription changes to make."""
+    """The answer to one client text frame: a reply to send and subscription changes to make.
 
-    reply: str | None
+    ``frames`` are sent right after the reply, before any data of the new subscriptions
+    (the snapshots some exchanges push on subscribe).
+    """
+
+    reply: str | bytes | None
     subscribe: list[str] = field(default_factory=list)
     unsubscribe: list[str] = field(default_factory=list)
+    frames: list[str | bytes] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,10 @@ class WireFormat(Protocol):
         """Frames for one market update, only for streams in ``subscribed``."""
 
     def book_key(self, native: str) -> str:
-        """The key :attr:`Message.book_key` uses for the book diffs of native id ``native``."""
+        """The key :attr:`Message.book_key` uses for the book diffs of native id ``native``.
+
+        Session wires get their :meth:`SessionWire.market_key` here instead of the native id.
+        """
 
     def stream_book_key(self, stream: str) -> str | None:
         """The book key of a book-diff stream name (``None`` for other streams)."""
@@ -105,8 +119,49 @@ class WireFormat(Protocol):
     def rate_limited(self) -> RestAnswer:
         """The body of a 429 answer (the server adds ``Retry-After``)."""
 
-    def malformed(self) -> str:
-        """A text frame that is not valid JSON, for the ``MALFORMED`` fault."""
+    def malformed(self) -> str | bytes:
+        """A frame that is not valid JSON, for the ``MALFORMED`` fault."""
 
     def weight_header(self) -> str:
         """The response header that reports the used request weight."""
+
+
+@runtime_checkable
+class SessionWire(WireFormat, Protocol):
+    """A wire format whose replies depend on the connection's route and on market state.
+
+    The server keys markets by :meth:`market_key` (not the native id), answers client
+    frames with :meth:`on_client_text` (not :meth:`WireFormat.on_text`), points
+    :meth:`~collector.simulator.Simulator.endpoints` at :attr:`endpoint_path` and asks
+    :meth:`true_book` what a correctly syncing client holds.
+    """
+
+    endpoint_path: str
+    """Path below the exchange prefix that the adapter's ``Endpoints.ws`` names (``/v5/public``)."""
+
+    def market_key(self, spec: InstrumentSpec) -> str:
+        """The key of ``spec``'s market, unique within the exchange (native ids may repeat across categories)."""
+
+    def on_client_text(
+        self, route: str, text: str, current: list[str], markets: Mapping[str, SymbolMarket], now_ms: int
+    ) -> Control:
+        """Handle one client frame on ``route``; ``markets`` are keyed by :meth:`market_key`."""
+
+    def true_book(
+        self, market: SymbolMarket, depth: int | None
+    ) -> tuple[dict[float, float], dict[float, float], int | None]:
+        """``(bids, asks, update id)`` a client subscribed at ``depth`` holds (``None``: the adapter's default).
+
+        Prices and sizes are floats as a client parses them from this wire format.
+        """
+
+    def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
+        """Route -> client frames that subscribe every channel of ``specs`` (synthetic sessions send them).
+
+        Channels are trades, ticker, the book at the adapter's default depth and ``interval`` candles.
+        """
+
+
+def market_key(wire: WireFormat, spec: InstrumentSpec) -> str:
+    """The key of ``spec``'s market on ``wire``: :meth:`SessionWire.market_key`, else the native id."""
+    return wire.market_key(spec) if isinstance(wire, SessionWire) else spec.native

@@ -26,7 +26,7 @@ from ...book import BookSync, Rule
 from ...errors import UnknownChannel, UsageError
 from ...models import Side, Ticker, Trade
 from ...symbols import Instrument, unified_symbol
-from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, excerpt
+from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, Subscription, excerpt
 from .schemas import (
     Envelope,
     Market,
@@ -61,6 +61,7 @@ class UpbitAdapter(Adapter):
     """Upbit spot. Subscribe with unified symbols (``BTC/KRW``, ``ETH/BTC``, ``BTC/USDT``)."""
 
     id: ClassVar[str] = "upbit"
+    channels: ClassVar[tuple[Channel, ...]] = ("trades", "ticker", "book")  # no candle stream used
     default_endpoints: ClassVar[Endpoints] = Endpoints(
         ws="wss://api.upbit.com/websocket/v1", rest="https://api.upbit.com"
     )

@@ -1,0 +1,876 @@
+"""Bybit v5's public wire format over the neutral market: spot, linear and inverse.
+
+Everything follows ``shared/exchanges/bybit.md``:
+
+- one websocket path per category, ``/v5/public/{spot,linear,inverse}``; a topic names a
+  native id of the connection's category only (``BTCUSDT`` is both spot and linear), so
+  stream names are qualified with the category (``linear:orderbook.200.BTCUSDT``) and
+  markets are keyed the same way (``linear:BTCUSDT``).
+- ``{"op":"subscribe"|"unsubscribe","args":[...],"req_id":...}`` with the documented acks
+  (spot ``ret_msg:"subscribe"``, linear/inverse ``ret_msg:""``; refusals ``success:false``
+  with ``error:handler not found,topic:...`` or ``error:already subscribed,topic:...``);
+  spot refuses more than 10 args per request. ``{"op":"ping"}`` gets the category's pong.
+- ``orderbook.{1,50,200,1000}.<s>``: a snapshot on subscribe, then deltas of the best
+  ``depth`` levels with absolute sizes (``"0"`` removes, also for a level that left the
+  depth window) and ``u`` + 1 per message, per topic; ``seq`` is the cross sequence.
+  ``orderbook.1`` is a snapshot every time (the 3 s idle re-send is not simulated).
+- ``tickers.<s>``: linear/inverse send a snapshot on subscribe and then deltas with the
+  changed fields only; spot sends full snapshot-type tickers without bid/ask.
+- ``publicTrade.<s>`` (one message per tick, ``data`` an array), ``kline.<i>.<s>`` for
+  intervals up to ``D`` (``W``/``M`` are accepted and never deliver).
+- REST ``/v5/market/instruments-info`` (with ``limit``/``cursor`` pages on derivatives),
+  ``/v5/market/orderbook`` (``u`` of the 1000-level stream) and ``/v5/market/time``.
+
+Inverse contracts are worth 1 USD: sizes are contracts, ``volume`` counts contracts and
+``turnover`` is in the base coin.
+
+Faults (:mod:`.faults`): ``GAP`` withholds the next book delta of that one market (its
+category and native id; ``orderbook.1`` snapshots are not deltas), so the following
+delta's ``u`` is the previous one + 2 and a correct client resubscribes; the others act
+on Bybit connections as on any exchange. :meth:`BybitWire.true_book` is the book a
+client of ``orderbook.<depth>`` holds: the best ``depth`` levels and that topic's ``u``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import orjson
+
+from ..errors import UnknownExchange, UnknownSymbol, UsageError
+from .market import CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from .wire import Control, Message, RestAnswer
+
+__all__ = ["BOOK_DEPTHS", "CATEGORIES", "DEFAULT_DEPTH", "BybitMarket", "BybitWire"]
+
+CATEGORIES = ("spot", "linear", "inverse")
+"""The categories served, each on its own websocket path."""
+
+BOOK_DEPTHS = (1, 50, 200, 1000)
+"""``orderbook.<depth>`` topics Bybit offers for spot, linear and inverse."""
+
+DEFAULT_DEPTH = 200
+"""The book depth the collector's Bybit adapter subscribes by default (``true_book`` uses it)."""
+
+# Bybit kline interval -> the market model's interval. "W" and "M" exist on Bybit but the
+# model aggregates nothing longer than a day: such topics are acknowledged and stay silent.
+_KLINES = {
+    "1": "1m",
+    "3": "3m",
+    "5": "5m",
+    "15": "15m",
+    "30": "30m",
+    "60": "1h",
+    "120": "2h",
+    "240": "4h",
+    "360": "6h",
+    "720": "12h",
+    "D": "1d",
+}
+_SILENT_KLINES = frozenset({"W", "M"})
+_KLINE_OF = {unified: native for native, unified in _KLINES.items()}
+_SPOT_ARGS = 10  # "Spot: max 10 args per subscribe request."
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTH_CODES = "FGHJKMNQUVXZ"  # futures month letters: inverse dated ids are BTCUSDH26
+_FUNDING_MS = 8 * 3_600_000
+_WEIGHT_HEADER = "X-Sim-Used-Weight"  # Bybit reports no per-IP weight on public market data
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def _category(spec: InstrumentSpec) -> str:
+    if spec.settle is None:
+        return "spot"
+    return "linear" if spec.settle == spec.quote else "inverse"
+
+
+def _delivery_ms(expiry: str) -> int:
+    """``YYMMDD`` -> 08:00 UTC of that day in ms, when Bybit's dated contracts deliver."""
+    return int(datetime.strptime(expiry, "%y%m%d").replace(hour=8, tzinfo=UTC).timestamp() * 1000)
+
+
+class BybitMarket(SymbolMarket):
+    """A :class:`SymbolMarket` that also keeps what Bybit's tickers and inverse klines report.
+
+    The 24 h statistics run from the start of the simulation (it stands in for "24 h
+    ago"); ``tick_direction`` is the last trade's ``PlusTick``/``MinusTick``/``Zero...``.
+    """
+
+    def __init__(self, spec: InstrumentSpec, rng: random.Random, *, inverse: bool, depth: int, start_id: int) -> None:
+        super().__init__(spec, rng, depth=depth, start_id=start_id)
+        self.inverse = inverse
+        self.open_ticks = self.high = self.low = spec.start_ticks
+        self.volume_lots = 0
+        self.turnover = 0.0  # quote units; base coin on inverse
+        self.tick_direction = "ZeroPlusTick"
+        self.directions: list[str] = []  # tick direction of each fill of the last step
+        # The model sums price * size per bar; an inverse bar's turnover is size / price,
+        # so it is kept here per (interval, bar start) while the bar is open.
+        self._bar_turnover: dict[tuple[str, int], float] = {}
+        self._closed: list[tuple[str, int]] = []
+        if inverse:
+            self._counter_scale = 10.0**spec.price_decimals / 10.0**spec.size_decimals
+        else:
+            self._counter_scale = 1.0 / 10.0 ** (spec.price_decimals + spec.size_decimals)
+
+    def step(self, time_ms: int) -> Update:
+        """Advance one tick (see :meth:`SymbolMarket.step`) and update the ticker statistics."""
+        for key in self._closed:
+            self._bar_turnover.pop(key, None)
+        self._closed.clear()
+        previous = self.last_price
+        update = super().step(time_ms)
+        step_turnover = 0.0
+        self.directions = []
+        for f in update.fills:
+            if f.ticks > previous:
+                self.tick_direction = "PlusTick"
+            elif f.ticks < previous:
+                self.tick_direction = "MinusTick"
+            elif self.tick_direction in ("PlusTick", "MinusTick"):
+                self.tick_direction = "Zero" + self.tick_direction
+            previous = f.ticks
+            self.directions.append(self.tick_direction)
+            self.high = max(self.high, f.ticks)
+            self.low = min(self.low, f.ticks)
+            self.volume_lots += f.lots
+            scale = self._counter_scale
+            counter = f.lots * scale / f.ticks if self.inverse else f.ticks * f.lots * scale
+            self.turnover += counter
+            step_turnover += counter
+        for candle, closed in update.candles:
+            key = (candle.interval, candle.start_ms)
+            if closed:
+                self._closed.append(key)
+            elif self.inverse:
+                self._bar_turnover[key] = self._bar_turnover.get(key, 0.0) + step_turnover
+        return update
+
+    def bar_turnover(self, candle: CandleState) -> float:
+        """Turnover of ``candle``: quote units, or the base coin for inverse contracts."""
+        if not self.inverse:
+            return candle.counter_volume
+        return self._bar_turnover.get((candle.interval, candle.start_ms), 0.0)
+
+
+@dataclass(slots=True)
+class _View:
+    """What ``orderbook.<depth>`` of one market has published: its best levels and ``u``."""
+
+    depth: int
+    u: int
+    bids: dict[int, int]
+    asks: dict[int, int]
+    market_id: int = -1  # the market's last_id when the view was last brought up to date
+    complete: bool = False  # the view held every level of the market then
+
+    def sync(self, market: SymbolMarket) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Bring the view up to the market's best ``depth`` levels; return the changes (``u`` + 1 if any)."""
+        new_bids, new_asks = market.levels(self.depth)
+        bids = _diff(self.bids, new_bids, descending=True)
+        asks = _diff(self.asks, new_asks, descending=False)
+        self.bids = dict(new_bids)
+        self.asks = dict(new_asks)
+        return self._done(market, bids, asks)
+
+    def advance(self, market: SymbolMarket, update: Update) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The changes one market step made to the view (cheap when the view holds the whole book)."""
+        depth = self.depth
+        if self.market_id == update.last_id:
+            return [], []
+        if not (self.complete and self.market_id == update.prev_id):
+            return self.sync(market)
+        if len(market.bids) > depth or len(market.asks) > depth:
+            return self.sync(market)
+        # The view held every level before and still does: the step's changes are the view's.
+        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
+            for tick, lots in levels:
+                if lots:
+                    side[tick] = lots
+                else:
+                    side.pop(tick, None)
+        return self._done(market, update.bids, update.asks)
+
+    def _done(
+        self, market: SymbolMarket, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        if bids or asks:
+            self.u += 1
+        self.market_id = market.last_id
+        self.complete = len(market.bids) <= self.depth and len(market.asks) <= self.depth
+        return bids, asks
+
+
+def _diff(old: dict[int, int], new: list[tuple[int, int]], *, descending: bool) -> list[tuple[int, int]]:
+    """Levels of ``new`` that differ from ``old``, and ``(tick, 0)`` for levels that left, best first."""
+    changed = [(p, q) for p, q in new if old.get(p) != q]
+    kept = {p for p, _ in new}
+    changed += [(p, 0) for p in old if p not in kept]
+    changed.sort(reverse=descending)
+    return changed
+
+
+class _Names(NamedTuple):
+    """Qualified stream names of one market, built once."""
+
+    category: str
+    trade: str
+    ticker: str
+    books: tuple[tuple[int, str], ...]  # (depth, stream)
+    kline: str  # prefix; the Bybit interval and ".<native>" follow
+
+
+class BybitWire:
+    """Bybit v5 public market data for the ``bybit`` exchange id (all three categories)."""
+
+    exchange = "bybit"
+    default_ws = "wss://stream.bybit.com"
+    default_rest = "https://api.bybit.com"
+    instruments_path = "/v5/market/instruments-info"
+    endpoint_path = "/v5/public"
+
+    def __init__(self, exchange: str = "bybit") -> None:
+        if exchange != "bybit":
+            raise UnknownExchange(f"the Bybit wire format serves 'bybit', not {exchange!r}")
+        self._seed = 0
+        self._markets: dict[str, BybitMarket] = {}  # by market key
+        self._names: dict[str, _Names] = {}
+        self._views: dict[tuple[str, int], _View] = {}
+        self._tickers: dict[str, dict[str, str]] = {}  # last published derivative ticker per market key
+        self._replies = 0
+        self._rest = {
+            "/v5/market/instruments-info": self._instruments,
+            "/v5/market/orderbook": self._orderbook,
+            "/v5/market/time": self._time,
+        }
+
+    # -- instruments ----------------------------------------------------------------------------
+
+    def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
+        """The simulated instrument: ``BTC/USDT`` spot, ``BTC/USDT:USDT`` linear, ``BTC/USD:BTC`` inverse."""
+        try:
+            base, quote, settle, expiry = split_symbol(symbol)
+            delivery = _delivery_ms(expiry) if expiry else 0
+        except ValueError as exc:
+            raise UnknownSymbol(f"bybit: {exc}") from None
+        if settle is None:
+            native = base + quote
+        elif settle == quote:
+            # USDT contracts are BTCUSDT / BTCUSDT-26SEP25; USDC ones BTCPERP / BTC-26SEP25.
+            day = datetime.fromtimestamp(delivery / 1000, UTC)
+            dated = f"{day.day:02d}{_MONTHS[day.month - 1]}{day:%y}" if expiry else ""
+            if quote == "USDC":
+                native = f"{base}-{dated}" if expiry else f"{base}PERP"
+            else:
+                native = f"{base}{quote}-{dated}" if expiry else base + quote
+        elif settle == base and quote == "USD":
+            day = datetime.fromtimestamp(delivery / 1000, UTC)
+            native = base + quote + (f"{_MONTH_CODES[day.month - 1]}{day:%y}" if expiry else "")
+        else:
+            raise UnknownSymbol(f"bybit lists no {symbol!r}; symbols look like BTC/USDT, BTC/USDT:USDT, BTC/USD:BTC")
+        category = "spot" if settle is None else "linear" if settle == quote else "inverse"
+        rng = random.Random(f"{seed}:bybit:{category}:{symbol}:spec")
+        price = start_price(base, rng)
+        magnitude = math.floor(math.log10(price))
+        price_decimals = min(8, max(0, (6 if category == "spot" else 5) - magnitude))
+        if category == "inverse":
+            size_decimals, mean_lots = 0, 3000  # 1 USD contracts
+        else:
+            size_decimals = min(8, max(0, magnitude + (2 if category == "spot" else -1)))
+            mean_lots = max(1, round(3000.0 / price * 10**size_decimals))
+        return InstrumentSpec(
+            symbol=symbol,
+            native=native,
+            base=base,
+            quote=quote,
+            settle=settle,
+            expiry=expiry,
+            price_decimals=price_decimals,
+            size_decimals=size_decimals,
+            start_ticks=round(price * 10**price_decimals),
+            mean_lots=mean_lots,
+        )
+
+    def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
+        """A :class:`BybitMarket` for ``spec``; the wire remembers it to answer subscribes and REST."""
+        self._seed = seed
+        key = self.market_key(spec)
+        rng = random.Random(f"{seed}:bybit:{key}")
+        market = BybitMarket(
+            spec, rng, inverse=_category(spec) == "inverse", depth=depth, start_id=10**10 + rng.randrange(10**9)
+        )
+        self._markets[key] = market
+        return market
+
+    def market_key(self, spec: InstrumentSpec) -> str:
+        """``linear:BTCUSDT``: native ids repeat across categories."""
+        return f"{_category(spec)}:{spec.native}"
+
+    # -- websocket ------------------------------------------------------------------------------
+
+    def snapshot_path(self, native: str) -> str:
+        """REST book of a market key (``linear:BTCUSDT``; a bare native id means linear)."""
+        category, _, symbol = native.rpartition(":")
+        return f"/v5/market/orderbook?category={category or 'linear'}&symbol={symbol}&limit=1000"
+
+    def ws_path(self, route: str) -> str:
+        """``/v5/public/<category>``."""
+        return f"{self.endpoint_path}/{route}"
+
+    def ws_route(self, path: str) -> str | None:
+        """The category of ``v5/public/<category>``; other paths are 404."""
+        prefix, _, category = path.rpartition("/")
+        return category if prefix == "v5/public" and category in CATEGORIES else None
+
+    def stream_route(self, stream: str) -> str:
+        """The category a qualified stream (``spot:publicTrade.BTCUSDT``) belongs to."""
+        return stream.partition(":")[0]
+
+    def url_streams(self, query: Mapping[str, str]) -> list[str]:
+        """Bybit subscribes by message only."""
+        return []
+
+    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
+        """``{"req_id":"N","op":"subscribe","args":[...]}`` for qualified or bare topics."""
+        args = [s.partition(":")[2] or s for s in streams]
+        return _dumps({"req_id": str(request_id), "op": "subscribe", "args": args})
+
+    def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
+        """Per category, the subscribe frames for trades, tickers, ``orderbook.200`` and klines (spot: 10 args each)."""
+        kline = _KLINE_OF.get(interval)
+        if kline is None:
+            raise UsageError(f"bybit has no kline interval {interval!r}; use one of {', '.join(_KLINE_OF)}")
+        topics: dict[str, list[str]] = {}
+        for spec in specs:
+            category, native = _category(spec), spec.native
+            wanted = [f"publicTrade.{native}", f"tickers.{native}", f"orderbook.{DEFAULT_DEPTH}.{native}"]
+            if category == "spot":
+                wanted.append(f"orderbook.1.{native}")  # spot tickers have no bid/ask
+            wanted.append(f"kline.{kline}.{native}")
+            topics.setdefault(category, []).extend(wanted)
+        frames: dict[str, list[str]] = {}
+        n = 0
+        for category, args in topics.items():
+            per = _SPOT_ARGS if category == "spot" else 100
+            for i in range(0, len(args), per):
+                n += 1
+                frames.setdefault(category, []).append(self.subscribe_frame(args[i : i + per], n))
+        return frames
+
+    def on_text(self, text: str, current: list[str]) -> Control:
+        """The route-less answer (as on the linear path, without snapshots); the server uses :meth:`on_client_text`."""
+        return self.on_client_text("linear", text, current, {}, 0)
+
+    def on_client_text(
+        self, route: str, text: str, current: list[str], markets: Mapping[str, SymbolMarket], now_ms: int
+    ) -> Control:
+        """Answer ping, subscribe (ack, then a snapshot per book and ticker topic) and unsubscribe."""
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return Control(self._ack(route, "", "", False, "error:request not in JSON format"))
+        if not isinstance(msg, dict):
+            return Control(self._ack(route, "", "", False, "error:request must be a JSON object"))
+        op = msg.get("op")
+        req_id = msg.get("req_id", "")
+        req_id = req_id if isinstance(req_id, str) else str(req_id)
+        if op == "ping":
+            return Control(self._pong(route, req_id))
+        if op not in ("subscribe", "unsubscribe"):
+            return Control(self._ack(route, str(op), req_id, False, f"error:unsupported op {op!r}"))
+        args = msg.get("args")
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            return Control(self._ack(route, op, req_id, False, "error:args must be an array of topics"))
+        if route == "spot" and len(args) > _SPOT_ARGS:
+            return Control(self._ack(route, op, req_id, False, f"error:args size >{_SPOT_ARGS}"))
+        streams = [f"{route}:{a}" for a in args]
+        if op == "unsubscribe":
+            gone = [s for s in streams if s in current]
+            return Control(self._ack(route, op, req_id, True, ""), unsubscribe=gone)
+        taken = set(current)
+        added: list[str] = []
+        frames: list[str | bytes] = []
+        failed: list[str] = []
+        for topic, stream in zip(args, streams, strict=True):
+            if stream in taken:
+                failed.append(f"error:already subscribed,topic:{topic}")
+                continue
+            market = self._served(route, topic, markets)
+            if market is None:
+                failed.append(f"error:handler not found,topic:{topic}")
+                continue
+            taken.add(stream)
+            added.append(stream)
+            snapshot = self._snapshot(route, topic, market, now_ms)
+            if snapshot is not None:
+                frames.append(snapshot)
+        ack = self._ack(route, op, req_id, not failed, ";".join(failed))
+        return Control(ack, subscribe=added, frames=frames)
+
+    def _served(self, route: str, topic: str, markets: Mapping[str, SymbolMarket]) -> SymbolMarket | None:
+        """The market a topic of this category names, or ``None`` if Bybit would refuse it."""
+        parts = topic.split(".")
+        market = markets.get(f"{route}:{parts[-1]}")
+        if market is None:
+            return None
+        if len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
+            return market
+        if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in BOOK_DEPTHS:
+            return market
+        if len(parts) == 3 and parts[0] == "kline" and (parts[1] in _KLINES or parts[1] in _SILENT_KLINES):
+            return market
+        return None
+
+    def _ack(self, route: str, op: str, req_id: str, success: bool, ret_msg: str) -> str:
+        # Spot acks echo the op in ret_msg; linear/inverse leave it empty (bybit.md section 4).
+        if success and route == "spot":
+            ret_msg = op
+        return _dumps({"success": success, "ret_msg": ret_msg, "conn_id": self._conn_id(), "req_id": req_id, "op": op})
+
+    def _pong(self, route: str, req_id: str) -> str:
+        reply: dict[str, Any] = {"success": True, "ret_msg": "pong", "conn_id": self._conn_id()}
+        if route != "spot":
+            reply["req_id"] = req_id  # spot pongs carry no req_id (bybit.md section 3)
+        reply["op"] = "ping"
+        return _dumps(reply)
+
+    def _conn_id(self) -> str:
+        # The wire does not see connections; a fresh id per reply is enough for clients,
+        # which only log it.
+        self._replies += 1
+        return f"5e1a0c3d-{self._replies:04x}-4000-8000-000000000000"
+
+    def _snapshot(self, route: str, topic: str, market: SymbolMarket, now_ms: int) -> str | None:
+        """The frame Bybit pushes right after a subscribe, if the topic has one."""
+        channel, _, rest = topic.partition(".")
+        key = f"{route}:{market.spec.native}"
+        names = self.names(market.spec)
+        if channel == "orderbook":
+            depth = int(rest.partition(".")[0])
+            view = self._view(key, depth)
+            view.sync(market)
+            return self._book(
+                names, market, depth, "snapshot", _levels(view.bids, True), _levels(view.asks, False), view.u, now_ms
+            )
+        if channel == "tickers" and isinstance(market, BybitMarket):
+            fields = self._ticker_fields(market, now_ms)
+            if route != "spot":
+                self._tickers[key] = fields
+            return self._ticker(names, market, "snapshot", fields, now_ms)
+        return None
+
+    def wanted_intervals(self, stream: str) -> str | None:
+        """``spot:kline.1.BTCUSDT`` -> ``1m``."""
+        parts = stream.partition(":")[2].split(".")
+        if len(parts) == 3 and parts[0] == "kline":
+            return _KLINES.get(parts[1])
+        return None
+
+    def book_key(self, native: str) -> str:
+        """The market key (``linear:BTCUSDT``) marks the book deltas a ``GAP`` may withhold."""
+        return native
+
+    def stream_book_key(self, stream: str) -> str | None:
+        """``linear:orderbook.200.BTCUSDT`` -> ``linear:BTCUSDT``; ``orderbook.1`` (snapshots only) -> ``None``."""
+        category, _, topic = stream.partition(":")
+        parts = topic.split(".")
+        if len(parts) == 3 and parts[0] == "orderbook" and parts[1] != "1":
+            return f"{category}:{parts[2]}"
+        return None
+
+    def names(self, spec: InstrumentSpec) -> _Names:
+        """The qualified stream names of ``spec``."""
+        key = self.market_key(spec)
+        names = self._names.get(key)
+        if names is None:
+            category, native = _category(spec), spec.native
+            books = tuple((d, f"{category}:orderbook.{d}.{native}") for d in BOOK_DEPTHS)
+            names = self._names[key] = _Names(
+                category,
+                f"{category}:publicTrade.{native}",
+                f"{category}:tickers.{native}",
+                books,
+                f"{category}:kline.",
+            )
+        return names
+
+    def _view(self, key: str, depth: int) -> _View:
+        view = self._views.get((key, depth))
+        if view is None:
+            start = random.Random(f"{self._seed}:bybit:{key}:{depth}").randrange(10**6, 10**8)
+            view = self._views[key, depth] = _View(depth, start, {}, {})
+        return view
+
+    # -- stream payloads ------------------------------------------------------------------------
+
+    def encode(self, spec: InstrumentSpec, update: Update, subscribed: Collection[str]) -> list[Message]:
+        """Frames for one update: book deltas per subscribed depth, tickers, trades and klines."""
+        key = self.market_key(spec)
+        market = self._markets[key]
+        names = self.names(spec)
+        out: list[Message] = []
+        time_ms = update.time_ms
+        for depth, stream in names.books:
+            if stream not in subscribed:
+                continue
+            view = self._view(key, depth)
+            bids, asks = view.advance(market, update)
+            if not (bids or asks):
+                continue
+            if depth == 1:
+                # "orderbook.1 is always a snapshot."
+                text = self._book(
+                    names, market, 1, "snapshot", _levels(view.bids, True), _levels(view.asks, False), view.u, time_ms
+                )
+                out.append(Message(stream, text))
+            else:
+                text = self._book(names, market, depth, "delta", bids, asks, view.u, time_ms)
+                out.append(Message(stream, text, key))
+        if names.ticker in subscribed:
+            message = self._ticker_update(names, market, update)
+            if message is not None:
+                out.append(message)
+        if update.fills and names.trade in subscribed:
+            out.append(Message(names.trade, self._trades(names, market, update)))
+        if update.candles:
+            out.extend(self._klines(names, market, update, subscribed))
+        return out
+
+    def _book(
+        self,
+        names: _Names,
+        market: SymbolMarket,
+        depth: int,
+        kind: str,
+        bids: list[tuple[int, int]],
+        asks: list[tuple[int, int]],
+        u: int,
+        time_ms: int,
+    ) -> str:
+        spec = market.spec
+        price, size = spec.price, spec.size
+        data = {
+            "s": spec.native,
+            "b": [[price(p), size(q)] for p, q in bids],
+            "a": [[price(p), size(q)] for p, q in asks],
+            "u": u,
+            "seq": market.last_id,
+        }
+        topic = f"orderbook.{depth}.{spec.native}"
+        # "ts before type for spot all levels and futures L1, after it for other futures levels."
+        if names.category == "spot" or depth == 1:
+            msg: dict[str, Any] = {"topic": topic, "ts": time_ms, "type": kind}
+        else:
+            msg = {"topic": topic, "type": kind, "ts": time_ms}
+        msg["data"] = data
+        msg["cts"] = time_ms - 2
+        return _dumps(msg)
+
+    def _ticker_fields(self, m: BybitMarket, time_ms: int) -> dict[str, str]:
+        spec = m.spec
+        price = spec.price
+        last = m.last_price
+        change = f"{(last - m.open_ticks) / m.open_ticks:.6f}"
+        if m.inverse:
+            volume, turnover = spec.size(m.volume_lots), f"{m.turnover:.8f}"
+        else:
+            volume, turnover = spec.size(m.volume_lots), f"{m.turnover:.4f}"
+        bid, bid_lots, ask, ask_lots = m.best()
+        mid = price((bid + ask) // 2)
+        if _category(spec) == "spot":
+            return {
+                "symbol": spec.native,
+                "lastPrice": price(last),
+                "highPrice24h": price(m.high),
+                "lowPrice24h": price(m.low),
+                "prevPrice24h": price(m.open_ticks),
+                "volume24h": volume,
+                "turnover24h": turnover,
+                "price24hPcnt": change,
+                "usdIndexPrice": mid if spec.quote in ("USDT", "USDC") else "",
+            }
+        interest_lots = spec.mean_lots * 2000
+        mark = (bid + ask) / 2 / 10**spec.price_decimals
+        interest = interest_lots / 10**spec.size_decimals
+        interest_value = interest / mark if m.inverse else interest * mark
+        return {
+            "symbol": spec.native,
+            "tickDirection": m.tick_direction,
+            "price24hPcnt": change,
+            "lastPrice": price(last),
+            "prevPrice24h": price(m.open_ticks),
+            "highPrice24h": price(m.high),
+            "lowPrice24h": price(m.low),
+            "prevPrice1h": price(m.open_ticks),
+            "markPrice": mid,
+            "indexPrice": mid,
+            "openInterest": spec.size(interest_lots),
+            "openInterestValue": f"{interest_value:.2f}",
+            "turnover24h": turnover,
+            "volume24h": volume,
+            "nextFundingTime": str(time_ms - time_ms % _FUNDING_MS + _FUNDING_MS),
+            "fundingRate": "0.0001",
+            "bid1Price": price(bid),
+            "bid1Size": spec.size(bid_lots),
+            "ask1Price": price(ask),
+            "ask1Size": spec.size(ask_lots),
+            "preOpenPrice": "",
+            "preQty": "",
+            "curPreListingPhase": "",
+        }
+
+    def _ticker(self, names: _Names, market: SymbolMarket, kind: str, fields: dict[str, str], time_ms: int) -> str:
+        topic = names.ticker.partition(":")[2]
+        if names.category == "spot":
+            msg: dict[str, Any] = {"topic": topic, "ts": time_ms, "type": kind, "cs": market.last_id, "data": fields}
+        else:
+            msg = {"topic": topic, "type": kind, "data": fields, "cs": market.last_id, "ts": time_ms}
+        return _dumps(msg)
+
+    def _ticker_update(self, names: _Names, market: BybitMarket, update: Update) -> Message | None:
+        key = self.market_key(market.spec)
+        fields = self._ticker_fields(market, update.time_ms)
+        if names.category == "spot":
+            # Spot tickers are full snapshots, pushed when a trade changed the statistics.
+            if not update.fills:
+                return None
+            return Message(names.ticker, self._ticker(names, market, "snapshot", fields, update.time_ms))
+        old = self._tickers.get(key)
+        self._tickers[key] = fields
+        if old is None:
+            return Message(names.ticker, self._ticker(names, market, "snapshot", fields, update.time_ms))
+        # "delta messages carry only the changed fields"; the symbol is always there.
+        changed = {k: v for k, v in fields.items() if old.get(k) != v}
+        if not changed:
+            return None
+        delta = {"symbol": fields["symbol"], **changed}
+        return Message(names.ticker, self._ticker(names, market, "delta", delta, update.time_ms))
+
+    def _trades(self, names: _Names, market: BybitMarket, update: Update) -> str:
+        spec = market.spec
+        spot = names.category == "spot"
+        data: list[dict[str, Any]] = []
+        for f, direction in zip(update.fills, market.directions, strict=True):
+            side = "Sell" if f.buyer_maker else "Buy"
+            if spot:
+                # Spot trade ids are long decimal strings; derivatives use UUID-shaped ones.
+                data.append(
+                    {
+                        "i": str(2_290_000_000_000_000_000 + f.agg_id),
+                        "T": f.time_ms,
+                        "p": spec.price(f.ticks),
+                        "v": spec.size(f.lots),
+                        "S": side,
+                        "seq": update.last_id,
+                        "s": spec.native,
+                        "BT": False,
+                        "RPI": False,
+                    }
+                )
+            else:
+                data.append(
+                    {
+                        "T": f.time_ms,
+                        "s": spec.native,
+                        "S": side,
+                        "v": spec.size(f.lots),
+                        "p": spec.price(f.ticks),
+                        "L": direction,
+                        "i": f"{f.agg_id:08x}-{f.first_id >> 16 & 0xFFFF:04x}-5000-8000-{f.last_id:012x}",
+                        "BT": False,
+                        "RPI": False,
+                        "seq": update.last_id,
+                    }
+                )
+        topic = names.trade.partition(":")[2]
+        if spot:
+            return _dumps({"topic": topic, "ts": update.time_ms, "type": "snapshot", "data": data})
+        return _dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
+
+    def _klines(self, names: _Names, market: BybitMarket, update: Update, subscribed: Collection[str]) -> list[Message]:
+        spec = market.spec
+        bars: dict[str, list[dict[str, Any]]] = {}
+        for candle, closed in update.candles:
+            interval = _KLINE_OF.get(candle.interval)
+            if interval is None:
+                continue
+            stream = f"{names.kline}{interval}.{spec.native}"
+            if stream not in subscribed:
+                continue
+            # A closing bar is sent together with the next one in one message.
+            bars.setdefault(stream, []).append(
+                {
+                    "start": candle.start_ms,
+                    "end": candle.end_ms - 1,
+                    "interval": interval,
+                    "open": spec.price(candle.open),
+                    "close": spec.price(candle.close),
+                    "high": spec.price(candle.high),
+                    "low": spec.price(candle.low),
+                    "volume": spec.size(candle.lots),
+                    "turnover": f"{market.bar_turnover(candle):.8f}",
+                    "confirm": closed,
+                    "timestamp": update.time_ms,
+                }
+            )
+        return [
+            Message(
+                stream,
+                _dumps({"topic": stream.partition(":")[2], "data": data, "ts": update.time_ms, "type": "snapshot"}),
+            )
+            for stream, data in bars.items()
+        ]
+
+    # -- books a client holds -------------------------------------------------------------------
+
+    def true_book(
+        self, market: SymbolMarket, depth: int | None
+    ) -> tuple[dict[float, float], dict[float, float], int | None]:
+        """The best ``depth`` levels (default 200) as published on ``orderbook.<depth>``, and that topic's ``u``."""
+        depth = DEFAULT_DEPTH if depth is None else depth
+        if depth not in BOOK_DEPTHS:
+            raise UsageError(f"bybit has no orderbook.{depth}; use one of {BOOK_DEPTHS}")
+        spec = market.spec
+        view = self._view(self.market_key(spec), depth)
+        view.sync(market)
+        bids = {float(spec.price(p)): float(spec.size(q)) for p, q in view.bids.items()}
+        asks = {float(spec.price(p)): float(spec.size(q)) for p, q in view.asks.items()}
+        return bids, asks, view.u
+
+    # -- REST -----------------------------------------------------------------------------------
+
+    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        """Answer ``/v5/market/...``; errors come as ``retCode`` in an HTTP 200 body, as on Bybit."""
+        handler = self._rest.get(path)
+        if handler is None:
+            return RestAnswer(404, _dumps({"retCode": 10404, "retMsg": f"path {path} not found"}).encode())
+        return handler(query, markets, now_ms)
+
+    def rate_limited(self) -> RestAnswer:
+        """The rate-limit body (Bybit's per-IP limit answers 403; the fault uses 429 + Retry-After)."""
+        body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {}, "time": 0}
+        return RestAnswer(429, _dumps(body).encode())
+
+    def malformed(self) -> str:
+        """A book frame cut off mid-object."""
+        return '{"topic":"orderbook.200.BTCUSDT","type":"delta","ts":1687940967486,"data":{"s":"BTC'
+
+    def weight_header(self) -> str:
+        """A simulator-only header with the minute's REST weight (Bybit's public REST reports none)."""
+        return _WEIGHT_HEADER
+
+    def _envelope(self, result: Any, now_ms: int, code: int = 0, msg: str = "OK") -> RestAnswer:
+        body = {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms}
+        return RestAnswer(200, orjson.dumps(body))
+
+    def _instruments(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        category = query.get("category", "")
+        if category not in CATEGORIES:
+            return self._envelope({}, now_ms, 10001, "params error: category is invalid")
+        found = [m.spec for key, m in markets.items() if key.partition(":")[0] == category]
+        symbol = query.get("symbol")
+        if symbol is not None:
+            found = [s for s in found if s.native == symbol]
+        if query.get("status", "Trading") != "Trading":
+            found = []  # every simulated instrument is trading
+        listed = [self._instrument_info(category, spec) for spec in found]
+        if category == "spot":
+            # "Spot ignores limit/cursor."
+            return self._envelope({"category": category, "list": listed}, now_ms)
+        raw_limit = query.get("limit", "500")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            return self._envelope({}, now_ms, 10001, "params error: limit must be 1-1000")
+        cursor = query.get("cursor", "")
+        start = int(cursor.partition("=")[2]) if cursor.startswith("page=") and cursor[5:].isdigit() else 0
+        end = start + int(raw_limit)
+        # Cursors come URL-encoded, as Bybit sends them; clients pass them back as they are.
+        next_cursor = f"page%3D{end}" if end < len(listed) else ""
+        result = {"category": category, "list": listed[start:end], "nextPageCursor": next_cursor}
+        return self._envelope(result, now_ms)
+
+    def _instrument_info(self, category: str, spec: InstrumentSpec) -> dict[str, Any]:
+        tick = spec.tick_size
+        if category == "spot":
+            return {
+                "symbol": spec.native,
+                "baseCoin": spec.base,
+                "quoteCoin": spec.quote,
+                "innovation": "0",
+                "status": "Trading",
+                "marginTrading": "utaOnly",
+                "lotSizeFilter": {
+                    "basePrecision": spec.step_size,
+                    "quotePrecision": "0.00000001",
+                    "minOrderQty": spec.step_size,
+                    "maxOrderQty": spec.size(100 * 10**spec.size_decimals),
+                },
+                "priceFilter": {"tickSize": tick},
+            }
+        if category == "linear":
+            kind = "LinearFutures" if spec.expiry else "LinearPerpetual"
+        else:
+            kind = "InverseFutures" if spec.expiry else "InversePerpetual"
+        return {
+            "symbol": spec.native,
+            "contractType": kind,
+            "status": "Trading",
+            "baseCoin": spec.base,
+            "quoteCoin": spec.quote,
+            "launchTime": "1585526400000",
+            "deliveryTime": str(_delivery_ms(spec.expiry)) if spec.expiry else "0",
+            "deliveryFeeRate": "",
+            "priceScale": str(spec.price_decimals),
+            "priceFilter": {
+                "minPrice": tick,
+                "maxPrice": spec.price(1_999_999 * 10**spec.price_decimals),
+                "tickSize": tick,
+            },
+            "lotSizeFilter": {
+                "maxOrderQty": spec.size(1_000_000 * 10**spec.size_decimals),
+                "minOrderQty": spec.step_size,
+                "qtyStep": spec.step_size,
+            },
+            "settleCoin": spec.settle,
+        }
+
+    def _orderbook(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        category = query.get("category", "")
+        if category not in CATEGORIES:
+            return self._envelope({}, now_ms, 10001, "params error: category is invalid")
+        key = f"{category}:{query.get('symbol', '')}"
+        market = markets.get(key)
+        if market is None:
+            return self._envelope({}, now_ms, 10001, "params error: symbol invalid")
+        raw_limit = query.get("limit", "1" if category == "spot" else "25")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            return self._envelope({}, now_ms, 10001, "params error: limit must be 1-1000")
+        # "u corresponds to the u of the 1000-level WS stream."
+        view = self._view(key, 1000)
+        view.sync(market)
+        bids, asks = market.levels(int(raw_limit))
+        spec = market.spec
+        result = {
+            "s": spec.native,
+            "b": [[spec.price(p), spec.size(q)] for p, q in bids],
+            "a": [[spec.price(p), spec.size(q)] for p, q in asks],
+            "ts": now_ms,
+            "u": view.u,
+            "seq": market.last_id,
+            "cts": now_ms,
+        }
+        return self._envelope(result, now_ms)
+
+    def _time(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        result = {"timeSecond": str(now_ms // 1000), "timeNano": str(now_ms * 1_000_000)}
+        return self._envelope(result, now_ms)
+
+
+def _levels(side: dict[int, int], descending: bool) -> list[tuple[int, int]]:
+    return sorted(side.items(), reverse=descending)
