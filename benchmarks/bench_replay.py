@@ -106,6 +106,8 @@ def main() -> int:
         synth = synthetic_frames("binance", ["BTC/USDT", "ETH/USDT", "SOL/USDT"], frames=args.synthetic, seed=1)
         print(f"(generated {len(synth)} synthetic records in {time.perf_counter() - start:.1f}s)")
         sessions.append(("binance synthetic", synth))
+        bybit = synthetic_frames("bybit", ["BTC/USDT", "BTC/USDT:USDT"], frames=args.synthetic // 3, seed=1)
+        sessions.append(("bybit synthetic", bybit))
     for name, frames in sessions:
         # Short recordings are replayed many times over so the timings are stable.
         repeat = args.repeat * max(1, 20_000 // len(frames))

@@ -32,15 +32,17 @@ from ...errors import UsageError
 from ...models import Candle, Side, Ticker, Trade
 from ...symbols import Instrument, unified_symbol
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, excerpt
-from .schemas import Envelope, InstrumentInfo, InstrumentsResponse, Kline, OrderbookData, PublicTrade, TickerData
+from .schemas import Envelope, InstrumentInfo, InstrumentsResponse, Kline, OrderbookData, PublicTrade, Push, TickerData
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
 
 _envelope = msgspec.json.Decoder(Envelope)
-_trades = msgspec.json.Decoder(list[PublicTrade], strict=False)
-_orderbook = msgspec.json.Decoder(OrderbookData, strict=False)
-_ticker = msgspec.json.Decoder(TickerData, strict=False)
-_klines = msgspec.json.Decoder(list[Kline], strict=False)
+_trades = msgspec.json.Decoder(Push[list[PublicTrade]], strict=False)
+_orderbook = msgspec.json.Decoder(Push[OrderbookData], strict=False)
+_ticker = msgspec.json.Decoder(Push[TickerData], strict=False)
+_klines = msgspec.json.Decoder(Push[list[Kline]], strict=False)
+_PREFIX = '{"topic":"'
+
 _instruments = msgspec.json.Decoder(InstrumentsResponse, strict=False)
 
 CATEGORIES = ("spot", "linear", "inverse")
@@ -73,7 +75,7 @@ _TESTNET_HOSTS = frozenset({"stream-testnet.bybit.com"})
 _INFO_PATH = "/v5/market/instruments-info"
 
 # (conn, category, unified symbol, topic parameter, envelope, received, out)
-_Handler = Callable[[str, str, str, str, Envelope, float, Output], None]
+_Handler = Callable[[str, str, str, str, str | bytes, float, Output], None]
 # Best bid/offer from orderbook.1: (u, bid, bid size, ask, ask size).
 _Bbo = tuple[int, float | None, float | None, float | None, float | None]
 
@@ -302,15 +304,19 @@ class BybitAdapter(Adapter):
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
         self.stats["frames"] += 1
-        try:
-            env = _envelope.decode(frame)
-        except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
-            return out
-        topic = env.topic
-        if not topic:
-            self._on_control(conn, env, frame, received, out)
-            return out
+        if type(frame) is str and frame.startswith(_PREFIX):
+            # Pushes start with their topic: route first, then decode the frame once, typed.
+            topic = frame[10 : frame.find('"', 10)]
+        else:
+            try:
+                env = _envelope.decode(frame)
+            except msgspec.DecodeError as exc:
+                out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+                return out
+            topic = env.topic
+            if not topic:
+                self._on_control(conn, env, frame, received, out)
+                return out
         key, _, native = topic.rpartition(".")
         route = self._routes.get(key)
         if route is None:
@@ -323,11 +329,16 @@ class BybitAdapter(Adapter):
             return out
         symbol = self._by_native.get((category, native))
         if symbol is None:
-            out.append(self.error(conn, "unknown_symbol", f"{category} {native}", received))
+            try:
+                _envelope.decode(frame)  # a cut-off frame is malformed before its symbol is unknown
+            except msgspec.DecodeError as exc:
+                out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+            else:
+                out.append(self.error(conn, "unknown_symbol", f"{category} {native}", received))
             return out
         handler, param = route
         try:
-            handler(conn, category, symbol, param, env, received, out)
+            handler(conn, category, symbol, param, frame, received, out)
         except msgspec.DecodeError as exc:
             out.append(self.error(conn, "malformed", f"{topic}: {exc}", received, symbol))
         return out
@@ -344,12 +355,13 @@ class BybitAdapter(Adapter):
             out.append(self.error(conn, "unknown_message", excerpt(frame), received))
 
     def _on_trades(
-        self, conn: str, category: str, symbol: str, param: str, env: Envelope, received: float, out: Output
+        self, conn: str, category: str, symbol: str, param: str, frame: str | bytes, received: float, out: Output
     ) -> None:
         inverse = category == "inverse"
         contract = self.instruments.by_symbol(symbol).contract_size if inverse else 1.0
         # "data is an array sorted by match time ascending; up to 1024 trades per message."
-        for t in _trades.decode(env.data):
+        env = _trades.decode(frame)
+        for t in env.data:
             side = _SIDES.get(t.S)
             if side is None:
                 out.append(self.error(conn, "malformed", f"{env.topic}: side {t.S!r}", received, symbol))
@@ -359,9 +371,10 @@ class BybitAdapter(Adapter):
             out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, side, t.i))
 
     def _on_ticker(
-        self, conn: str, category: str, symbol: str, param: str, env: Envelope, received: float, out: Output
+        self, conn: str, category: str, symbol: str, param: str, frame: str | bytes, received: float, out: Output
     ) -> None:
-        data = _ticker.decode(env.data)
+        env = _ticker.decode(frame)
+        data = env.data
         if env.type == "delta":
             cached = self._tickers.get(symbol)
             if cached is None:
@@ -410,9 +423,10 @@ class BybitAdapter(Adapter):
         )
 
     def _on_orderbook(
-        self, conn: str, category: str, symbol: str, depth: str, env: Envelope, received: float, out: Output
+        self, conn: str, category: str, symbol: str, depth: str, frame: str | bytes, received: float, out: Output
     ) -> None:
-        d = _orderbook.decode(env.data)
+        env = _orderbook.decode(frame)
+        d = env.data
         kind = env.type
         if kind != "snapshot" and kind != "delta":
             out.append(self.error(conn, "malformed", f"{env.topic}: type {kind!r}", received, symbol))
@@ -451,9 +465,10 @@ class BybitAdapter(Adapter):
         out.append(self._ticker_event("spot", symbol, self._tickers.get(symbol), ts, received))
 
     def _on_kline(
-        self, conn: str, category: str, symbol: str, interval: str, env: Envelope, received: float, out: Output
+        self, conn: str, category: str, symbol: str, interval: str, frame: str | bytes, received: float, out: Output
     ) -> None:
-        for k in _klines.decode(env.data):
+        env = _klines.decode(frame)
+        for k in env.data:
             # Inverse volume counts USD contracts; its turnover is the base-coin volume.
             volume = k.turnover if category == "inverse" else k.volume
             out.append(

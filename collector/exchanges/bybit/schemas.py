@@ -8,6 +8,8 @@ values it does not have (e.g. pre-listing contracts), which is "no value", not a
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import msgspec
 
 __all__ = [
@@ -20,10 +22,12 @@ __all__ = [
     "OrderbookData",
     "PriceFilter",
     "PublicTrade",
+    "Push",
     "TickerData",
 ]
 
 Levels = list[tuple[float, float]]
+T = TypeVar("T")
 
 
 class Envelope(msgspec.Struct):
@@ -40,6 +44,19 @@ class Envelope(msgspec.Struct):
     ret_msg: str = ""  # control responses: "pong", "subscribe", "" or the failure reason
     req_id: str = ""  # echo of the request's req_id
     conn_id: str = ""  # server-side connection id
+
+
+class Push(msgspec.Struct, Generic[T]):
+    """A topic push whose payload type is known from the topic, decoded in one pass.
+
+    Same fields as :class:`Envelope` for a push, with ``data`` already typed, so a frame
+    is parsed once instead of once for the wrapper and once more for ``data``.
+    """
+
+    data: T
+    topic: str = ""
+    type: str = ""  # "snapshot" or "delta"
+    ts: int | None = None  # system generation time, ms
 
 
 class PublicTrade(msgspec.Struct):
