@@ -145,6 +145,16 @@ class Adapter(abc.ABC):
         """Fill :attr:`instruments` from an instrument-list response."""
         self.instruments.update(self.parse_instruments(request, body))
 
+    def answer_instruments(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
+        """Load an instrument-list response; a failed or unreadable one becomes an ``error`` event."""
+        if status != 200:
+            return [self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received)]
+        try:
+            self.load_instruments(request, body)
+        except (msgspec.DecodeError, ValueError) as exc:
+            return [self.error("rest", "malformed", f"{request.url}: {exc}", received)]
+        return []
+
     def book(self, symbol: str) -> OrderBook | None:
         """The maintained book of ``symbol`` (``None`` before its first book data)."""
         return self.books.book(symbol)

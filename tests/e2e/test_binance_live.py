@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ import collector
 from collector import Collector, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
 from collector.book import OrderBook
 from collector.models import Book
-from collector.rest import backoff_delays
 from collector.simulator import Fault, Simulator
+from tests.e2e.helpers import FAST, Recorder, quick_delays, wait_for
 
 PACKAGE = str(Path(collector.__file__).parent)
 
@@ -32,33 +32,6 @@ def _source(task: asyncio.Task[Any]) -> str:
 
 
 MARKETS = {"binance": ["BTC/USDT", "ETH/USDT"], "binance_usdm": ["BTC/USDT:USDT"]}
-FAST = {"idle_timeout": 1.0, "ping_interval": 0.3, "ping_timeout": 0.6}
-
-
-def quick_delays() -> Any:
-    return backoff_delays(initial=0.05, cap=0.2)
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-class Recorder:
-    """Collects every event the collector delivers."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture

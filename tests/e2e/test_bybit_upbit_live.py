@@ -10,49 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
 import websockets
 
-from collector import Collector, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
+from collector import Collector, Connected, Disconnected, Error, Resync, Ticker, Trade
 from collector.book import OrderBook
 from collector.models import Book
-from collector.rest import backoff_delays
 from collector.simulator import Fault, Simulator
+from tests.e2e.helpers import FAST, Recorder, quick_delays, wait_for
 
 MARKETS = {"bybit": ["BTC/USDT", "BTC/USDT:USDT", "BTC/USD:BTC"], "upbit": ["BTC/KRW", "ETH/KRW"]}
 NATIVE = {"BTC/USDT": ("spot", "BTCUSDT"), "BTC/USDT:USDT": ("linear", "BTCUSDT"), "BTC/USD:BTC": ("inverse", "BTCUSD")}
-FAST = {"idle_timeout": 1.0, "ping_interval": 0.3, "ping_timeout": 0.6}
-
-
-def quick_delays() -> Any:
-    return backoff_delays(initial=0.05, cap=0.2)
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-class Recorder:
-    """Collects every event the collector delivers."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[Any], exchange: str | None = None) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind) and (exchange is None or e.exchange == exchange)]
 
 
 @pytest.fixture

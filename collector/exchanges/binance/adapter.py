@@ -326,14 +326,7 @@ class BinanceAdapter(Adapter):
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         out: Output = []
         if request.purpose == "instruments":
-            if status == 200:
-                try:
-                    self.load_instruments(request, body)
-                except (msgspec.DecodeError, ValueError) as exc:
-                    out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received))
-            else:
-                out.append(self.error("rest", "http_status", f"{status} {request.url}", received))
-            return out
+            return self.answer_instruments(request, status, body, received)
         symbol = request.symbol or ""
         if status != 200:
             self.books.snapshot_failed(symbol)

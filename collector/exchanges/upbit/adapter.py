@@ -285,14 +285,7 @@ class UpbitAdapter(Adapter):
         if request.purpose != "instruments":
             self.stats["ignored.http." + request.purpose] += 1
             return out
-        if status != 200:
-            out.append(self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received))
-            return out
-        try:
-            self.load_instruments(request, body)
-        except (msgspec.DecodeError, ValueError) as exc:
-            out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received))
-        return out
+        return self.answer_instruments(request, status, body, received)
 
 
 def _no_request(symbol: str) -> list[Action]:
