@@ -17,10 +17,10 @@ import pytest
 
 import collector
 from collector import Collector, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
-from collector.book import OrderBook
 from collector.models import Book
 from collector.simulator import Fault, Simulator
-from tests.e2e.helpers import FAST, Recorder, quick_delays, wait_for
+from tests.e2e import helpers
+from tests.e2e.helpers import FAST, Recorder, quick_delays, start_collector, wait_for
 
 PACKAGE = str(Path(collector.__file__).parent)
 
@@ -40,44 +40,16 @@ async def sim() -> AsyncIterator[Simulator]:
         yield s
 
 
-async def start(sim: Simulator, channels: list[str] | None = None, **kwargs: Any) -> tuple[Collector, Recorder]:
-    c = Collector(
-        endpoints={ex: sim.endpoints(ex) for ex in MARKETS},
-        queue_size=0,
-        delays=quick_delays,
-        stable_after=0.5,
-        **({"plan_overrides": FAST} | kwargs),
-    )
-    for exchange, symbols in MARKETS.items():
-        c.subscribe(exchange, symbols, channels or ["trades", "ticker", "book"])  # type: ignore[arg-type]
-    rec = Recorder()
-    c.on(rec)
-    await c.start()
-    return c, rec
+async def start(sim: Simulator, **kwargs: Any) -> tuple[Collector, Recorder]:
+    return await start_collector(sim, MARKETS, **kwargs)
 
 
 def synced(c: Collector) -> bool:
-    return all((b := c.book(ex, s)) is not None and b.synced for ex, syms in MARKETS.items() for s in syms)
+    return helpers.synced(c, MARKETS)
 
 
 async def books_equal_truth(c: Collector, sim: Simulator) -> None:
-    """Pause the market, let the client catch up, and compare every book level by level."""
-    sim.pause()
-    try:
-        for exchange, symbols in MARKETS.items():
-            for symbol in symbols:
-                bids, asks, last = sim.true_book(exchange, symbol)
-
-                def caught_up(ex: str = exchange, sym: str = symbol, last_id: int = last) -> bool:
-                    book = c.book(ex, sym)
-                    return book is not None and book.synced and book.sequence == last_id
-
-                await wait_for(caught_up)
-                book = c.book(exchange, symbol)
-                assert isinstance(book, OrderBook)
-                assert (book.bids(), book.asks()) == (bids, asks), f"{exchange} {symbol}"
-    finally:
-        sim.resume()
+    await helpers.books_equal_truth(c, sim, MARKETS)
 
 
 async def test_stream_and_books_match_simulator(sim: Simulator) -> None:

@@ -18,10 +18,10 @@ import pytest
 import websockets
 
 from collector import Collector, Connected, Disconnected, Error, Resync, Ticker, Trade
-from collector.book import OrderBook
 from collector.models import Book
 from collector.simulator import Fault, Simulator
-from tests.e2e.helpers import FAST, Recorder, quick_delays, wait_for
+from tests.e2e import helpers
+from tests.e2e.helpers import FAST, Recorder, start_collector, wait_for
 
 MARKETS = {"bybit": ["BTC/USDT", "BTC/USDT:USDT", "BTC/USD:BTC"], "upbit": ["BTC/KRW", "ETH/KRW"]}
 NATIVE = {"BTC/USDT": ("spot", "BTCUSDT"), "BTC/USDT:USDT": ("linear", "BTCUSDT"), "BTC/USD:BTC": ("inverse", "BTCUSD")}
@@ -34,54 +34,15 @@ async def sim() -> AsyncIterator[Simulator]:
 
 
 async def start(sim: Simulator, **overrides: Any) -> tuple[Collector, Recorder]:
-    c = Collector(
-        endpoints={ex: sim.endpoints(ex) for ex in MARKETS},
-        queue_size=0,
-        delays=quick_delays,
-        stable_after=0.5,
-        plan_overrides=FAST | overrides,
-    )
-    for exchange, symbols in MARKETS.items():
-        c.subscribe(exchange, symbols, ["trades", "ticker", "book"])
-    rec = Recorder()
-    c.on(rec)
-    await c.start()
-    return c, rec
+    return await start_collector(sim, MARKETS, plan_overrides=FAST | overrides)
 
 
 def synced(c: Collector) -> bool:
-    return all((b := c.book(ex, s)) is not None and b.synced for ex, syms in MARKETS.items() for s in syms)
+    return helpers.synced(c, MARKETS)
 
 
 async def books_equal_truth(c: Collector, sim: Simulator) -> None:
-    """Pause the market, let the client catch up, and compare every book level by level."""
-    sim.pause()
-    try:
-        await compare_books(c, sim)
-    finally:
-        sim.resume()
-
-
-async def compare_books(c: Collector, sim: Simulator) -> None:
-    """With the market paused: wait until each book caught up, then compare it with the truth.
-
-    Bybit books have caught up when their sequence is the topic's ``u``; Upbit books carry
-    no sequence, so the levels themselves are the condition.
-    """
-    for exchange, symbols in MARKETS.items():
-        for symbol in symbols:
-            bids, asks, last = sim.true_book(exchange, symbol)
-
-            def caught_up(ex: str = exchange, sym: str = symbol, b: Any = bids, a: Any = asks, u: Any = last) -> bool:
-                book = c.book(ex, sym)
-                if book is None or not book.synced:
-                    return False
-                return book.sequence == u if u is not None else (book.bids(), book.asks()) == (b, a)
-
-            await wait_for(caught_up)
-            book = c.book(exchange, symbol)
-            assert isinstance(book, OrderBook)
-            assert (book.bids(), book.asks()) == (bids, asks), f"{exchange} {symbol}"
+    await helpers.books_equal_truth(c, sim, MARKETS)
 
 
 async def raw_trades(sim: Simulator, seen: dict[tuple[str, str], dict[str, Any]]) -> None:
@@ -115,7 +76,7 @@ async def test_stream_and_books_match_simulator(sim: Simulator) -> None:
         await wait_for(lambda: synced(c) and len(rec.of(Trade, "bybit")) >= 20 and len(rec.of(Trade, "upbit")) >= 10)
         sim.pause()
         try:
-            await compare_books(c, sim)
+            await helpers.compare_books(c, sim, MARKETS)
             # The last Bybit ticker shows the true best bid/offer (spot takes it from orderbook.1).
             for symbol in MARKETS["bybit"]:
                 bids, asks, _ = sim.true_book("bybit", symbol)
