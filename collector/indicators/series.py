@@ -68,26 +68,11 @@ class Series:
 
     def closed(self, bar: Bar, timestamp: float, received: float, out: list[Event]) -> list[Alert]:
         """Feed a closed bar: append its indicator events and fired alerts to ``out``; return the alerts."""
-        exchange, symbol, interval, source, start = self.exchange, self.symbol, self.interval, self.source, bar.start
+        exchange, symbol, start = self.exchange, self.symbol, bar.start
         values = self.values
         for i, stream in enumerate(self.streams):
-            spec = stream.spec
             result = values[i] = stream.update(bar)
-            out.append(
-                Indicator(
-                    exchange,
-                    symbol,
-                    timestamp,
-                    received,
-                    interval,
-                    spec.name,
-                    [*spec.params],
-                    start,
-                    True,
-                    dict(zip(spec.outputs, result, strict=True)),
-                    source,
-                )
-            )
+            out.append(self._event(stream.spec, start, True, result, timestamp, received))
         self.last_start = start
         if not self.rules:
             return []
@@ -95,31 +80,38 @@ class Series:
         for state in self.rules:
             operands = state.check(bar, values)
             if operands is not None:
-                alert = Alert(exchange, symbol, timestamp, received, state.rule.text, interval, operands, start)
+                alert = Alert(exchange, symbol, timestamp, received, state.rule.text, self.interval, operands, start)
                 out.append(alert)
                 fired.append(alert)
         return fired
 
     def forming(self, bar: Bar, timestamp: float, received: float, out: list[Event]) -> None:
         """Append the indicator values on the forming ``bar`` (``closed: false``) to ``out``."""
-        exchange, symbol, interval, source, start = self.exchange, self.symbol, self.interval, self.source, bar.start
         for stream in self.streams:
-            spec = stream.spec
-            out.append(
-                Indicator(
-                    exchange,
-                    symbol,
-                    timestamp,
-                    received,
-                    interval,
-                    spec.name,
-                    [*spec.params],
-                    start,
-                    False,
-                    dict(zip(spec.outputs, stream.peek(bar), strict=True)),
-                    source,
-                )
-            )
+            out.append(self._event(stream.spec, bar.start, False, stream.peek(bar), timestamp, received))
+
+    def _event(
+        self,
+        spec: IndicatorSpec,
+        start: float,
+        closed: bool,
+        result: Values,
+        timestamp: float,
+        received: float,
+    ) -> Indicator:
+        return Indicator(
+            self.exchange,
+            self.symbol,
+            timestamp,
+            received,
+            self.interval,
+            spec.name,
+            [*spec.params],
+            start,
+            closed,
+            dict(zip(spec.outputs, result, strict=True)),
+            self.source,
+        )
 
     def latest(self) -> dict[str, dict[str, float | None]]:
         """The values on the last closed bar, keyed by spec text (``RSI(14)``) then output name."""
