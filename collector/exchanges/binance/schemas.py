@@ -29,7 +29,7 @@ Levels = list[tuple[float, float]]
 T = TypeVar("T")
 
 
-class Envelope(msgspec.Struct):
+class Envelope(msgspec.Struct, gc=False):
     """Combined-stream wrapper ``{"stream": ..., "data": ...}``, or a control response."""
 
     stream: str = ""  # "<symbol>@<channel>", e.g. "btcusdt@depth@100ms"
@@ -40,7 +40,7 @@ class Envelope(msgspec.Struct):
     msg: str | None = None  # its error text
 
 
-class Combined(msgspec.Struct, Generic[T]):
+class Combined(msgspec.Struct, Generic[T], gc=False):
     """A combined-stream message whose payload type is known from its stream name.
 
     Decoding the whole frame into ``Combined[DepthUpdate]`` parses it in one pass
@@ -50,7 +50,7 @@ class Combined(msgspec.Struct, Generic[T]):
     data: T
 
 
-class DepthUpdate(msgspec.Struct):
+class DepthUpdate(msgspec.Struct, gc=False):
     """``<symbol>@depth[@100ms]``: absolute sizes, "0" removes the level."""
 
     E: int  # event time, ms
@@ -63,7 +63,7 @@ class DepthUpdate(msgspec.Struct):
     T: int | None = None  # futures only: transaction time, ms
 
 
-class AggTrade(msgspec.Struct):
+class AggTrade(msgspec.Struct, gc=False):
     """``<symbol>@aggTrade``: fills of one taker order at one price."""
 
     E: int  # event time, ms
@@ -75,7 +75,7 @@ class AggTrade(msgspec.Struct):
     m: bool  # buyer is the maker, i.e. the taker sold
 
 
-class BookTicker(msgspec.Struct):
+class BookTicker(msgspec.Struct, gc=False):
     """``<symbol>@bookTicker``: best bid/offer. Spot sends no event time."""
 
     s: str  # symbol
@@ -87,7 +87,7 @@ class BookTicker(msgspec.Struct):
     E: int | None = None  # futures only: event time, ms
 
 
-class Kline(msgspec.Struct):
+class Kline(msgspec.Struct, gc=False):
     """The ``k`` object of a kline event."""
 
     t: int  # start time, ms
@@ -102,7 +102,7 @@ class Kline(msgspec.Struct):
     x: bool  # is this kline closed?
 
 
-class KlineEvent(msgspec.Struct):
+class KlineEvent(msgspec.Struct, gc=False):
     """``<symbol>@kline_<interval>``."""
 
     E: int  # event time, ms
@@ -110,7 +110,7 @@ class KlineEvent(msgspec.Struct):
     k: Kline
 
 
-class DepthSnapshot(msgspec.Struct):
+class DepthSnapshot(msgspec.Struct, gc=False):
     """REST ``/api/v3/depth`` (spot), ``/fapi/v1/depth``, ``/dapi/v1/depth``."""
 
     lastUpdateId: int
@@ -119,7 +119,7 @@ class DepthSnapshot(msgspec.Struct):
     E: int | None = None  # futures only: message output time, ms
 
 
-class Filter(msgspec.Struct):
+class Filter(msgspec.Struct, gc=False):
     """One entry of a symbol's ``filters``; only the two we use are decoded."""
 
     filterType: str
@@ -127,7 +127,7 @@ class Filter(msgspec.Struct):
     stepSize: float | None = None  # LOT_SIZE
 
 
-class SymbolInfo(msgspec.Struct):
+class SymbolInfo(msgspec.Struct, gc=False):
     """One entry of ``exchangeInfo.symbols`` (spot and futures fields together)."""
 
     symbol: str
@@ -142,7 +142,7 @@ class SymbolInfo(msgspec.Struct):
     filters: list[Filter] = []
 
 
-class ExchangeInfo(msgspec.Struct):
+class ExchangeInfo(msgspec.Struct, gc=False):
     """REST ``exchangeInfo``."""
 
     symbols: list[SymbolInfo]

@@ -30,7 +30,7 @@ Levels = list[tuple[float, float]]
 T = TypeVar("T")
 
 
-class Envelope(msgspec.Struct):
+class Envelope(msgspec.Struct, gc=False):
     """Every public frame: a topic push, or a control response (ack, pong)."""
 
     topic: str = ""  # "<channel>.<params>.<symbol>", e.g. "orderbook.200.BTCUSDT"
@@ -46,7 +46,7 @@ class Envelope(msgspec.Struct):
     conn_id: str = ""  # server-side connection id
 
 
-class Push(msgspec.Struct, Generic[T]):
+class Push(msgspec.Struct, Generic[T], gc=False):
     """A topic push whose payload type is known from the topic, decoded in one pass.
 
     Same fields as :class:`Envelope` for a push, with ``data`` already typed, so a frame
@@ -59,7 +59,7 @@ class Push(msgspec.Struct, Generic[T]):
     ts: int | None = None  # system generation time, ms
 
 
-class PublicTrade(msgspec.Struct):
+class PublicTrade(msgspec.Struct, gc=False):
     """One element of ``publicTrade.<symbol>`` ``data`` (an array, ascending by fill time)."""
 
     T: int  # fill time, ms
@@ -74,7 +74,7 @@ class PublicTrade(msgspec.Struct):
     seq: int | None = None  # cross sequence; one seq may span several messages
 
 
-class OrderbookData(msgspec.Struct):
+class OrderbookData(msgspec.Struct, gc=False):
     """``data`` of ``orderbook.<depth>.<symbol>``: absolute sizes, "0" removes the level."""
 
     s: str  # symbol
@@ -84,7 +84,7 @@ class OrderbookData(msgspec.Struct):
     seq: int | None = None  # cross sequence, comparable across depths
 
 
-class TickerData(msgspec.Struct):
+class TickerData(msgspec.Struct, gc=False):
     """``data`` of ``tickers.<symbol>``.
 
     Spot sends the whole object each time and has no bid/ask. Linear/inverse send a
@@ -107,7 +107,7 @@ class TickerData(msgspec.Struct):
     indexPrice: str | None = None  # derivatives only
 
 
-class Kline(msgspec.Struct):
+class Kline(msgspec.Struct, gc=False):
     """One element of ``kline.<interval>.<symbol>`` ``data``.
 
     When a bar closes Bybit sends it (``confirm: true``) together with the next one.
@@ -126,20 +126,20 @@ class Kline(msgspec.Struct):
     timestamp: int  # time of this update, ms
 
 
-class PriceFilter(msgspec.Struct):
+class PriceFilter(msgspec.Struct, gc=False):
     """``priceFilter`` of an instrument."""
 
     tickSize: float | None = None
 
 
-class LotSizeFilter(msgspec.Struct):
+class LotSizeFilter(msgspec.Struct, gc=False):
     """``lotSizeFilter`` of an instrument: derivatives give ``qtyStep``, spot ``basePrecision``."""
 
     qtyStep: float | None = None
     basePrecision: float | None = None
 
 
-class InstrumentInfo(msgspec.Struct):
+class InstrumentInfo(msgspec.Struct, gc=False):
     """One entry of ``GET /v5/market/instruments-info`` ``result.list``."""
 
     symbol: str
@@ -153,7 +153,7 @@ class InstrumentInfo(msgspec.Struct):
     lotSizeFilter: LotSizeFilter = msgspec.field(default_factory=LotSizeFilter)
 
 
-class InstrumentsResult(msgspec.Struct):
+class InstrumentsResult(msgspec.Struct, gc=False):
     """``result`` of the instruments listing; page on with ``nextPageCursor`` while it is not empty."""
 
     category: str = ""
@@ -161,7 +161,7 @@ class InstrumentsResult(msgspec.Struct):
     nextPageCursor: str = ""
 
 
-class InstrumentsResponse(msgspec.Struct):
+class InstrumentsResponse(msgspec.Struct, gc=False):
     """``GET /v5/market/instruments-info``; ``retCode`` 0 means success."""
 
     retCode: int
