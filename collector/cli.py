@@ -21,8 +21,6 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import structlog
-
 from . import __version__
 from .capture import CaptureWriter
 from .client import Collector
@@ -141,17 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(level: str) -> None:
+    """Send collector's logs (stdlib ``logging``, see :mod:`collector.log`) to stderr at ``level``."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
     # aiokafka logs every failed reconnect while a broker is down; the sink reports outages itself.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-    )
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:

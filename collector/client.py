@@ -27,7 +27,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
-import structlog
 
 from .actions import RestRequest
 from .book import OrderBook
@@ -36,6 +35,7 @@ from .connection import Connection
 from .errors import HttpError, UsageError
 from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output, Subscription, create
 from .indicators import IndicatorEngine
+from .log import get_logger
 from .models import Event, EventBase
 from .rest import RestClient, backoff_delays
 from .sinks import Sink
@@ -43,7 +43,7 @@ from .transport import Transport, WebsocketsTransport
 
 __all__ = ["Callback", "Collector", "Processor"]
 
-log = structlog.get_logger("collector")
+log = get_logger("collector")
 
 Callback = Callable[[Event], Awaitable[None] | None]
 """A function (or coroutine function) called with each matching event."""

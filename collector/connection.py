@@ -22,11 +22,10 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 
-import structlog
-
 from .actions import Reconnect, SendFrame
 from .capture import CaptureWriter
 from .exchanges.base import Adapter, ConnectionPlan, Output
+from .log import get_logger
 from .rest import backoff_delays
 from .transport import Socket, SocketClosed, Transport
 
@@ -97,7 +96,7 @@ class Connection:
         self._control: asyncio.Queue[str] = asyncio.Queue()
         self._stopping = False
         self.connects = 0
-        self.log = structlog.get_logger("collector.connection").bind(exchange=adapter.id, conn=plan.conn)
+        self.log = get_logger("collector.connection", exchange=adapter.id, conn=plan.conn)
 
     async def _connect(self) -> Socket:
         plan = self.plan

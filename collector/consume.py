@@ -20,10 +20,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import structlog
-
 from .codec import decode_event, encode_event
 from .errors import MalformedFrame, UsageError
+from .log import get_logger
 from .models import Event
 from .sinks.kafka import DEFAULT_TOPIC_TEMPLATE, EVENT_TYPES
 
@@ -36,7 +35,7 @@ __all__ = [
     "topics_for",
 ]
 
-log = structlog.get_logger("collector.consume")
+log = get_logger("collector.consume")
 
 
 @dataclass(slots=True)

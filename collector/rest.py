@@ -25,13 +25,13 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import aiohttp
-import structlog
 
 from .actions import RestRequest
+from .log import get_logger
 
 __all__ = ["RestClient", "backoff_delays"]
 
-log = structlog.get_logger("collector.rest")
+log = get_logger("collector.rest")
 
 
 def backoff_delays(

@@ -36,10 +36,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import structlog
-
 from ..book import OrderBook
 from ..errors import UsageError
+from ..log import get_logger
 from ..models import UNSET, Alert, Book, Candle, Event, Indicator, Trade
 from .alerts import AlertRule, parse_rule
 from .book_metrics import BOOK_NAME, book_values
@@ -54,7 +53,7 @@ __all__ = ["AlertCallback", "IndicatorEngine"]
 AlertCallback = Callable[[Alert], None]
 """Called synchronously with each alert, after it was appended to the returned events."""
 
-log = structlog.get_logger("collector.indicators")
+log = get_logger("collector.indicators")
 
 _Key = tuple[str, str]
 _SeriesKey = tuple[str, str, str]

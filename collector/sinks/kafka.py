@@ -36,10 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, get_args
 
-import structlog
-
 from ..codec import encode_event
 from ..errors import BrokerUnavailable, BufferOverflow, SinkClosed, SinkError, UsageError
+from ..log import get_logger
 from ..models import Event
 
 __all__ = [
@@ -63,7 +62,7 @@ __all__ = [
     "sink_from_args",
 ]
 
-log = structlog.get_logger("collector.kafka")
+log = get_logger("collector.kafka")
 
 Overflow: TypeAlias = Literal["block", "drop_oldest", "fail"]
 Compression: TypeAlias = Literal["gzip", "snappy", "lz4", "zstd"]

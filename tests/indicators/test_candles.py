@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import structlog
+import logging
+
+import pytest
 
 from collector.indicators import IndicatorEngine
 from collector.models import Candle, Event, Indicator
@@ -81,24 +83,20 @@ def test_multiple_timeframes_at_once() -> None:
     assert len({(c.interval, c.start) for c in one + five}) == len(one + five)
 
 
-def test_late_trade_is_counted_logged_and_dropped() -> None:
+def test_late_trade_is_counted_logged_and_dropped(caplog: pytest.LogCaptureFixture) -> None:
     """A trade for a closed minute changes no candle on any timeframe; it is counted and logged once."""
     engine = IndicatorEngine(candles=["1m", "5m"], forming_interval=None)
     feed(engine, (T0 + 10, 10.0, 1.0), (T0 + 70, 11.0, 1.0))
-    with structlog.testing.capture_logs() as logs:
+    with caplog.at_level(logging.WARNING, logger="collector.indicators"):
         assert feed(engine, (T0 + 30, 99.0, 5.0)) == []
     assert engine.stats["late_trades"] == 1
-    assert logs == [
-        {
-            "event": "late trade dropped",
-            "log_level": "warning",
-            "exchange": "binance",
-            "symbol": "BTC/USDT",
-            "trade_time": T0 + 30,
-            "closed_until": T0 + 60,
-            "id": f"{T0 + 30}",
-            "late_trades": 1,
-        }
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "collector.indicators",
+            "WARNING",
+            f"event='late trade dropped' exchange='binance' symbol='BTC/USDT' trade_time={T0 + 30} "
+            f"closed_until={T0 + 60} id='{T0 + 30}' late_trades=1",
+        )
     ]
     out = feed(engine, (T0 + 300, 12.0, 1.0))
     five = candles(out, "5m", closed=True)
