@@ -31,7 +31,7 @@ import orjson
 
 from ..errors import UnknownExchange, UnknownSymbol
 from .market import INTERVAL_MS, CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from .wire import Control, Message, RestAnswer
+from .wire import Control, Message, RestAnswer, Tag
 
 __all__ = ["BinanceWire"]
 
@@ -234,6 +234,34 @@ class BinanceWire:
         """``btcusdt@depth@100ms`` -> ``btcusdt``; other streams -> ``None``."""
         symbol, _, kind = stream.partition("@")
         return symbol if kind in _DIFF_KINDS else None
+
+    def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
+        """The combined-stream ``stream`` of a recorded frame; ``{"result":..,"id":..}`` replies are skipped.
+
+        Frames without a stream (not JSON, or another shape) go to every playing client.
+        """
+        if not isinstance(frame, str):
+            return Tag()
+        try:
+            obj = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return Tag()
+        if not isinstance(obj, dict):
+            return Tag()
+        if "stream" not in obj and ("result" in obj or "id" in obj):
+            return Tag(skip="reply")
+        stream = obj.get("stream")
+        if not isinstance(stream, str):
+            return Tag()
+        return Tag(stream, self.stream_book_key(stream))
+
+    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
+        """As :meth:`on_text`: Binance acknowledges any stream name, recorded or not."""
+        return self.on_text(text, current)
+
+    def listed_key(self, url: str, native: str) -> str:
+        """The native id: Binance ids are unique within an exchange id."""
+        return native
 
     def names(self, spec: InstrumentSpec) -> _Names:
         """The stream names of ``spec``."""

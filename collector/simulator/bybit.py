@@ -29,22 +29,26 @@ category and native id; ``orderbook.1`` snapshots are not deltas), so the follow
 delta's ``u`` is the previous one + 2 and a correct client resubscribes; the others act
 on Bybit connections as on any exchange. :meth:`BybitWire.true_book` is the book a
 client of ``orderbook.<depth>`` holds: the best ``depth`` levels and that topic's ``u``.
+
+Capture playback keys recorded pushes by ``<category>:<topic>``, the category being the
+recorded connection's path, and plays the recorded snapshots instead of making them.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
 from ..errors import UnknownExchange, UnknownSymbol, UsageError
 from .market import CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from .wire import Control, Message, RestAnswer
+from .wire import Control, Message, RestAnswer, Tag
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "DEFAULT_DEPTH", "BybitMarket", "BybitWire"]
 
@@ -74,6 +78,8 @@ _KLINES = {
 }
 _SILENT_KLINES = frozenset({"W", "M"})
 _KLINE_OF = {unified: native for native, unified in _KLINES.items()}
+# Public channels the synthetic market has no data for, which a recording may hold.
+_RECORDED_ONLY = frozenset({"allLiquidation"})
 _SPOT_ARGS = 10  # "Spot: max 10 args per subscribe request."
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_CODES = "FGHJKMNQUVXZ"  # futures month letters: inverse dated ids are BTCUSDH26
@@ -372,6 +378,61 @@ class BybitWire:
         self, route: str, text: str, current: list[str], markets: Mapping[str, SymbolMarket], now_ms: int
     ) -> Control:
         """Answer ping, subscribe (ack, then a snapshot per book and ticker topic) and unsubscribe."""
+
+        def subscribe(topic: str) -> tuple[bool, str | None]:
+            market = self._served(route, topic, markets)
+            if market is None:
+                return False, None
+            return True, self._snapshot(route, topic, market, now_ms)
+
+        return self._control(route, text, current, subscribe)
+
+    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
+        """As :meth:`on_client_text`, for a capture: no snapshots are made (the recorded ones are played).
+
+        A topic is served if Bybit serves its shape (trades, tickers, books, klines,
+        liquidations) or the recording holds it on this category.
+        """
+
+        def subscribe(topic: str) -> tuple[bool, str | None]:
+            channel = topic.partition(".")[0]
+            return _topic_shape(topic) or channel in _RECORDED_ONLY or f"{route}:{topic}" in recorded, None
+
+        return self._control(route, text, current, subscribe)
+
+    def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
+        """``<category>:<topic>`` of a recorded push; acks and pongs (``op``/``success``) are skipped.
+
+        The category is the recorded connection's route: ``orderbook.50.BTCUSDT`` exists on
+        both spot and linear. A push from a connection of unknown category cannot be
+        attributed and is skipped; other frames go to every playing client.
+        """
+        try:
+            obj = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return Tag()
+        if not isinstance(obj, dict):
+            return Tag()
+        topic = obj.get("topic")
+        if isinstance(topic, str) and topic:
+            if route not in CATEGORIES:
+                return Tag(skip="unknown_category")
+            stream = f"{route}:{topic}"
+            # Only deltas can be withheld: a snapshot replaces the book whatever came before.
+            return Tag(stream, self.stream_book_key(stream) if obj.get("type") == "delta" else None)
+        if "op" in obj or "success" in obj:
+            return Tag(skip="reply")
+        return Tag()
+
+    def listed_key(self, url: str, native: str) -> str:
+        """``<category>:<native>``, the category taken from the listing's ``category`` parameter."""
+        category = dict(parse_qsl(urlsplit(url).query)).get("category", "linear")
+        return f"{category}:{native}"
+
+    def _control(
+        self, route: str, text: str, current: list[str], subscribe: Callable[[str], tuple[bool, str | None]]
+    ) -> Control:
+        """One client frame; ``subscribe(topic)`` says whether a topic is served and its snapshot frame."""
         try:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -402,13 +463,12 @@ class BybitWire:
             if stream in taken:
                 failed.append(f"error:already subscribed,topic:{topic}")
                 continue
-            market = self._served(route, topic, markets)
-            if market is None:
+            served, snapshot = subscribe(topic)
+            if not served:
                 failed.append(f"error:handler not found,topic:{topic}")
                 continue
             taken.add(stream)
             added.append(stream)
-            snapshot = self._snapshot(route, topic, market, now_ms)
             if snapshot is not None:
                 frames.append(snapshot)
         ack = self._ack(route, op, req_id, not failed, ";".join(failed))
@@ -416,17 +476,8 @@ class BybitWire:
 
     def _served(self, route: str, topic: str, markets: Mapping[str, SymbolMarket]) -> SymbolMarket | None:
         """The market a topic of this category names, or ``None`` if Bybit would refuse it."""
-        parts = topic.split(".")
-        market = markets.get(f"{route}:{parts[-1]}")
-        if market is None:
-            return None
-        if len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
-            return market
-        if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in BOOK_DEPTHS:
-            return market
-        if len(parts) == 3 and parts[0] == "kline" and (parts[1] in _KLINES or parts[1] in _SILENT_KLINES):
-            return market
-        return None
+        market = markets.get(f"{route}:{topic.rpartition('.')[2]}")
+        return market if market is not None and _topic_shape(topic) else None
 
     def _ack(self, route: str, op: str, req_id: str, success: bool, ret_msg: str) -> str:
         # Spot acks echo the op in ret_msg; linear/inverse leave it empty (bybit.md section 4).
@@ -870,6 +921,16 @@ class BybitWire:
     def _time(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         result = {"timeSecond": str(now_ms // 1000), "timeNano": str(now_ms * 1_000_000)}
         return self._envelope(result, now_ms)
+
+
+def _topic_shape(topic: str) -> bool:
+    """A topic Bybit serves for any listed symbol: trades, tickers, ``orderbook.<depth>``, ``kline.<interval>``."""
+    parts = topic.split(".")
+    if len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
+        return True
+    if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in BOOK_DEPTHS:
+        return True
+    return len(parts) == 3 and parts[0] == "kline" and (parts[1] in _KLINES or parts[1] in _SILENT_KLINES)
 
 
 def _levels(side: dict[int, int], descending: bool) -> list[tuple[int, int]]:

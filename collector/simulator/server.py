@@ -28,7 +28,7 @@ from .faults import Fault
 from .playback import Recording
 from .upbit import UpbitWire
 from .venue import Client, Venue
-from .wire import SessionWire, WireFormat, market_key
+from .wire import WireFormat, market_key
 
 __all__ = ["WIRE_FORMATS", "Simulator"]
 
@@ -107,23 +107,27 @@ class Simulator:
     ) -> Simulator:
         """A simulator that plays a capture instead of a synthetic market.
 
-        Each connection gets the recorded frames of the streams it subscribes to, from the
-        start of the recording: ``speed=0`` as fast as it reads, ``1.0`` at the recorded
-        pace, ``2.0`` twice as fast. REST calls get the recorded responses. The exchange id
-        is detected from the capture's ``connect`` records unless ``exchange`` is given.
-        Only Binance captures can be played; Bybit and Upbit raise :class:`UsageError`.
+        Binance, Bybit and Upbit captures play. Each connection gets the recorded frames of
+        the streams it subscribes to, from the start of the recording: ``speed=0`` as fast
+        as it reads, ``1.0`` at the recorded pace, ``2.0`` twice as fast. Point an adapter
+        or a :class:`collector.Collector` at :meth:`endpoints` and subscribe what the
+        recording holds: Binance streams by name, Bybit topics on the category path they
+        were recorded on (``/v5/public/linear``), Upbit types and codes (frames play in the
+        recorded format and depth whatever the request asks). Subscribe everything in one
+        go: a stream subscribed later starts where the connection's playback has got to.
+        The recorder's own acknowledgements are not played; the server answers each
+        client's requests itself, and never synthesises book snapshots (Bybit's and
+        Upbit's are played from the recording).
+
+        REST calls get the recorded responses, matched on path, Bybit's ``category`` and
+        the ``symbol``/``market`` parameter; an instrument listing that was not recorded
+        is empty, anything else not recorded is a 404. The exchange id is detected from
+        the capture's ``connect`` records unless ``exchange`` is given.
         """
         recording = Recording(source, exchange)
         sim = cls(host=host, port=port, ping_interval=ping_interval, pong_timeout=pong_timeout, queue_size=queue_size)
         sim.speed = speed
         wire = _wire(recording.exchange)
-        if isinstance(wire, SessionWire):
-            # Playback tags frames by Binance's combined-stream envelope and has no market
-            # state to answer subscribes from; Bybit and Upbit sessions would play garbled.
-            raise UsageError(
-                f"capture playback serves Binance recordings only, not {recording.exchange!r}; "
-                "replay the capture with collector.Replay, or run a synthetic Simulator"
-            )
         recording.index(wire)
         sim._venues[recording.exchange] = Venue(wire, sim.stats, recording=recording, queue_size=queue_size)
         return sim

@@ -26,6 +26,9 @@ book that is replaced whole by every message has no sequence to break (use ``STA
 lost messages); ``MALFORMED`` is a truncated binary frame; the others act as on any
 exchange. :meth:`UpbitWire.true_book` is the best ``depth`` levels (default 30), which
 is what the last ``orderbook`` message of that depth carried; it has no update id.
+
+Capture playback keys recorded messages by ``type|code|stream_type`` and plays them as
+recorded (their format and depth), whatever format the client's request names.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import orjson
 
 from ..errors import UnknownExchange, UnknownSymbol, UsageError
 from .market import Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from .wire import Control, Message, RestAnswer
+from .wire import Control, Message, RestAnswer, Tag
 
 __all__ = ["BOOK_LEVELS", "DEFAULT_LEVELS", "FORMATS", "UpbitMarket", "UpbitWire"]
 
@@ -113,8 +116,86 @@ _SIMPLE = {
 _SIMPLE_TICKER = {**_SIMPLE, "trade_date": "tdt"}
 
 
+_PONG = b'{"status":"UP"}'
+
+
 def _error(name: str, message: str) -> bytes:
     return orjson.dumps({"error": {"name": name, "message": message}})
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """One code of one type in a request: ``code`` without its ``.N`` suffix, which is ``suffix``."""
+
+    kind: str
+    code: str
+    suffix: str
+    snapshot: bool  # send the SNAPSHOT message
+    realtime: bool  # then the REALTIME ones
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """A validated subscribe request, or a ``LIST_SUBSCRIPTIONS`` call when ``listing``."""
+
+    ticket: Any
+    fmt: str = "DEFAULT"
+    listing: bool = False
+    wanted: tuple[_Wanted, ...] = ()
+
+
+def _read_request(text: str) -> _Request | Control:
+    """Parse a client request array; the error reply Upbit sends when it is malformed."""
+    try:
+        request = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return Control(_error("WRONG_FORMAT", "the request is not valid JSON"))
+    if not isinstance(request, list) or not all(isinstance(item, dict) for item in request):
+        return Control(_error("WRONG_FORMAT", "the request must be a JSON array of objects"))
+    ticket = next((item for item in request if "ticket" in item), None)
+    if ticket is None:
+        return Control(_error("NO_TICKET", "the request has no ticket"))
+    fmt = "DEFAULT"
+    kinds: list[dict[str, Any]] = []
+    for item in request:
+        if "format" in item:
+            fmt = item["format"]
+        elif item.get("method") == "LIST_SUBSCRIPTIONS":
+            return _Request(ticket.get("ticket"), listing=True)
+        elif "type" in item:
+            kinds.append(item)
+    if fmt not in FORMATS:
+        return Control(_error("INVALID_PARAM", f"format {fmt!r} is not simulated; use DEFAULT or SIMPLE"))
+    if not kinds:
+        return Control(_error("NO_TYPE", "the request has no type"))
+    wanted: list[_Wanted] = []
+    for item in kinds:
+        kind, codes = item.get("type"), item.get("codes")
+        if kind not in _TYPES:
+            return Control(_error("INVALID_PARAM", f"type {kind!r} is not simulated"))
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+            return Control(_error("NO_CODES", f"type {kind!r} has no codes"))
+        # Both spellings are in use: current docs snake_case, older clients camelCase.
+        only_snapshot = bool(item.get("is_only_snapshot", item.get("isOnlySnapshot", False)))
+        only_realtime = bool(item.get("is_only_realtime", item.get("isOnlyRealtime", False)))
+        for raw in codes:
+            code, _, suffix = raw.partition(".")
+            wanted.append(_Wanted(str(kind), code, suffix, not only_realtime, not only_snapshot))
+    return _Request(ticket.get("ticket"), fmt, wanted=tuple(wanted))
+
+
+def _list(entries: list[tuple[str, str]], ticket: Any) -> bytes:
+    """The ``LIST_SUBSCRIPTIONS`` answer for ``(type, code)`` entries in subscription order."""
+    grouped: dict[str, list[str]] = {}
+    for kind, code in entries:
+        grouped.setdefault(kind, []).append(code)
+    result: list[dict[str, Any]] = []
+    for kind, codes in grouped.items():
+        entry: dict[str, Any] = {"type": kind, "codes": codes}
+        if kind == "orderbook":
+            entry["level"] = 0
+        result.append(entry)
+    return orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "result": result, "ticket": ticket})
 
 
 def _simple(obj: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
@@ -314,52 +395,30 @@ class UpbitWire:
     ) -> Control:
         """Replace the connection's subscriptions with the request's, sending each stream's SNAPSHOT first."""
         if text == "PING":
-            return Control(b'{"status":"UP"}')
-        try:
-            request = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return Control(_error("WRONG_FORMAT", "the request is not valid JSON"))
-        if not isinstance(request, list) or not all(isinstance(item, dict) for item in request):
-            return Control(_error("WRONG_FORMAT", "the request must be a JSON array of objects"))
-        ticket = next((item for item in request if "ticket" in item), None)
-        if ticket is None:
-            return Control(_error("NO_TICKET", "the request has no ticket"))
-        fmt = "DEFAULT"
-        kinds: list[dict[str, Any]] = []
-        for item in request:
-            if "format" in item:
-                fmt = item["format"]
-            elif item.get("method") == "LIST_SUBSCRIPTIONS":
-                return Control(self._list(current, ticket.get("ticket")))
-            elif "type" in item:
-                kinds.append(item)
-        if fmt not in FORMATS:
-            return Control(_error("INVALID_PARAM", f"format {fmt!r} is not simulated; use DEFAULT or SIMPLE"))
-        if not kinds:
-            return Control(_error("NO_TYPE", "the request has no type"))
+            return Control(_PONG)
+        request = _read_request(text)
+        if isinstance(request, Control):
+            return request
+        if request.listing:
+            entries = []
+            for name in current:
+                s = _Stream.parse(name)
+                code = f"{s.code}.{s.levels}" if s.kind == "orderbook" and s.levels != DEFAULT_LEVELS else s.code
+                entries.append((s.kind, code))
+            return Control(_list(entries, request.ticket))
         wanted: list[_Stream] = []
         snapshots: list[_Stream] = []
-        for item in kinds:
-            kind, codes = item.get("type"), item.get("codes")
-            if kind not in _TYPES:
-                return Control(_error("INVALID_PARAM", f"type {kind!r} is not simulated"))
-            if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
-                return Control(_error("NO_CODES", f"type {kind!r} has no codes"))
-            # Both spellings are in use: current docs snake_case, older clients camelCase.
-            only_snapshot = bool(item.get("is_only_snapshot", item.get("isOnlySnapshot", False)))
-            only_realtime = bool(item.get("is_only_realtime", item.get("isOnlyRealtime", False)))
-            for raw in codes:
-                code, _, suffix = raw.partition(".")
-                if code not in markets:
-                    continue  # "lower-case / unknown codes are silently ignored"
-                levels = 0
-                if kind == "orderbook":
-                    levels = int(suffix) if suffix.isdigit() and int(suffix) in BOOK_LEVELS else DEFAULT_LEVELS
-                stream = _Stream(fmt, kind, code, levels)
-                if not only_realtime:
-                    snapshots.append(stream)
-                if not only_snapshot:
-                    wanted.append(stream)
+        for w in request.wanted:
+            if w.code not in markets:
+                continue  # "lower-case / unknown codes are silently ignored"
+            levels = 0
+            if w.kind == "orderbook":
+                levels = int(w.suffix) if w.suffix.isdigit() and int(w.suffix) in BOOK_LEVELS else DEFAULT_LEVELS
+            stream = _Stream(request.fmt, w.kind, w.code, levels)
+            if w.snapshot:
+                snapshots.append(stream)
+            if w.realtime:
+                wanted.append(stream)
         names = list(dict.fromkeys(s.name for s in wanted))
         keep = set(names)
         frames: list[str | bytes] = []
@@ -372,19 +431,57 @@ class UpbitWire:
         # "A new request on the same socket ... replaces the first."
         return Control(None, subscribe=names, unsubscribe=[s for s in current if s not in keep], frames=frames)
 
-    def _list(self, current: list[str], ticket: Any) -> bytes:
-        grouped: dict[str, list[str]] = {}
-        for name in current:
-            s = _Stream.parse(name)
-            code = f"{s.code}.{s.levels}" if s.kind == "orderbook" and s.levels != DEFAULT_LEVELS else s.code
-            grouped.setdefault(s.kind, []).append(code)
-        result: list[dict[str, Any]] = []
-        for kind, codes in grouped.items():
-            entry: dict[str, Any] = {"type": kind, "codes": codes}
-            if kind == "orderbook":
-                entry["level"] = 0
-            result.append(entry)
-        return orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "result": result, "ticket": ticket})
+    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
+        """As :meth:`on_client_text`, for a capture: subscribe the recorded keys ``type|code|stream_type``.
+
+        The recorded frames are played as they were recorded, in their format and book
+        depth, whatever format and ``.N`` depth suffix the request names: a recording
+        holds one rendering of each message. ``is_only_snapshot``/``is_only_realtime``
+        select the recorded SNAPSHOT or REALTIME messages.
+        """
+        if text == "PING":
+            return Control(_PONG)
+        request = _read_request(text)
+        if isinstance(request, Control):
+            return request
+        if request.listing:
+            entries = [(key.split("|")[0], key.split("|")[1]) for key in current]
+            return Control(_list(list(dict.fromkeys(entries)), request.ticket))
+        keys: list[str] = []
+        for w in request.wanted:
+            if w.snapshot:
+                keys.append(f"{w.kind}|{w.code}|SNAPSHOT")
+            if w.realtime:
+                keys.append(f"{w.kind}|{w.code}|REALTIME")
+        names = list(dict.fromkeys(keys))
+        keep = set(names)
+        return Control(None, subscribe=names, unsubscribe=[s for s in current if s not in keep])
+
+    def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
+        """``type|code|stream_type`` of a recorded message, SIMPLE (``ty``/``cd``/``st``) or DEFAULT keys.
+
+        Replies to the recorder's own requests (``{"status":"UP"}``, errors, subscription
+        lists) are skipped; anything else goes to every playing client.
+        """
+        try:
+            obj = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return Tag()
+        if not isinstance(obj, dict):
+            return Tag()
+        kind = obj.get("ty", obj.get("type"))
+        code = obj.get("cd", obj.get("code"))
+        if isinstance(kind, str) and isinstance(code, str):
+            stream_type = obj.get("st", obj.get("stream_type")) or "REALTIME"
+            # A depth suffix ("KRW-BTC.15") is not part of the market the client names.
+            return Tag(f"{kind}|{code.partition('.')[0]}|{stream_type}")
+        if "status" in obj or "error" in obj or obj.get("method") == "LIST_SUBSCRIPTIONS":
+            return Tag(skip="reply")
+        return Tag()
+
+    def listed_key(self, url: str, native: str) -> str:
+        """The native id (``KRW-BTC``): Upbit ids are unique."""
+        return native
 
     def _snapshot(self, stream: _Stream, market: UpbitMarket, now_ms: int) -> bytes | None:
         """The SNAPSHOT message of one stream: the current book, the last trade or the ticker."""

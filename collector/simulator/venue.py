@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from .faults import FaultState
@@ -60,6 +61,9 @@ class Venue:
 
     def control(self, client: Client, text: str) -> Control:
         """The wire's answer to one client frame (session wires also see the route and the markets)."""
+        if self.recording is not None:
+            # The data is recorded: subscriptions name recorded stream keys, nothing is synthesised.
+            return self.wire.on_recorded_text(client.route, text, list(client.streams), self.recording.streams)
         if self.session is not None:
             now_ms = int(time.time() * 1000)
             return self.session.on_client_text(client.route, text, list(client.streams), self.markets, now_ms)
@@ -136,9 +140,18 @@ class Venue:
 
     def rest(self, path: str, query: Mapping[str, str]) -> RestAnswer:
         """Answer a REST call from the markets or the recording (faults are applied by the caller)."""
-        if self.recording is not None:
-            return self.recording.answer(path, query)
-        return self.wire.rest(path, query, self.markets, int(time.time() * 1000))
+        now_ms = int(time.time() * 1000)
+        if self.recording is None:
+            return self.wire.rest(path, query, self.markets, now_ms)
+        answer = self.recording.answer(path, query)
+        if answer is not None:
+            return answer
+        if path == self.wire.instruments_path:
+            # A listing the recorder never asked for (Bybit's inverse category, say) lists
+            # nothing in this session: answer it as the exchange answers an empty listing.
+            return self.wire.rest(path, query, {}, now_ms)
+        key = "&".join(f"{k}={v}" for k, v in query.items())
+        return RestAnswer(404, orjson.dumps({"code": -1, "msg": f"{path}?{key} is not in the recording"}))
 
     def use_weight(self, weight: int) -> int:
         """Add a call's weight to the current minute and return the minute's total."""

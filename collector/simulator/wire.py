@@ -6,6 +6,11 @@ subscribe protocol, stream names, message JSON, REST routes and how update ids a
 numbered. To add an exchange, write one module with a class satisfying
 :class:`WireFormat` and register it in ``collector.simulator.server.WIRE_FORMATS``.
 
+Capture playback (:mod:`collector.simulator.playback`) asks the wire format three more
+things: the stream key of each recorded frame (:meth:`WireFormat.tag_recorded`), how to
+answer a client when the data comes from a recording (:meth:`WireFormat.on_recorded_text`)
+and the market key of a recorded instrument listing entry (:meth:`WireFormat.listed_key`).
+
 Exchanges whose control protocol depends on the connection and on market state (a
 category in the URL, a book snapshot sent on subscribe, native ids that repeat across
 categories) implement :class:`SessionWire` as well; the server detects it and uses its
@@ -20,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from .market import InstrumentSpec, SymbolMarket, Update
 
-__all__ = ["Control", "Message", "RestAnswer", "SessionWire", "WireFormat", "market_key"]
+__all__ = ["Control", "Message", "RestAnswer", "SessionWire", "Tag", "WireFormat", "market_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,23 @@ class RestAnswer:
     status: int
     body: bytes
     weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """What capture playback does with one recorded frame.
+
+    ``stream`` is the key a client must hold in its subscriptions (the names
+    :meth:`WireFormat.on_recorded_text` subscribes) to receive the frame; ``None`` sends
+    it to every playing client of the recorded route. ``book_key`` marks a book diff a
+    ``GAP`` fault may withhold (as :attr:`Message.book_key`; snapshots have none). A
+    non-empty ``skip`` says why the frame is never played, e.g. ``"reply"`` for the answer
+    to one of the recorder's own control messages (the server answers each client's own).
+    """
+
+    stream: str | None = None
+    book_key: str | None = None
+    skip: str = ""
 
 
 class WireFormat(Protocol):
@@ -115,6 +137,25 @@ class WireFormat(Protocol):
 
     def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         """Answer ``GET path?query`` from the markets, keyed by native id."""
+
+    def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
+        """The stream key of a recorded ``recv`` frame, or why it is skipped.
+
+        ``route`` is the route of the recorded connection (:meth:`ws_route` of its
+        ``connect`` address; ``None`` if unknown). Called once per frame when a capture
+        is loaded, never while playing.
+        """
+
+    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
+        """Handle one client frame when a capture feeds the server.
+
+        Subscriptions name the keys :meth:`tag_recorded` gives; nothing is synthesised
+        (snapshots sent on subscribe are played from the recording). ``recorded`` holds
+        every stream key of the recording, for wires that refuse unknown topics.
+        """
+
+    def listed_key(self, url: str, native: str) -> str:
+        """The market key (see :func:`market_key`) of ``native`` in the instrument list recorded from ``url``."""
 
     def rate_limited(self) -> RestAnswer:
         """The body of a 429 answer (the server adds ``Retry-After``)."""

@@ -264,8 +264,12 @@ def test_synthetic_session_replays_into_synced_books() -> None:
         assert book is not None and book.synced and len(book.top(30).bids) == 30
 
 
-def test_capture_playback_is_refused_for_upbit() -> None:
-    """Capture playback speaks Binance's stream envelope only; an Upbit capture is refused, not played garbled."""
-    frames = synthetic_frames("upbit", ["BTC/KRW"], frames=10, seed=1)
-    with pytest.raises(UsageError, match="Binance recordings only"):
-        Simulator.from_capture(frames)
+async def test_synthetic_upbit_capture_plays_back_exactly() -> None:
+    """An Upbit session in capture format is played frame for frame to a client that subscribes to all of it."""
+    frames = synthetic_frames("upbit", ["BTC/KRW"], frames=40, seed=1)
+    recorded = [f.data for f in frames if f.kind == "recv"]
+    async with Simulator.from_capture(frames) as sim, websockets.connect(sim.endpoints("upbit").ws) as ws:
+        request = [{"ticket": "t"}] + [{"type": t, "codes": ["KRW-BTC"]} for t in ("trade", "orderbook", "ticker")]
+        await ws.send(orjson.dumps([*request, {"format": "SIMPLE"}]).decode())
+        got = [await asyncio.wait_for(ws.recv(), 5) for _ in recorded]
+    assert got == recorded
