@@ -27,6 +27,7 @@ from .client import Collector
 from .consume import add_consume_arguments, run_consume
 from .errors import CollectorError, UsageError
 from .exchanges import CHANNELS, EXCHANGES, Endpoints
+from .indicators import IndicatorEngine
 from .indicators.cli import add_arguments as add_indicator_arguments
 from .indicators.cli import engine_from_args
 from .models import Event
@@ -197,6 +198,9 @@ async def _run(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace) -> int:
     targets = parse_targets(args.targets)
     exchange = targets[0][0]
+    if any(ex != exchange for ex, _ in targets):
+        # Replay runs one adapter over a capture: record each exchange to its own file.
+        raise UsageError("record one exchange per capture file (run one `collector record` per exchange)")
     config = {"targets": args.targets, "channels": args.channels}
     with CaptureWriter(args.output, exchange, config, recorded=time.time()) as writer:
         c = _collector_for(args, record=writer, queue_size=0)
@@ -205,9 +209,8 @@ async def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay_events(args: argparse.Namespace, run: Replay) -> Iterator[Event]:
+def _replay_events(run: Replay, engine: IndicatorEngine | None) -> Iterator[Event]:
     """The replayed events, each followed by the candles/indicators/alerts it causes."""
-    engine = engine_from_args(args)
     for event in run:
         yield event
         if engine is not None:
@@ -215,20 +218,21 @@ def _replay_events(args: argparse.Namespace, run: Replay) -> Iterator[Event]:
 
 
 def _replay(args: argparse.Namespace, use_uvloop: bool) -> int:
+    engine = engine_from_args(args)  # bad specs fail before the capture is read
     run = Replay(args.file, exchange=args.exchange, book_top=_book_top(args))
     kafka = sink_from_args(args)
     out = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115 - closed below
     sink = JsonLinesSink(out)
     try:
         if kafka is None:
-            for event in _replay_events(args, run):
+            for event in _replay_events(run, engine):
                 sink.write_now(event)
         else:
 
             async def publish_all() -> None:
                 await kafka.start()
                 try:
-                    for event in _replay_events(args, run):
+                    for event in _replay_events(run, engine):
                         sink.write_now(event)
                         await kafka.write(event)
                 finally:
