@@ -258,7 +258,7 @@ class BookSync:
         """Take one delta (update ids ``first``..``last``, previous id ``prev``) for ``symbol``."""
         st = self._symbols.get(symbol) or self._state(symbol)
         if st.state == _LIVE:
-            self._live(out, symbol, st, (bids, asks, first, last, prev, timestamp, received))
+            self._live(out, symbol, st, bids, asks, first, last, prev, timestamp, received)
             return
         if self.rule in _STREAM_SNAPSHOTS:
             # These exchanges send the snapshot on the stream; a delta before it is useless.
@@ -280,8 +280,20 @@ class BookSync:
             self.stats["snapshot_requests"] += 1
             out.extend(self._request(symbol))
 
-    def _live(self, out: list[Any], symbol: str, st: _SymbolState, d: _Delta) -> None:
-        bids, asks, first, last, prev, timestamp, received = d
+    def _live(
+        self,
+        out: list[Any],
+        symbol: str,
+        st: _SymbolState,
+        bids: list[Level],
+        asks: list[Level],
+        first: int,
+        last: int,
+        prev: int | None,
+        timestamp: float | None,
+        received: float,
+    ) -> None:
+        # Fields arrive unpacked: a tuple is built only when the delta must be kept (a gap).
         rule = self.rule
         if rule is Rule.RANGE:
             # Binance spot: "If the event u is < the local book's update ID, ignore it.
@@ -290,6 +302,7 @@ class BookSync:
                 self.stats["stale_delta"] += 1
                 return
             if first > st.last + 1:
+                d = (bids, asks, first, last, prev, timestamp, received)
                 self._gap(out, symbol, st, "gap", f"expected U<={st.last + 1}, got U={first}", received, d)
                 return
         elif rule is Rule.PREV_ID:
@@ -300,10 +313,12 @@ class BookSync:
                     self.stats["stale_delta"] += 1
                     return
                 if first > st.last:
+                    d = (bids, asks, first, last, prev, timestamp, received)
                     self._gap(out, symbol, st, "gap", f"first event U={first} > lastUpdateId={st.last}", received, d)
                     return
             elif prev != st.last:
                 # "each new event's pu should be equal to the previous event's u"
+                d = (bids, asks, first, last, prev, timestamp, received)
                 self._gap(out, symbol, st, "gap", f"expected pu={st.last}, got pu={prev}", received, d)
                 return
         elif last <= st.last:
@@ -317,8 +332,10 @@ class BookSync:
         # OrderBook.apply and .crossed inlined: this runs for every delta of every symbol.
         bid_prices = book._bid_prices
         ask_prices = book._ask_prices
-        _apply_side(book._bids, bid_prices, bids)
-        _apply_side(book._asks, ask_prices, asks)
+        if bids:
+            _apply_side(book._bids, bid_prices, bids)
+        if asks:
+            _apply_side(book._asks, ask_prices, asks)
         st.last = last
         book.sequence = last
         book.timestamp = timestamp
@@ -411,7 +428,7 @@ class BookSync:
                 # A buffered delta failed the rule: the gap handler re-buffers what follows.
                 self.delta(out, symbol, *d)
             else:
-                self._live(out, symbol, st, d)
+                self._live(out, symbol, st, *d)
 
     def snapshot_failed(self, symbol: str) -> None:
         """The snapshot request failed for good; the next delta asks again."""
