@@ -89,9 +89,10 @@ class ConnectionPlan(msgspec.Struct, frozen=True):
 class Adapter(abc.ABC):
     """Base class of every exchange adapter; see the module docstring for the contract.
 
-    Subclasses set ``id``, ``endpoints`` and ``book_rule`` and create ``self.books``.
-    ``stats`` counts frames by what became of them (``frames``, ``ignored.<kind>``,
-    ``error.<reason>``) so nothing disappears without a trace.
+    Subclasses set ``id`` and ``default_endpoints`` and build ``self.books`` in
+    ``_make_books``. ``stats`` counts every frame that did not become an event
+    (``ignored.<kind>`` for acks, pongs and unused channels; ``error.<reason>`` for bad
+    input), so nothing disappears without a trace; the hot path counts nothing else.
     """
 
     id: ClassVar[str]

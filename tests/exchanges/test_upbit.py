@@ -179,7 +179,7 @@ def test_status_error_and_unsupported_types(upbit: UpbitAdapter) -> None:
     assert upbit.parse(CONN, raw("error.json"), T) == [
         Error("upbit", None, None, T, CONN, "rejected", "WRONG_FORMAT: 요청 형식이 올바르지 않습니다.")
     ]
-    assert dict(upbit.stats) == {"frames": 3, "ignored.status": 1, "ignored.candle.1s": 1, "error.rejected": 1}
+    assert dict(upbit.stats) == {"ignored.status": 1, "ignored.candle.1s": 1, "error.rejected": 1}
 
 
 @pytest.mark.parametrize(

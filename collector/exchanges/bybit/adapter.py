@@ -303,7 +303,6 @@ class BybitAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        self.stats["frames"] += 1
         if type(frame) is str and frame.startswith(_PREFIX):
             # Pushes start with their topic: route first, then decode the frame once, typed.
             topic = frame[10 : frame.find('"', 10)]

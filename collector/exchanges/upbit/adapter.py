@@ -167,7 +167,6 @@ class UpbitAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        self.stats["frames"] += 1
         try:
             env = _envelope.decode(frame)
         except msgspec.DecodeError as exc:
