@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from .actions import RestRequest
+from .actions import RestRequest, SendFrame
 from .book import OrderBook
 from .capture import CaptureWriter
 from .connection import Connection
@@ -98,6 +98,8 @@ class Collector:
         self._subs: dict[str, list[Subscription]] = {}
         self._adapters: dict[str, Adapter] = {}
         self._connections: list[Connection] = []
+        self._by_conn: dict[str, Connection] = {}
+        self._flush_task: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._callbacks: list[tuple[tuple[type[Any], ...], Callback]] = []
         self._processors: list[Processor] = []
@@ -215,7 +217,7 @@ class Collector:
             for exchange, subs in self._subs.items():
                 await self._start_exchange(exchange, subs)
             if self._engine is not None:
-                self._spawn(self._flush_loop(self._engine), "indicators:flush")
+                self._flush_task = self._spawn(self._flush_loop(self._engine), "indicators:flush")
         except BaseException:
             await self.stop()
             raise
@@ -244,6 +246,7 @@ class Collector:
                 delays=self._delays,
             )
             self._connections.append(conn)
+            self._by_conn[plan.conn] = conn
             self._spawn(conn.run(), f"{plan.conn}:run")
 
     async def _flush_loop(self, engine: IndicatorEngine, period: float = 1.0, lag: float = 2.0) -> None:
@@ -258,11 +261,12 @@ class Collector:
             self._recorder.http(request.url, body, time.time())
         return status, body
 
-    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -277,9 +281,8 @@ class Collector:
         self._stopped = True
         for conn in self._connections:
             conn.stop()
-        for task in list(self._tasks):
-            if task.get_name() == "indicators:flush":
-                task.cancel()
+        if self._flush_task is not None:
+            self._flush_task.cancel()
         tasks = list(self._tasks)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=5.0)
@@ -328,11 +331,18 @@ class Collector:
 
     def _handler(self, adapter: Adapter) -> Callable[[Output], Awaitable[None]]:
         async def handle(out: Output) -> None:
+            # The one place actions are routed, whether they came from a frame or a REST answer.
             for item in out:
-                if isinstance(item, RestRequest):
-                    self._spawn(self._rest_roundtrip(adapter, item, handle), f"rest:{item.url}")
-                elif isinstance(item, EventBase):
+                if isinstance(item, EventBase):
                     await self._emit(item)
+                elif isinstance(item, RestRequest):
+                    self._spawn(self._rest_roundtrip(adapter, item, handle), f"rest:{item.url}")
+                elif (conn := self._by_conn.get(item.conn)) is None:
+                    self.stats["actions_for_unknown_connection"] += 1
+                elif isinstance(item, SendFrame):
+                    conn.send(item)
+                else:
+                    conn.reconnect(item)
 
         return handle
 

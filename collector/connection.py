@@ -33,7 +33,9 @@ __all__ = ["Connection", "OutputHandler", "reconnecting"]
 
 
 OutputHandler = Callable[[Output], Awaitable[None]]
-"""Receives what the adapter produced: events for the pipeline, REST requests to run."""
+"""Receives everything the adapter produced: events for the pipeline, and actions to route
+(REST requests to run, frames to send and reconnects, via :meth:`Connection.send` and
+:meth:`Connection.reconnect` of the connection they name)."""
 
 
 async def reconnecting(
@@ -143,6 +145,11 @@ class Connection:
         """Queue a frame the adapter asked to send (paced like the subscriptions)."""
         self._control.put_nowait(action.data)
 
+    def reconnect(self, action: Reconnect) -> None:
+        """Drop the socket at the adapter's request (e.g. the exchange announced a shutdown)."""
+        self.log.info("reconnect requested", reason=action.reason)
+        self.close_socket(action.reason)
+
     async def _session(self, socket: Socket) -> str:
         plan = self.plan
         self._socket = socket
@@ -192,16 +199,7 @@ class Connection:
                 recorder.recv(conn, frame, received)
             out = parse(conn, frame, received)
             if out:
-                await self._dispatch(out, handle)
-
-    async def _dispatch(self, out: Output, handle: OutputHandler) -> None:
-        for item in out:
-            if isinstance(item, SendFrame):
-                self._control.put_nowait(item.data)
-            elif isinstance(item, Reconnect):
-                self.log.info("reconnect requested", reason=item.reason)
-                self.close_socket(item.reason)
-        await handle(out)
+                await handle(out)
 
     async def _send_loop(self, socket: Socket) -> None:
         interval = self.plan.control_interval
