@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import ClassVar, Literal, TypeAlias
 from urllib.parse import urlsplit
 
@@ -181,10 +181,6 @@ class Adapter(abc.ABC):
         """Count a bad frame and return the ``error`` event that reports it."""
         self.stats["error." + reason] += 1
         return Error(self.id, symbol, None, received, conn, reason, detail[:300])
-
-    def symbols_of(self, subscriptions: Iterable[Subscription]) -> list[Instrument]:
-        """Resolve subscriptions to instruments; raises :class:`~collector.errors.UnknownSymbol`."""
-        return [self.instruments.by_symbol(sub.symbol) for sub in subscriptions]
 
 
 def excerpt(frame: str | bytes, limit: int = 200) -> str:

@@ -204,18 +204,24 @@ class BinanceAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        # Fast path: Binance writes the stream name first, so the route is known before
-        # any JSON parsing and the frame is decoded once, straight into its payload type.
         if type(frame) is str and frame.startswith(_PREFIX):
+            # Fast path: Binance writes the stream name first, so the route is known before
+            # any JSON parsing and the frame is decoded once, straight into its payload type.
             stream = frame[11 : frame.find('"', 11)]
-            handler = self._stream_routes.get(stream) or self._route(stream)
-            if handler is not None:
-                try:
-                    handler(conn, frame, received, out)
-                except msgspec.DecodeError as exc:
-                    out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
+        else:
+            # Control responses, binary frames, other key orders: read the envelope first.
+            found = self._stream_of(conn, frame, received, out)
+            if found is None:
                 return out
-        self._parse_other(conn, frame, received, out)
+            stream = found
+        handler = self._stream_routes.get(stream) or self._route(stream)
+        if handler is None:
+            self._unrouted(conn, stream, frame, received, out)
+            return out
+        try:
+            handler(conn, frame, received, out)
+        except msgspec.DecodeError as exc:
+            out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
         return out
 
     def _route(self, stream: str) -> _Handler | None:
@@ -225,24 +231,22 @@ class BinanceAdapter(Adapter):
             self._stream_routes[stream] = handler
         return handler
 
-    def _parse_other(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
+    def _stream_of(self, conn: str, frame: str | bytes, received: float, out: Output) -> str | None:
+        """The stream of a combined message, or ``None`` when the frame was something else (handled here)."""
         try:
             env = _envelope.decode(frame)
         except msgspec.DecodeError as exc:
             out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
-            return
+            return None
         if not env.data:
             self._on_control(conn, env, frame, received, out)
-            return
-        stream = env.stream
-        handler = self._routes.get(stream[stream.find("@") + 1 :]) if "@" in stream else None
-        if handler is not None:
-            # A combined message whose keys came in another order than Binance's usual one.
-            try:
-                handler(conn, frame, received, out)
-            except msgspec.DecodeError as exc:
-                out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
-        elif stream == "!serverShutdown":
+            return None
+        return env.stream
+
+    def _unrouted(self, conn: str, stream: str, frame: str | bytes, received: float, out: Output) -> None:
+        if frame[:11] == _PREFIX and self._stream_of(conn, frame, received, out) is None:
+            return  # the fast path saw a stream name, but the frame itself is not valid JSON
+        if stream == "!serverShutdown":
             # Spot announces planned maintenance: reconnect now rather than be cut off.
             self.stats["server_shutdown"] += 1
             out.append(Reconnect(conn, "serverShutdown"))
@@ -370,7 +374,6 @@ class BinanceUsdmAdapter(BinanceAdapter):
     info_weight: ClassVar[int] = 1
     depth_weight: ClassVar[int] = 20
     control_interval: ClassVar[float] = 0.15  # 10 incoming messages/s per connection
-    routed: ClassVar[bool] = True
 
     def _route_of(self, channel: str) -> str:
         # Since the 2026 URL split, depth and bookTicker live on /public, the rest on /market.
