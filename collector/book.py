@@ -36,11 +36,12 @@ Rules (the exchange fact sheets quote the documents these come from):
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import speedups
 from .models import UNSET, Book, BookTop, Level, Resync
 
 __all__ = ["BookSync", "OrderBook", "Rule"]
@@ -56,18 +57,23 @@ class Rule(enum.Enum):
     SNAPSHOT = "snapshot"
 
 
-def _apply_side(sizes: dict[float, float], prices: list[float], levels: Iterable[Level]) -> None:
-    # ``prices`` is kept sorted ascending so the best level is an index away; list insert
-    # and delete are a C memmove, cheaper than any tree in Python for books of this size.
+def _apply_side(prices: list[float], sizes: list[float], levels: Iterable[Level]) -> None:
+    # One side is two aligned lists sorted by price ascending: the best level is an index
+    # away, a lookup is a bisection, and list insert/delete is a C memmove -- cheaper than a
+    # dict beside a sorted list (two hashes per level) or any tree, for books of this size.
     for price, size in levels:
-        if size:
-            if price not in sizes:
-                insort(prices, price)
-            sizes[price] = size
-        elif sizes.pop(price, None) is not None:
-            # A removal for a level we do not hold is normal (Binance: "a removal for a
-            # level you do not hold"); only a held level has a price to delete.
-            del prices[bisect_left(prices, price)]
+        i = bisect_left(prices, price)
+        if i < len(prices) and prices[i] == price:
+            if size:
+                sizes[i] = size
+            else:
+                del prices[i]
+                del sizes[i]
+        elif size:
+            prices.insert(i, price)
+            sizes.insert(i, size)
+        # else: a removal for a level we do not hold is normal (Binance: "a removal for a
+        # level you do not hold"), nothing to do.
 
 
 class OrderBook:
@@ -78,53 +84,50 @@ class OrderBook:
     are then empty, never stale.
     """
 
-    __slots__ = ("_ask_prices", "_asks", "_bid_prices", "_bids", "sequence", "synced", "timestamp")
+    __slots__ = ("_ask_prices", "_ask_sizes", "_bid_prices", "_bid_sizes", "sequence", "synced", "timestamp")
 
     def __init__(self) -> None:
-        self._bids: dict[float, float] = {}
-        self._asks: dict[float, float] = {}
+        # Both sides ascending by price: the best bid is the last bid, the best ask the first ask.
         self._bid_prices: list[float] = []
+        self._bid_sizes: list[float] = []
         self._ask_prices: list[float] = []
+        self._ask_sizes: list[float] = []
         self.sequence: int | None = None
         self.timestamp: float | None = None
         self.synced = False
 
     def clear(self) -> None:
         """Drop every level and mark the book unsynced."""
-        self._bids.clear()
-        self._asks.clear()
         self._bid_prices.clear()
+        self._bid_sizes.clear()
         self._ask_prices.clear()
+        self._ask_sizes.clear()
         self.sequence = None
         self.synced = False
 
     def load(self, bids: Iterable[Level], asks: Iterable[Level], sequence: int | None) -> None:
-        """Replace the whole book with a snapshot (levels of size 0 are skipped)."""
-        self._bids = {p: s for p, s in bids if s}
-        self._asks = {p: s for p, s in asks if s}
-        self._bid_prices = sorted(self._bids)
-        self._ask_prices = sorted(self._asks)
+        """Replace the whole book with a snapshot (levels of size 0 are skipped; a repeated price keeps the last)."""
+        self._bid_prices, self._bid_sizes = _sorted_side(bids)
+        self._ask_prices, self._ask_sizes = _sorted_side(asks)
         self.sequence = sequence
         self.synced = True
 
     def apply(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Apply a delta of absolute sizes; size 0 removes the level."""
-        _apply_side(self._bids, self._bid_prices, bids)
-        _apply_side(self._asks, self._ask_prices, asks)
+        _apply_side(self._bid_prices, self._bid_sizes, bids)
+        _apply_side(self._ask_prices, self._ask_sizes, asks)
 
     def best_bid(self) -> Level | None:
         """The highest bid ``(price, size)``, or ``None`` if the side is empty."""
         if not self._bid_prices:
             return None
-        price = self._bid_prices[-1]
-        return price, self._bids[price]
+        return self._bid_prices[-1], self._bid_sizes[-1]
 
     def best_ask(self) -> Level | None:
         """The lowest ask ``(price, size)``, or ``None`` if the side is empty."""
         if not self._ask_prices:
             return None
-        price = self._ask_prices[0]
-        return price, self._asks[price]
+        return self._ask_prices[0], self._ask_sizes[0]
 
     def crossed(self) -> bool:
         """True when best bid >= best ask, which a correct book never shows."""
@@ -144,12 +147,11 @@ class OrderBook:
 
     def top(self, n: int) -> BookTop:
         """The best ``n`` levels per side, best first."""
-        bids = self._bids
-        asks = self._asks
-        bid_prices = self._bid_prices[-n:] if n > 0 else []
+        if n <= 0:
+            return BookTop(bids=[], asks=[])
         return BookTop(
-            bids=[(p, bids[p]) for p in reversed(bid_prices)],
-            asks=[(p, asks[p]) for p in self._ask_prices[:n]],
+            bids=list(zip(reversed(self._bid_prices[-n:]), reversed(self._bid_sizes[-n:]), strict=True)),
+            asks=list(zip(self._ask_prices[:n], self._ask_sizes[:n], strict=True)),
         )
 
     def depth(self) -> BookTop:
@@ -158,11 +160,11 @@ class OrderBook:
 
     def bids(self) -> dict[float, float]:
         """A copy of the bid side as ``{price: size}``."""
-        return dict(self._bids)
+        return dict(zip(self._bid_prices, self._bid_sizes, strict=True))
 
     def asks(self) -> dict[float, float]:
         """A copy of the ask side as ``{price: size}``."""
-        return dict(self._asks)
+        return dict(zip(self._ask_prices, self._ask_sizes, strict=True))
 
     def __len__(self) -> int:
         return len(self._bid_prices) + len(self._ask_prices)
@@ -172,6 +174,13 @@ class OrderBook:
             f"OrderBook(synced={self.synced}, sequence={self.sequence}, "
             f"best_bid={self.best_bid()}, best_ask={self.best_ask()}, levels={len(self)})"
         )
+
+
+def _sorted_side(levels: Iterable[Level]) -> tuple[list[float], list[float]]:
+    """Snapshot levels as aligned (prices, sizes) lists, ascending, size 0 dropped."""
+    by_price = {p: s for p, s in levels}  # a repeated price: the last one wins
+    prices = sorted(p for p, s in by_price.items() if s)
+    return prices, [by_price[p] for p in prices]
 
 
 # Rules whose snapshots arrive on the stream: a delta before one cannot be buffered usefully.
@@ -225,6 +234,8 @@ class BookSync:
         self.stats: Counter[str] = Counter()
         self._request = request_snapshot
         self._symbols: dict[str, _SymbolState] = {}
+        # The C version of _apply_side when compiled (same results; see collector.speedups).
+        self._apply_side = speedups.book_applier() or _apply_side
 
     def book(self, symbol: str) -> OrderBook | None:
         """The maintained book for ``symbol``, or ``None`` if no data arrived for it yet."""
@@ -257,43 +268,11 @@ class BookSync:
     ) -> None:
         """Take one delta (update ids ``first``..``last``, previous id ``prev``) for ``symbol``."""
         st = self._symbols.get(symbol) or self._state(symbol)
-        if st.state == _LIVE:
-            self._live(out, symbol, st, bids, asks, first, last, prev, timestamp, received)
+        if st.state != _LIVE:
+            self._buffer(out, symbol, st, (bids, asks, first, last, prev, timestamp, received))
             return
-        if self.rule in _STREAM_SNAPSHOTS:
-            # These exchanges send the snapshot on the stream; a delta before it is useless.
-            self.stats["delta_before_snapshot"] += 1
-            self._ask_snapshot(out, symbol, st)
-            return
-        if len(st.buffer) >= self.max_buffer:
-            # The snapshot is not coming fast enough; start over rather than grow without bound.
-            self.stats["buffer_overflow"] += 1
-            st.buffer.clear()
-            st.requested = False
-            out.append(Resync(self.exchange, symbol, None, received, "buffer", f"{self.max_buffer} deltas"))
-        st.buffer.append((bids, asks, first, last, prev, timestamp, received))
-        self._ask_snapshot(out, symbol, st)
-
-    def _ask_snapshot(self, out: list[Any], symbol: str, st: _SymbolState) -> None:
-        if not st.requested:
-            st.requested = True
-            self.stats["snapshot_requests"] += 1
-            out.extend(self._request(symbol))
-
-    def _live(
-        self,
-        out: list[Any],
-        symbol: str,
-        st: _SymbolState,
-        bids: list[Level],
-        asks: list[Level],
-        first: int,
-        last: int,
-        prev: int | None,
-        timestamp: float | None,
-        received: float,
-    ) -> None:
-        # Fields arrive unpacked: a tuple is built only when the delta must be kept (a gap).
+        # The live path runs for every delta of every symbol, so it is one function and the
+        # fields arrive unpacked: a tuple is built only when the delta must be kept (a gap).
         rule = self.rule
         if rule is Rule.RANGE:
             # Binance spot: "If the event u is < the local book's update ID, ignore it.
@@ -332,10 +311,11 @@ class BookSync:
         # OrderBook.apply and .crossed inlined: this runs for every delta of every symbol.
         bid_prices = book._bid_prices
         ask_prices = book._ask_prices
+        apply_side = self._apply_side
         if bids:
-            _apply_side(book._bids, bid_prices, bids)
+            apply_side(bid_prices, book._bid_sizes, bids)
         if asks:
-            _apply_side(book._asks, ask_prices, asks)
+            apply_side(ask_prices, book._ask_sizes, asks)
         st.last = last
         book.sequence = last
         book.timestamp = timestamp
@@ -355,6 +335,28 @@ class BookSync:
                 book.top(self.top_n) if self.top_n else UNSET,
             )
         )
+
+    def _buffer(self, out: list[Any], symbol: str, st: _SymbolState, d: _Delta) -> None:
+        """A delta for a book that is not live: keep it for the snapshot join, and ask for one."""
+        if self.rule in _STREAM_SNAPSHOTS:
+            # These exchanges send the snapshot on the stream; a delta before it is useless.
+            self.stats["delta_before_snapshot"] += 1
+            self._ask_snapshot(out, symbol, st)
+            return
+        if len(st.buffer) >= self.max_buffer:
+            # The snapshot is not coming fast enough; start over rather than grow without bound.
+            self.stats["buffer_overflow"] += 1
+            st.buffer.clear()
+            st.requested = False
+            out.append(Resync(self.exchange, symbol, None, d[6], "buffer", f"{self.max_buffer} deltas"))
+        st.buffer.append(d)
+        self._ask_snapshot(out, symbol, st)
+
+    def _ask_snapshot(self, out: list[Any], symbol: str, st: _SymbolState) -> None:
+        if not st.requested:
+            st.requested = True
+            self.stats["snapshot_requests"] += 1
+            out.extend(self._request(symbol))
 
     # -- snapshots --------------------------------------------------------------------------
 
@@ -424,11 +426,9 @@ class BookSync:
             )
         )
         for d in kept:
-            if st.state != _LIVE:
-                # A buffered delta failed the rule: the gap handler re-buffers what follows.
-                self.delta(out, symbol, *d)
-            else:
-                self._live(out, symbol, st, *d)
+            # After a buffered delta fails the rule the book is waiting again, and delta()
+            # re-buffers the rest for the next snapshot.
+            self.delta(out, symbol, *d)
 
     def snapshot_failed(self, symbol: str) -> None:
         """The snapshot request failed for good; the next delta asks again."""

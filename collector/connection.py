@@ -185,7 +185,7 @@ class Connection:
 
     async def _recv_loop(self, socket: Socket, state: _SessionState) -> str:
         conn = self.plan.conn
-        parse = self.adapter.parse
+        parse = self.adapter.frame_parser()
         recorder = self._recorder
         handle = self._handle
         while True:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 
 import orjson
@@ -26,6 +27,7 @@ __all__ = ["Replay", "detect_exchange", "replay"]
 
 _ACTIONS = (RestRequest, SendFrame, Reconnect)
 _ACTION_TYPES = frozenset(_ACTIONS)
+_TS = attrgetter("ts")
 
 
 def detect_exchange(frames: Iterable[Frame]) -> str:
@@ -68,7 +70,7 @@ class Replay:
         frames = read_capture(source) if isinstance(source, str | Path) else list(source)
         # Records are written as they happen on several connections and REST workers;
         # replay them in time order (stable, so equal times keep file order).
-        self.frames = sorted(frames, key=_ts)
+        self.frames = sorted(frames, key=_TS)
         self.exchange = exchange or detect_exchange(self.frames)
         self.adapter: Adapter = create(self.exchange, book_top=book_top)
         self.stats: Counter[str] = Counter()
@@ -95,6 +97,8 @@ class Replay:
         return queue.popleft()
 
     def __iter__(self) -> Iterator[Event]:
+        # One event at a time, not in batches: a caller reading the maintained book between
+        # events must see it exactly as of the event in hand.
         adapter = self.adapter
         for request in adapter.instrument_requests():
             answer = self._answer(request)
@@ -111,7 +115,7 @@ class Replay:
             else:
                 yield from self._handle(adapter.on_http(request, 200, _body(answer), answer.ts), answer.ts)
         pending = self._pending
-        parse = adapter.parse
+        parse = adapter.frame_parser()
         stats = self.stats
         for frame in self.frames:
             ts = frame.ts
@@ -157,10 +161,6 @@ class Replay:
         else:
             # A capture cannot answer sends or reconnects; the recorded frames already reflect them.
             self.stats["ignored." + type(action).__name__] += 1
-
-
-def _ts(frame: Frame) -> float:
-    return frame.ts
 
 
 def _body(frame: Frame) -> bytes:

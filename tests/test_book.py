@@ -10,6 +10,9 @@ import pytest
 from collector.book import BookSync, OrderBook, Rule
 from collector.models import Book, Resync
 
+# Every test here runs with the C accelerators and in pure Python, to the same values.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 
 def requester(log: list[str]) -> Any:
     def request(symbol: str) -> list[str]:

@@ -12,6 +12,9 @@ from collector.capture import Frame
 from collector.models import Book, Candle, Connected, Ticker, Trade
 from tests.conftest import recording
 
+# Every test here runs with the C accelerators and in pure Python, to the same values.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 
 @pytest.fixture(scope="module")
 def frames() -> list[Frame]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar, Literal, TypeAlias
 from urllib.parse import urlsplit
 
@@ -136,6 +136,11 @@ class Adapter(abc.ABC):
         """Take the response to a :class:`RestRequest` this adapter asked for."""
 
     # -- shared behaviour -----------------------------------------------------------------------
+
+    def frame_parser(self) -> Callable[[str, str | bytes, float], Output]:
+        """The callable the connection layer and replay run per frame: :meth:`parse`, or an
+        equivalent without the Python call in front (an adapter with a compiled path says so)."""
+        return self.parse
 
     @classmethod
     def recognizes(cls, url: str) -> bool:

@@ -14,6 +14,9 @@ from collector.exchanges.base import Adapter
 from collector.models import Book, Candle, Error, Ticker, Trade
 from tests.conftest import fixture_text
 
+# Every test here runs with the C accelerators and in pure Python, to the same values.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 
 def adapter_with(exchange: str, info_fixture: str) -> Adapter:
     adapter = create(exchange)
