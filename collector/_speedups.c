@@ -10,8 +10,10 @@
  *       compact shape Binance sends and returns the event (Trade / Ticker / Candle) or, for
  *       a depth diff, the tuple (symbol, bids, asks, U, u, pu, timestamp, received) for
  *       BookSync.delta. Its parse(conn, frame, received) is the adapter's whole parse:
- *       scanned frames become a list of events (depth through `delta`), the rest goes to
- *       the Python `fallback`.
+ *       scanned frames become a list of events, the rest goes to the Python `fallback`.
+ *       After enable_books(...), a depth diff that continues a live book by the rule is
+ *       applied here (book_step); every other diff goes to BookSync.delta, which owns the
+ *       state machine.
  *       It returns None for anything it is not certain about (control messages, unknown
  *       streams or symbols, escapes, unexpected types, duplicate keys, trailing bytes,
  *       non-finite numbers): the caller then runs the Python adapter path, which decides
@@ -23,6 +25,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
@@ -96,6 +99,37 @@ apply_level(PyObject *prices, PyObject *sizes, PyObject *price, PyObject *size)
     return PyList_Insert(sizes, at, size);
 }
 
+/* Apply every (price, size) of `levels` to one side. */
+static int
+apply_levels(PyObject *prices, PyObject *sizes, PyObject *levels_obj)
+{
+    PyObject *levels = PySequence_Fast(levels_obj, "apply_side: levels must be iterable");
+    if (levels == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(levels);
+    PyObject **items = PySequence_Fast_ITEMS(levels);
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
+        PyObject *level = items[i];
+        if (PyTuple_CheckExact(level) && PyTuple_GET_SIZE(level) == 2) {
+            rc = apply_level(prices, sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1));
+            continue;
+        }
+        PyObject *pair = PySequence_Fast(level, "apply_side: a level must be (price, size)");
+        if (pair == NULL) {
+            rc = -1;
+        } else if (PySequence_Fast_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_ValueError, "apply_side: a level must be (price, size)");
+            rc = -1;
+        } else {
+            rc = apply_level(prices, sizes, PySequence_Fast_GET_ITEM(pair, 0), PySequence_Fast_GET_ITEM(pair, 1));
+        }
+        Py_XDECREF(pair);
+    }
+    Py_DECREF(levels);
+    return rc;
+}
+
 static PyObject *
 apply_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -108,36 +142,8 @@ apply_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "apply_side: prices and sizes must be lists");
         return NULL;
     }
-    PyObject *levels = PySequence_Fast(args[2], "apply_side: levels must be iterable");
-    if (levels == NULL)
+    if (apply_levels(prices, sizes, args[2]) < 0)
         return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(levels);
-    PyObject **items = PySequence_Fast_ITEMS(levels);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *level = items[i];
-        int rc;
-        if (PyTuple_CheckExact(level) && PyTuple_GET_SIZE(level) == 2) {
-            rc = apply_level(prices, sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1));
-        } else {
-            PyObject *pair = PySequence_Fast(level, "apply_side: a level must be (price, size)");
-            if (pair == NULL) {
-                Py_DECREF(levels);
-                return NULL;
-            }
-            if (PySequence_Fast_GET_SIZE(pair) != 2) {
-                PyErr_SetString(PyExc_ValueError, "apply_side: a level must be (price, size)");
-                rc = -1;
-            } else {
-                rc = apply_level(prices, sizes, PySequence_Fast_GET_ITEM(pair, 0), PySequence_Fast_GET_ITEM(pair, 1));
-            }
-            Py_DECREF(pair);
-        }
-        if (rc < 0) {
-            Py_DECREF(levels);
-            return NULL;
-        }
-    }
-    Py_DECREF(levels);
     Py_RETURN_NONE;
 }
 
@@ -607,7 +613,20 @@ typedef struct {
     int n_channels;
     CachedKey keys[KEY_CACHE];
     int next_key;
+    /* The steady-state book step (see book_step); states is NULL until enable_books. */
+    PyObject *states;        /* BookSync._symbols: unified symbol -> _SymbolState */
+    PyTypeObject *state_type;
+    PyTypeObject *book_type; /* OrderBook */
+    PyObject *live;          /* the LIVE state value */
+    PyObject *crossed;       /* BookSync._crossed(out, symbol, state, received) */
+    PyObject *book_event;    /* models.Book */
+    PyObject *unset;         /* models.UNSET, the event's absent `top` */
+    int rule;                /* RULE_RANGE or RULE_PREV_ID */
+    Py_ssize_t off_state, off_last, off_first_pending, off_book;
+    Py_ssize_t off_bid_prices, off_bid_sizes, off_ask_prices, off_ask_sizes, off_sequence, off_timestamp;
 } Scanner;
+
+enum { RULE_RANGE = 0, RULE_PREV_ID = 1 };
 
 /* The fields any Binance payload we read may carry; `seen` has one bit per field. */
 enum {
@@ -1028,6 +1047,163 @@ scanner_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
+/* The byte offset of a __slots__ attribute of `type` (a writable object slot). */
+static Py_ssize_t
+slot_offset(PyTypeObject *type, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    if (descr == NULL)
+        return -1;
+    Py_ssize_t offset = -1;
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type == T_OBJECT_EX && !(m->flags & READONLY))
+            offset = m->offset;
+    }
+    Py_DECREF(descr);
+    if (offset < 0)
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a writable __slots__ attribute", type->tp_name, name);
+    return offset;
+}
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+/* enable_books(states, state_type, book_type, rule, live, crossed, book_event, unset):
+ * let parse() apply steady-state depth diffs itself (see book_step). */
+static PyObject *
+scanner_enable_books(PyObject *op, PyObject *args)
+{
+    Scanner *self = (Scanner *)op;
+    PyObject *states, *state_type, *book_type, *live, *crossed, *book_event, *unset;
+    int rule;
+    if (!PyArg_ParseTuple(args, "O!O!O!iOOOO", &PyDict_Type, &states, &PyType_Type, &state_type, &PyType_Type,
+                          &book_type, &rule, &live, &crossed, &book_event, &unset))
+        return NULL;
+    if (rule != RULE_RANGE && rule != RULE_PREV_ID) {
+        PyErr_SetString(PyExc_ValueError, "enable_books: rule must be 0 (range) or 1 (prev_id)");
+        return NULL;
+    }
+    PyTypeObject *st = (PyTypeObject *)state_type, *bt = (PyTypeObject *)book_type;
+    Py_ssize_t offs[10] = {
+        slot_offset(st, "state"),        slot_offset(st, "last"),        slot_offset(st, "first_pending"),
+        slot_offset(st, "book"),         slot_offset(bt, "_bid_prices"), slot_offset(bt, "_bid_sizes"),
+        slot_offset(bt, "_ask_prices"),  slot_offset(bt, "_ask_sizes"),  slot_offset(bt, "sequence"),
+        slot_offset(bt, "timestamp"),
+    };
+    for (int i = 0; i < 10; i++) {
+        if (offs[i] < 0)
+            return NULL;
+    }
+    self->off_state = offs[0];
+    self->off_last = offs[1];
+    self->off_first_pending = offs[2];
+    self->off_book = offs[3];
+    self->off_bid_prices = offs[4];
+    self->off_bid_sizes = offs[5];
+    self->off_ask_prices = offs[6];
+    self->off_ask_sizes = offs[7];
+    self->off_sequence = offs[8];
+    self->off_timestamp = offs[9];
+    self->rule = rule;
+    Py_XSETREF(self->state_type, (PyTypeObject *)Py_NewRef(state_type));
+    Py_XSETREF(self->book_type, (PyTypeObject *)Py_NewRef(book_type));
+    Py_XSETREF(self->live, Py_NewRef(live));
+    Py_XSETREF(self->crossed, Py_NewRef(crossed));
+    Py_XSETREF(self->book_event, Py_NewRef(book_event));
+    Py_XSETREF(self->unset, Py_NewRef(unset));
+    Py_XSETREF(self->states, Py_NewRef(states));
+    Py_RETURN_NONE;
+}
+
+static inline int
+long_of(PyObject *o, long long *out)
+{
+    int overflow = 0;
+    if (o == NULL || !PyLong_CheckExact(o))
+        return 0;
+    *out = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow || (*out == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* The common case of BookSync.delta in C: the symbol's book is live and the diff continues
+ * it by the rule, so apply it and append the book event. Anything else -- waiting for a
+ * snapshot, a stale or gapped diff, the first diff after a futures snapshot -- returns 0
+ * untouched and BookSync.delta (Python) decides. A crossed result is handed to
+ * BookSync._crossed, as the Python path does. Returns 1 when done, -1 on an exception.
+ * `t` is the depth tuple (symbol, bids, asks, U, u, pu, timestamp, received). */
+static int
+book_step(Scanner *self, PyObject *out, PyObject *t)
+{
+    if (self->states == NULL)
+        return 0;
+    PyObject *symbol = PyTuple_GET_ITEM(t, 0), *bids = PyTuple_GET_ITEM(t, 1), *asks = PyTuple_GET_ITEM(t, 2);
+    PyObject *last_obj = PyTuple_GET_ITEM(t, 4), *prev_obj = PyTuple_GET_ITEM(t, 5);
+    PyObject *ts = PyTuple_GET_ITEM(t, 6), *received = PyTuple_GET_ITEM(t, 7);
+    PyObject *st = PyDict_GetItemWithError(self->states, symbol);
+    if (st == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (Py_TYPE(st) != self->state_type)
+        return 0;
+    PyObject *state = SLOT(st, self->off_state);
+    if (state == NULL)
+        return 0;
+    int live = PyObject_RichCompareBool(state, self->live, Py_EQ);
+    if (live <= 0)
+        return live;
+    long long held, first, last, prev;
+    if (!long_of(SLOT(st, self->off_last), &held) || !long_of(PyTuple_GET_ITEM(t, 3), &first) ||
+        !long_of(last_obj, &last))
+        return 0;
+    if (self->rule == RULE_RANGE) {
+        if (last <= held || first > held + 1)
+            return 0;
+    } else if (SLOT(st, self->off_first_pending) != Py_False || !long_of(prev_obj, &prev) || prev != held) {
+        return 0;
+    }
+    PyObject *book = SLOT(st, self->off_book);
+    if (book == NULL || Py_TYPE(book) != self->book_type)
+        return 0;
+    PyObject *bp = SLOT(book, self->off_bid_prices), *bs = SLOT(book, self->off_bid_sizes);
+    PyObject *ap = SLOT(book, self->off_ask_prices), *as = SLOT(book, self->off_ask_sizes);
+    if (!bp || !bs || !ap || !as || !PyList_CheckExact(bp) || !PyList_CheckExact(bs) || !PyList_CheckExact(ap) ||
+        !PyList_CheckExact(as) || !PyList_CheckExact(bids) || !PyList_CheckExact(asks))
+        return 0;
+    /* From here the step is ours, in BookSync.delta's order. */
+    Py_XSETREF(SLOT(st, self->off_first_pending), Py_NewRef(Py_False));
+    if (PyList_GET_SIZE(bids) && apply_levels(bp, bs, bids) < 0)
+        return -1;
+    if (PyList_GET_SIZE(asks) && apply_levels(ap, as, asks) < 0)
+        return -1;
+    Py_XSETREF(SLOT(st, self->off_last), Py_NewRef(last_obj));
+    Py_XSETREF(SLOT(book, self->off_sequence), Py_NewRef(last_obj));
+    Py_XSETREF(SLOT(book, self->off_timestamp), Py_NewRef(ts));
+    Py_ssize_t nb = PyList_GET_SIZE(bp), na = PyList_GET_SIZE(ap);
+    if (nb && na) {
+        double best_bid, best_ask;
+        if (as_double(PyList_GET_ITEM(bp, nb - 1), &best_bid) < 0 || as_double(PyList_GET_ITEM(ap, 0), &best_ask) < 0)
+            return -1;
+        if (best_bid >= best_ask) {
+            PyObject *call[4] = {out, symbol, st, received};
+            PyObject *none = PyObject_Vectorcall(self->crossed, call, 4, NULL);
+            if (none == NULL)
+                return -1;
+            Py_DECREF(none);
+            return 1;
+        }
+    }
+    PyObject *event_args[9] = {self->exchange, symbol, ts, received, Py_False, bids, asks, last_obj, self->unset};
+    PyObject *event = PyObject_Vectorcall(self->book_event, event_args, 9, NULL);
+    if (event == NULL)
+        return -1;
+    int rc = PyList_Append(out, event);
+    Py_DECREF(event);
+    return rc < 0 ? -1 : 1;
+}
+
 /* parse(conn, frame, received) -> list: the adapter's whole parse, for the frames the
  * scanner reads, without a Python frame in between; everything else goes to `fallback`. */
 static PyObject *
@@ -1051,6 +1227,15 @@ scanner_parse(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     if (PyTuple_CheckExact(found)) {
+        int done = book_step(self, out, found);
+        if (done != 0) {
+            Py_DECREF(found);
+            if (done < 0) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            return out;
+        }
         PyObject *call[9];
         call[0] = out;
         for (int i = 0; i < 8; i++)
@@ -1074,6 +1259,9 @@ scanner_parse(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef scanner_methods[] = {
+    {"enable_books", scanner_enable_books, METH_VARARGS,
+     "enable_books(states, state_type, book_type, rule, live, crossed, book_event, unset): apply steady-state "
+     "depth diffs in parse() (rule 0 range, 1 prev_id)."},
     {"parse", (PyCFunction)(void (*)(void))scanner_parse, METH_FASTCALL,
      "parse(conn, frame, received) -> list: events and actions, as the adapter's parse returns them."},
     {NULL, NULL, 0, NULL},
@@ -1086,6 +1274,13 @@ scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->symbols);
     Py_VISIT(self->fallback);
     Py_VISIT(self->delta);
+    Py_VISIT(self->states);
+    Py_VISIT(self->state_type);
+    Py_VISIT(self->book_type);
+    Py_VISIT(self->live);
+    Py_VISIT(self->crossed);
+    Py_VISIT(self->book_event);
+    Py_VISIT(self->unset);
     Py_VISIT(self->trade);
     Py_VISIT(self->ticker);
     Py_VISIT(self->candle);
@@ -1099,6 +1294,13 @@ scanner_clear(Scanner *self)
     Py_CLEAR(self->symbols);
     Py_CLEAR(self->fallback);
     Py_CLEAR(self->delta);
+    Py_CLEAR(self->states);
+    Py_CLEAR(self->state_type);
+    Py_CLEAR(self->book_type);
+    Py_CLEAR(self->live);
+    Py_CLEAR(self->crossed);
+    Py_CLEAR(self->book_event);
+    Py_CLEAR(self->unset);
     for (int i = 0; i < KEY_CACHE; i++)
         Py_CLEAR(self->keys[i].key);
     Py_CLEAR(self->trade);

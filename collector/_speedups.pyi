@@ -21,3 +21,15 @@ class BinanceScanner:
     ) -> None: ...
     def __call__(self, frame: str | bytes, received: float, /) -> Any: ...
     def parse(self, conn: str, frame: str | bytes, received: float, /) -> list[Any]: ...
+    def enable_books(
+        self,
+        states: dict[str, Any],
+        state_type: type,
+        book_type: type,
+        rule: int,
+        live: object,
+        crossed: Callable[..., None],
+        book_event: type,
+        unset: object,
+        /,
+    ) -> None: ...

@@ -320,7 +320,7 @@ class BookSync:
         book.sequence = last
         book.timestamp = timestamp
         if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
-            self._gap(out, symbol, st, "crossed", f"bid {book.best_bid()} >= ask {book.best_ask()}", received, None)
+            self._crossed(out, symbol, st, received)
             return
         out.append(
             Book(
@@ -335,6 +335,24 @@ class BookSync:
                 book.top(self.top_n) if self.top_n else UNSET,
             )
         )
+
+    def _crossed(self, out: list[Any], symbol: str, st: _SymbolState, received: float) -> None:
+        """A delta left the book crossed: treat it as a gap (also called by the C step)."""
+        book = st.book
+        self._gap(out, symbol, st, "crossed", f"bid {book.best_bid()} >= ask {book.best_ask()}", received, None)
+
+    def c_book_path(self) -> tuple[Any, ...] | None:
+        """What the C scanner's ``enable_books`` needs to apply steady-state diffs itself.
+
+        ``None`` when this book must stay on the Python path: rules other than RANGE and
+        PREV_ID, or ``top_n`` (book events then carry the maintained top levels). The C step
+        does only what :meth:`delta` does for a live book whose diff passes the rule, in the
+        same order; every other case it leaves to :meth:`delta`.
+        """
+        codes = {Rule.RANGE: 0, Rule.PREV_ID: 1}
+        if self.top_n or self.rule not in codes:
+            return None
+        return (self._symbols, _SymbolState, OrderBook, codes[self.rule], _LIVE, self._crossed, Book, UNSET)
 
     def _buffer(self, out: list[Any], symbol: str, st: _SymbolState, d: _Delta) -> None:
         """A delta for a book that is not live: keep it for the snapshot join, and ask for one."""

@@ -65,19 +65,24 @@ def binance_scanner(
     channels: dict[str, int],
     events: tuple[type, type, type],
     fallback: Callable[[str, str | bytes, float], list[Any]],
-    delta: Callable[..., None],
+    books: Any,
 ) -> _speedups.BinanceScanner | None:
     """A C scanner for Binance combined-stream frames, or ``None`` when disabled or unavailable.
 
     ``channels`` maps a stream suffix (``aggTrade``, ``bookTicker``, ``depth@100ms``,
     ``kline_1m``) to its kind: 0 trade, 1 ticker, 2 depth, 3 kline; ``events`` are the
-    trade, ticker and candle types. Calling the scanner with ``(frame, received)`` returns
-    an event, a depth tuple ``(symbol, bids, asks, U, u, pu, timestamp, received)`` or
-    ``None`` (the Python path decides). Its ``parse(conn, frame, received)`` is a whole
-    adapter ``parse``: depth tuples go to ``delta`` (``BookSync.delta``), declined frames
-    to ``fallback`` (the adapter's Python parse).
+    trade, ticker and candle types; ``books`` is the adapter's :class:`~collector.book.BookSync`.
+    Calling the scanner with ``(frame, received)`` returns an event, a depth tuple
+    ``(symbol, bids, asks, U, u, pu, timestamp, received)`` or ``None`` (the Python path
+    decides). Its ``parse(conn, frame, received)`` is a whole adapter ``parse``: a depth
+    diff that continues a live book is applied in C, other diffs go to ``books.delta``,
+    declined frames to ``fallback`` (the adapter's Python parse).
     """
     if not _enabled:
         return None
     trade, ticker, candle = events
-    return _speedups.BinanceScanner(exchange, symbols, channels, trade, ticker, candle, fallback, delta)
+    scanner = _speedups.BinanceScanner(exchange, symbols, channels, trade, ticker, candle, fallback, books.delta)
+    book_path = books.c_book_path()
+    if book_path is not None:
+        scanner.enable_books(*book_path)
+    return scanner

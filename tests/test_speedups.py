@@ -256,3 +256,82 @@ def test_scanner_declines_what_it_cannot_vouch_for() -> None:
         12345,
     ]:
         assert scan(frame, 1.0) is None, frame  # type: ignore[arg-type]
+
+
+@needs_c
+@pytest.mark.parametrize("exchange", ["binance", "binance_usdm"])
+def test_gaps_and_crossed_books_same_both_ways(exchange: str) -> None:
+    """Dropped diffs (gaps) and a diff that crosses the book: same resyncs, events and books both ways."""
+    frames = synthetic_frames(exchange, SESSIONS[exchange], frames=8000, seed=9)
+    # Each fault on its own symbol: after a resync the capture has no second snapshot to offer.
+    first, second = (f"{s.split('/')[0].lower()}usd" for s in SESSIONS[exchange])
+    depth = [i for i, f in enumerate(frames) if f.kind == "recv" and "@depth" in str(f.data)[:48]]
+    gapped = [i for i in depth if str(frames[i].data).startswith('{"stream":"' + first)][300]
+    crossing = [i for i in depth if str(frames[i].data).startswith('{"stream":"' + second)][150]
+    edited = list(frames)
+    edited[gapped] = Frame("recv", frames[gapped].conn, frames[gapped].ts, '{"stream":"x@forceOrder","data":{}}')
+    data = str(frames[crossing].data)
+    edited[crossing] = Frame(
+        "recv", frames[crossing].conn, frames[crossing].ts, data.replace('"b":[', '"b":[["1e9","1"],', 1)
+    )
+    fast_run = Replay(edited)
+    fast = list(fast_run)
+    with speedups.disabled():
+        slow_run = Replay(edited)
+        slow = list(slow_run)
+    assert fast == slow
+    resyncs = [e for e in fast if type(e).__name__ == "Resync"]
+    assert {e.reason for e in resyncs} >= {"gap", "crossed"}  # type: ignore[attr-defined]
+    assert fast_run.adapter.books.stats == slow_run.adapter.books.stats
+    for symbol in SESSIONS[exchange]:
+        a, b = fast_run.adapter.book(symbol), slow_run.adapter.book(symbol)
+        assert a is not None and b is not None
+        assert (a.bids(), a.asks(), a.sequence, a.synced) == (b.bids(), b.asks(), b.sequence, b.synced)
+
+
+@needs_c
+def test_scanner_does_not_leak() -> None:
+    """Parsing frames again allocates nothing that stays beyond what the Python path keeps too.
+
+    Re-fed frames are stale or gapped for the books, which then buffer them (the same on
+    both paths), so growth is compared path against path; the bare scanner keeps nothing.
+    """
+    import gc
+    import sys
+
+    fast, slow, frames = live_adapters("binance_usdm")
+    rng = random.Random(21)
+    texts = [str(f.data) for f in frames]
+    texts += [t[: rng.randrange(len(t))] for t in texts[:300]]  # declined: truncated
+
+    def growth(run: Callable[[str], Any]) -> int:
+        for text in texts:
+            run(text)
+        gc.collect()
+        before = sys.getallocatedblocks()
+        for _ in range(3):
+            for text in texts:
+                run(text)
+                run(text.encode())  # type: ignore[arg-type]
+        gc.collect()
+        return sys.getallocatedblocks() - before
+
+    fast_parse, slow_parse = fast.frame_parser(), slow.frame_parser()
+    scan = fast._scan  # type: ignore[attr-defined]
+    assert growth(lambda text: scan(text, 1.0)) < 100
+    assert growth(lambda text: fast_parse("c", text, 1.0)) <= growth(lambda text: slow_parse("c", text, 1.0)) + 100
+
+    # References, not only blocks: what events point at gets its counts back (the books
+    # keep buffered diffs, which hold `received`, alike on both paths).
+    def held(run: Callable[[str, float], Any]) -> list[int]:
+        received = float(len(texts) + rng.random())
+        shared = [received, fast.id, *fast.instruments.symbols_by_native.values()]
+        counts = [sys.getrefcount(o) for o in shared]
+        for text in texts:
+            run(text, received)
+        gc.collect()
+        after = [sys.getrefcount(o) for o in shared]
+        return [a - b for a, b in zip(after, counts, strict=True)]
+
+    assert set(held(scan)) == {0}
+    assert held(lambda text, at: fast_parse("c", text, at)) == held(lambda text, at: slow_parse("c", text, at))

@@ -131,7 +131,7 @@ class BinanceAdapter(Adapter):
             if not (self.size_in_contracts and handler == self._on_agg_trade)
         }
         self._scan = speedups.binance_scanner(
-            self.id, self._symbols, channels, (Trade, Ticker, Candle), self._parse_python, self.books.delta
+            self.id, self._symbols, channels, (Trade, Ticker, Candle), self._parse_python, self.books
         )
         self._parse = self._scan.parse if self._scan is not None else self._parse_python
 
