@@ -178,9 +178,15 @@ class OrderBook:
 
 def _sorted_side(levels: Iterable[Level]) -> tuple[list[float], list[float]]:
     """Snapshot levels as aligned (prices, sizes) lists, ascending, size 0 dropped."""
-    by_price = {p: s for p, s in levels}  # a repeated price: the last one wins
-    prices = sorted(p for p, s in by_price.items() if s)
-    return prices, [by_price[p] for p in prices]
+    # Built with C-level loops (dict, sorted, map): a snapshot can carry 5000 levels a side.
+    by_price = dict(levels)  # a repeated price: the last one wins
+    prices = sorted(by_price)
+    sizes = list(map(by_price.__getitem__, prices))
+    if 0 in sizes:
+        kept = [(p, s) for p, s in zip(prices, sizes, strict=True) if s]
+        prices = [p for p, _ in kept]
+        sizes = [s for _, s in kept]
+    return prices, sizes
 
 
 # Rules whose snapshots arrive on the stream: a delta before one cannot be buffered usefully.

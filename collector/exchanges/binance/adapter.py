@@ -377,11 +377,17 @@ class BinanceAdapter(Adapter):
 def _tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
     """Price tick and quantity step from the PRICE_FILTER and LOT_SIZE filters."""
     tick = step = None
-    for f in s.filters:
-        if f.filterType == "PRICE_FILTER":
+    found = 0
+    for f in s.filters:  # Binance lists these two first; stop once both are seen
+        kind = f.filterType
+        if kind == "PRICE_FILTER":
             tick = f.tickSize or None
-        elif f.filterType == "LOT_SIZE":
+            found += 1
+        elif kind == "LOT_SIZE":
             step = f.stepSize or None
+            found += 1
+        if found == 2:
+            break
     return tick, step
 
 
