@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 import collector
+from collector import speedups
 from collector.book import BookSync, Rule
 from collector.capture import Frame
 
@@ -35,6 +36,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(f"C accelerators: {'on' if speedups.enabled() else 'off (pure Python)'}")
     from collector.simulator import synthetic_frames
 
     frames: list[Frame] = synthetic_frames("binance", ["BTC/USDT", "ETH/USDT"], frames=args.frames, seed=2)

@@ -440,6 +440,10 @@ def main() -> int:
     if version != REQUESTED:
         note = f" (not the {REQUESTED} asked for: the registry offered at most {NEWEST_OFFERED} when this was written)"
     col = metadata.version("collector") if collector is not None else "not importable: column skipped"
+    if collector is not None:
+        from collector import speedups
+
+        col += f", C accelerators {'on' if speedups.enabled() else 'off'}"
     print(f"cryptofeed {version}{note}; collector {col}; Python {platform.python_version()}")
 
     sessions: list[tuple[Session, int]] = []

@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 import collector
+from collector import speedups
 from collector.capture import Frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print where replay time goes")
     args = parser.parse_args()
+    print(f"C accelerators: {'on' if speedups.enabled() else 'off (pure Python)'}")
     sessions: list[tuple[str, list[Frame]]] = []
     for exchange in ("binance", "bybit", "upbit"):
         path = RECORDINGS / f"{exchange}.jsonl.zst"
