@@ -660,12 +660,16 @@ enum {
 };
 
 typedef struct {
+    const char *s; /* points into the frame */
+    Py_ssize_t n;
+} Text;
+
+typedef struct {
     unsigned seen;
     int64_t E, a, T, u, U, pu;
     double p, q, b, B, A, ask;
     int m;
-    const char *s;
-    Py_ssize_t s_len;
+    Text s;
     PyObject *bids; /* owned, depth only */
     PyObject *asks;
     /* kline "k" */
@@ -673,8 +677,7 @@ typedef struct {
     int64_t kt, kT, kn;
     double ko, kc, kh, kl, kv;
     int kx;
-    const char *ki;
-    Py_ssize_t ki_len;
+    Text ki;
 } Fields;
 
 static void
@@ -684,59 +687,110 @@ fields_clear(Fields *f)
     Py_CLEAR(f->asks);
 }
 
-#define MARK(set, bit)            \
-    do {                          \
-        if ((set) & (bit))        \
-            return UNSURE;        \
-        (set) |= (bit);           \
-    } while (0)
+/* What each message kind reads: key, its bit in `seen`, how to read the value and where
+ * in Fields to put it. Keys not listed are skipped (and validated). */
+typedef enum { V_INT, V_FLOAT, V_BOOL, V_TEXT, V_LEVELS, V_KLINE } ValueKind;
+
+typedef struct {
+    const char *key;
+    size_t key_len;
+    unsigned bit;
+    ValueKind value;
+    size_t offset;
+} FieldSpec;
+
+#define FIELD(key, bit, value, member) {key, sizeof(key) - 1, bit, value, offsetof(Fields, member)}
+
+static const FieldSpec TRADE_FIELDS[] = {
+    FIELD("E", F_E, V_INT, E),   FIELD("s", F_s, V_TEXT, s),  FIELD("a", F_a, V_INT, a),  FIELD("p", F_p, V_FLOAT, p),
+    FIELD("q", F_q, V_FLOAT, q), FIELD("T", F_T, V_INT, T),   FIELD("m", F_m, V_BOOL, m), {NULL, 0, 0, V_INT, 0},
+};
+static const FieldSpec TICKER_FIELDS[] = {
+    FIELD("E", F_E, V_INT, E),     FIELD("s", F_s, V_TEXT, s),    FIELD("b", F_b, V_FLOAT, b), FIELD("B", F_B, V_FLOAT, B),
+    FIELD("a", F_a, V_FLOAT, ask), FIELD("A", F_A, V_FLOAT, A),   FIELD("u", F_u, V_INT, u),   {NULL, 0, 0, V_INT, 0},
+};
+static const FieldSpec DEPTH_FIELDS[] = {
+    FIELD("E", F_E, V_INT, E),         FIELD("s", F_s, V_TEXT, s),        FIELD("U", F_U, V_INT, U),
+    FIELD("u", F_u, V_INT, u),         FIELD("T", F_T, V_INT, T),         FIELD("b", F_b, V_LEVELS, bids),
+    FIELD("a", F_a, V_LEVELS, asks),   FIELD("pu", F_pu, V_INT, pu),      {NULL, 0, 0, V_INT, 0},
+};
+static const FieldSpec KLINE_FIELDS[] = {
+    FIELD("E", F_E, V_INT, E), FIELD("s", F_s, V_TEXT, s), FIELD("k", F_k, V_KLINE, kseen), {NULL, 0, 0, V_INT, 0},
+};
+/* the "k" object of a kline event */
+static const FieldSpec CANDLE_FIELDS[] = {
+    FIELD("t", G_t, V_INT, kt),    FIELD("T", G_T, V_INT, kT),    FIELD("i", G_i, V_TEXT, ki),
+    FIELD("o", G_o, V_FLOAT, ko),  FIELD("c", G_c, V_FLOAT, kc),  FIELD("h", G_h, V_FLOAT, kh),
+    FIELD("l", G_l, V_FLOAT, kl),  FIELD("v", G_v, V_FLOAT, kv),  FIELD("n", G_n, V_INT, kn),
+    FIELD("x", G_x, V_BOOL, kx),   {NULL, 0, 0, V_INT, 0},
+};
+static const unsigned CANDLE_REQUIRED = G_t | G_T | G_i | G_o | G_c | G_h | G_l | G_v | G_n | G_x;
+
+/* A spec list with an index by the key's first byte, so finding a key's spec (or learning
+ * that the key is not read) costs one lookup whatever the list's length. Keys of one list
+ * differ in their first byte. */
+typedef struct {
+    const FieldSpec *specs;
+    signed char first[128];
+} FieldTable;
+
+static FieldTable KIND_TABLES[4] = {{TRADE_FIELDS, {0}}, {TICKER_FIELDS, {0}}, {DEPTH_FIELDS, {0}}, {KLINE_FIELDS, {0}}};
+static FieldTable CANDLE_TABLE = {CANDLE_FIELDS, {0}};
 
 static int
-scan_kline(Cursor *c, Fields *f)
+index_table(FieldTable *t)
 {
-    if (take(c, '{') < 0)
-        return UNSURE;
-    ws(c);
-    if (c->p < c->end && *c->p == '}')
-        return UNSURE; /* every kline field is required */
-    for (;;) {
-        const char *key;
-        Py_ssize_t klen;
-        int rc;
-        if (scan_string(c, &key, &klen) < 0 || take(c, ':') < 0)
-            return UNSURE;
-        rc = 0;
-        if (klen == 1) {
-            switch (key[0]) {
-            case 't': MARK(f->kseen, G_t); rc = scan_int(c, &f->kt); break;
-            case 'T': MARK(f->kseen, G_T); rc = scan_int(c, &f->kT); break;
-            case 'i': MARK(f->kseen, G_i); rc = scan_string(c, &f->ki, &f->ki_len); break;
-            case 'o': MARK(f->kseen, G_o); rc = scan_float(c, &f->ko); break;
-            case 'c': MARK(f->kseen, G_c); rc = scan_float(c, &f->kc); break;
-            case 'h': MARK(f->kseen, G_h); rc = scan_float(c, &f->kh); break;
-            case 'l': MARK(f->kseen, G_l); rc = scan_float(c, &f->kl); break;
-            case 'v': MARK(f->kseen, G_v); rc = scan_float(c, &f->kv); break;
-            case 'n': MARK(f->kseen, G_n); rc = scan_int(c, &f->kn); break;
-            case 'x': MARK(f->kseen, G_x); rc = scan_bool(c, &f->kx); break;
-            default: rc = skip_value(c);
-            }
-        } else {
-            rc = skip_value(c);
+    memset(t->first, -1, sizeof(t->first));
+    for (int i = 0; t->specs[i].key != NULL; i++) {
+        unsigned char k = (unsigned char)t->specs[i].key[0];
+        if (k >= 128 || t->first[k] >= 0) {
+            PyErr_Format(PyExc_SystemError, "_speedups: field key %s shares its first byte", t->specs[i].key);
+            return -1;
         }
-        if (rc < 0)
-            return rc;
-        rc = next_key(c);
-        if (rc < 0)
-            return UNSURE;
-        if (rc == 0)
-            break;
+        t->first[k] = (signed char)i;
     }
-    return f->kseen == (G_t | G_T | G_i | G_o | G_c | G_h | G_l | G_v | G_n | G_x) ? 0 : UNSURE;
+    return 0;
 }
 
-/* The payload object, reading the keys its kind uses and skipping the rest. */
+static inline const FieldSpec *
+find_spec(const FieldTable *t, const char *key, Py_ssize_t klen)
+{
+    unsigned char k = (unsigned char)key[0];
+    if (klen == 0 || k >= 128 || t->first[k] < 0)
+        return NULL;
+    const FieldSpec *spec = &t->specs[(int)t->first[k]];
+    return spec->key_len == (size_t)klen && memcmp(spec->key, key, (size_t)klen) == 0 ? spec : NULL;
+}
+
+static int scan_object(Cursor *c, const FieldTable *table, unsigned *seen, Fields *f);
+
 static int
-scan_payload(Cursor *c, int kind, Fields *f)
+scan_field(Cursor *c, const FieldSpec *spec, Fields *f)
+{
+    void *at = (char *)f + spec->offset;
+    switch (spec->value) {
+    case V_INT:
+        return scan_int(c, (int64_t *)at);
+    case V_FLOAT:
+        return scan_float(c, (double *)at);
+    case V_BOOL:
+        return scan_bool(c, (int *)at);
+    case V_TEXT:
+        return scan_string(c, &((Text *)at)->s, &((Text *)at)->n);
+    case V_LEVELS:
+        return scan_levels(c, (PyObject **)at);
+    case V_KLINE: {
+        /* every field of the candle is required */
+        int rc = scan_object(c, &CANDLE_TABLE, (unsigned *)at, f);
+        return rc < 0 ? rc : (*(unsigned *)at == CANDLE_REQUIRED ? 0 : UNSURE);
+    }
+    }
+    return UNSURE;
+}
+
+/* One object, reading the keys `table` lists (each at most once) and skipping the rest. */
+static int
+scan_object(Cursor *c, const FieldTable *table, unsigned *seen, Fields *f)
 {
     if (take(c, '{') < 0)
         return UNSURE;
@@ -748,55 +802,17 @@ scan_payload(Cursor *c, int kind, Fields *f)
     for (;;) {
         const char *key;
         Py_ssize_t klen;
-        int rc = 0;
+        int rc;
         if (scan_string(c, &key, &klen) < 0 || take(c, ':') < 0)
             return UNSURE;
-        if (klen == 1) {
-            char k = key[0];
-            if (k == 'E') {
-                MARK(f->seen, F_E);
-                rc = scan_int(c, &f->E);
-            } else if (k == 's') {
-                MARK(f->seen, F_s);
-                rc = scan_string(c, &f->s, &f->s_len);
-            } else if (kind == K_TRADE) {
-                switch (k) {
-                case 'a': MARK(f->seen, F_a); rc = scan_int(c, &f->a); break;
-                case 'p': MARK(f->seen, F_p); rc = scan_float(c, &f->p); break;
-                case 'q': MARK(f->seen, F_q); rc = scan_float(c, &f->q); break;
-                case 'T': MARK(f->seen, F_T); rc = scan_int(c, &f->T); break;
-                case 'm': MARK(f->seen, F_m); rc = scan_bool(c, &f->m); break;
-                default: rc = skip_value(c);
-                }
-            } else if (kind == K_TICKER) {
-                switch (k) {
-                case 'b': MARK(f->seen, F_b); rc = scan_float(c, &f->b); break;
-                case 'B': MARK(f->seen, F_B); rc = scan_float(c, &f->B); break;
-                case 'a': MARK(f->seen, F_a); rc = scan_float(c, &f->ask); break;
-                case 'A': MARK(f->seen, F_A); rc = scan_float(c, &f->A); break;
-                case 'u': MARK(f->seen, F_u); rc = scan_int(c, &f->u); break;
-                default: rc = skip_value(c);
-                }
-            } else if (kind == K_DEPTH) {
-                switch (k) {
-                case 'U': MARK(f->seen, F_U); rc = scan_int(c, &f->U); break;
-                case 'u': MARK(f->seen, F_u); rc = scan_int(c, &f->u); break;
-                case 'T': MARK(f->seen, F_T); rc = scan_int(c, &f->T); break;
-                case 'b': MARK(f->seen, F_b); rc = scan_levels(c, &f->bids); break;
-                case 'a': MARK(f->seen, F_a); rc = scan_levels(c, &f->asks); break;
-                default: rc = skip_value(c);
-                }
-            } else if (kind == K_KLINE && k == 'k') {
-                MARK(f->seen, F_k);
-                rc = scan_kline(c, f);
-            } else {
-                rc = skip_value(c);
-            }
-        } else if (kind == K_DEPTH && klen == 2 && key[0] == 'p' && key[1] == 'u') {
-            MARK(f->seen, F_pu);
-            rc = scan_int(c, &f->pu);
-        } else {
+        const FieldSpec *spec = find_spec(table, key, klen);
+        if (spec == NULL) {
             rc = skip_value(c);
+        } else {
+            if (*seen & spec->bit)
+                return UNSURE; /* a repeated key */
+            *seen |= spec->bit;
+            rc = scan_field(c, spec, f);
         }
         if (rc < 0)
             return rc;
@@ -849,7 +865,7 @@ build(Scanner *self, int kind, Fields *f, PyObject *symbol, PyObject *received)
         Py_XDECREF(a);
         Py_XDECREF(A);
     } else if (kind == K_KLINE) {
-        PyObject *ts = ms_to_seconds(f->E), *interval = PyUnicode_FromStringAndSize(f->ki, f->ki_len);
+        PyObject *ts = ms_to_seconds(f->E), *interval = PyUnicode_FromStringAndSize(f->ki.s, f->ki.n);
         PyObject *start = ms_to_seconds(f->kt), *end = ms_to_seconds(f->kT + 1);
         PyObject *o = PyFloat_FromDouble(f->ko), *h = PyFloat_FromDouble(f->kh);
         PyObject *l = PyFloat_FromDouble(f->kl), *c = PyFloat_FromDouble(f->kc);
@@ -967,7 +983,7 @@ scanner_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
 
     Fields f;
     memset(&f, 0, sizeof(f));
-    int rc = scan_payload(&c, kind, &f);
+    int rc = scan_object(&c, &KIND_TABLES[kind], &f.seen, &f);
     if (rc == 0 && (take(&c, '}') < 0 || (ws(&c), c.p != c.end)))
         rc = UNSURE;
     if (rc == 0 && (f.seen & REQUIRED[kind]) != REQUIRED[kind])
@@ -978,7 +994,7 @@ scanner_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
             return NULL;
         Py_RETURN_NONE;
     }
-    PyObject *native = native_key(self, f.s, f.s_len);
+    PyObject *native = native_key(self, f.s.s, f.s.n);
     if (native == NULL) {
         fields_clear(&f);
         return NULL;
@@ -1349,6 +1365,12 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
+    for (int i = 0; i < 4; i++) {
+        if (index_table(&KIND_TABLES[i]) < 0)
+            return NULL;
+    }
+    if (index_table(&CANDLE_TABLE) < 0)
+        return NULL;
     if (PyType_Ready(&ScannerType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
