@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from . import runner
 from .book import OrderBook
-from .capture import CaptureWriter, Frame, read_capture
+from .capture import CaptureWriter, Frame, iter_capture, read_capture
 from .client import Collector
 from .codec import decode_event, encode_event
 from .consume import consume
 from .errors import (
     CaptureError,
     CollectorError,
+    ConnectionFailed,
     MalformedFrame,
     UnknownChannel,
     UnknownExchange,
@@ -29,10 +30,13 @@ from .models import (
     BookTop,
     Candle,
     Connected,
+    DerivativeTicker,
     Disconnected,
     Error,
     Event,
     Indicator,
+    Liquidation,
+    Outage,
     Resync,
     Ticker,
     Trade,
@@ -53,14 +57,18 @@ __all__ = [
     "Collector",
     "CollectorError",
     "Connected",
+    "ConnectionFailed",
+    "DerivativeTicker",
     "Disconnected",
     "Error",
     "Event",
     "Frame",
     "Indicator",
     "Instrument",
+    "Liquidation",
     "MalformedFrame",
     "OrderBook",
+    "Outage",
     "Replay",
     "Resync",
     "Subscription",
@@ -74,6 +82,7 @@ __all__ = [
     "consume",
     "decode_event",
     "encode_event",
+    "iter_capture",
     "read_capture",
     "replay",
     "runner",

@@ -2,13 +2,12 @@
 
 Adapters are pure (design.md: sans-I/O). When they need the network they return one
 of these from ``parse``/``on_http``/``on_connect``; the live connection layer or the
-replay driver performs it and feeds any answer back through ``Adapter.on_http``.
+replay driver performs it and feeds any answer back through ``Adapter.answer``.
 """
 
 from __future__ import annotations
 
 from typing import TypeAlias
-from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
@@ -16,26 +15,22 @@ __all__ = ["Action", "Reconnect", "RestRequest", "SendFrame"]
 
 
 class RestRequest(msgspec.Struct, frozen=True):
-    """GET ``url`` and hand the response to ``Adapter.on_http(request, status, body, received)``.
+    """Request ``url`` and hand the answer to ``Adapter.answer(request, status, body, received)``.
 
-    ``weight`` is the exchange's rate-limit weight for the call; ``purpose`` is
-    ``"snapshot"`` or ``"instruments"``; ``symbol`` the unified symbol it concerns.
+    ``weight`` is the exchange's rate-limit weight for the call; ``purpose`` says what it
+    is for (``"snapshot"``, ``"instruments"``, ``"token"``, ``"poll"``); ``symbol`` is the
+    unified symbol it concerns; ``conn`` the connection it serves, if any (its pending
+    requests are abandoned when that connection drops). ``method`` and ``body`` for the
+    rare exchange that wants a POST (a websocket token).
     """
 
     url: str
     purpose: str
     weight: int = 1
     symbol: str | None = None
-
-    def match_key(self) -> tuple[str, str, str]:
-        """(host, path, instrument parameter): how replay pairs a request with a captured response."""
-        parts = urlsplit(self.url)
-        query = dict(parse_qsl(parts.query))
-        instrument = query.get("symbol") or query.get("instId") or query.get("market") or ""
-        category = query.get("category")
-        # Bybit lists instruments per category on one path: the category is part of the endpoint.
-        path = f"{parts.path}?category={category}" if category else parts.path
-        return parts.netloc, path, instrument
+    conn: str | None = None
+    method: str = "GET"
+    body: bytes = b""
 
 
 class SendFrame(msgspec.Struct, frozen=True):

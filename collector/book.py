@@ -1,60 +1,169 @@
 """Order books: the maintained L2 book and the one synchronisation state machine.
 
 Everything that decides whether a book is correct lives in this module (design.md:
-"one state machine, one file"). Adapters feed it decoded deltas and snapshots; it
-buffers, joins the snapshot to the buffered deltas by the exchange's rule, checks
-continuity on every delta, and on any doubt discards *that one symbol's* book, emits a
-:class:`~collector.models.Resync` event with the reason and asks the adapter for a
-fresh snapshot. It never touches the network: snapshot requests come back as the
-adapter's actions.
+"one state machine, one file"); no other module, in any language, makes a transition.
+Adapters feed it decoded deltas and snapshots; it buffers, joins a snapshot to the
+buffered deltas by the exchange's rule, checks continuity (and the exchange's checksum,
+where it has one) on every delta, and on any doubt discards *that one symbol's* book,
+emits a :class:`~collector.models.Resync` event with the reason and asks the adapter
+for a fresh snapshot. It never touches the network or the clock: snapshot requests come
+back as the adapter's actions, times are passed in.
 
-States per symbol::
+States per symbol (:class:`BookState`)::
 
-    WAIT ──snapshot joins──► LIVE ──gap / crossed / reconnect / stale──► WAIT
-      ▲ buffers deltas,        applies deltas,                 (Resync event,
-      │ one snapshot request   checks the rule on each         new snapshot request)
+    WAITING ──snapshot joins──► LIVE ──gap / checksum / crossed / invalid / stale──► WAITING
+      ▲ buffers deltas (REST        applies deltas,                  (Resync event,
+      │ rules), one request         checks the rule on each           new snapshot request)
       └── snapshot too old: request again
 
-Rules (the exchange fact sheets quote the documents these come from):
+A :class:`Rule` is data: where snapshots come from (:class:`Snapshots`), how a REST
+snapshot joins the buffered deltas (:class:`Join`) and how each live delta must follow
+the previous one (:class:`Link`). The rules in use (the exchange fact sheets quote the
+documents they come from):
 
-``RANGE`` (Binance spot)
-    Drop buffered events with ``u <= lastUpdateId``; the first one kept must straddle
-    the snapshot, ``U <= lastUpdateId + 1 <= u``; afterwards an event with
-    ``u <= local id`` is ignored and ``U > local id + 1`` is a gap.
-``PREV_ID`` (Binance USDⓈ-M / COIN-M)
-    Drop events with ``u < lastUpdateId``; the first must satisfy
-    ``U <= lastUpdateId <= u``; afterwards every event's ``pu`` must equal the
-    previous event's ``u``.
-``MONOTONIC`` (snapshot and deltas on the stream)
-    A snapshot (re)starts the book; each delta's ``u`` must be greater than the last.
-``NEXT_ID`` (snapshot and deltas on the stream, e.g. Bybit)
-    As ``MONOTONIC``, and each delta's ``u`` must be exactly the last ``u`` + 1.
-``SNAPSHOT`` (every message is a full book, e.g. Upbit)
-    Each snapshot replaces the book.
+``RANGE`` (Binance spot, Gate, KuCoin)
+    REST snapshot. Drop buffered events with ``u <= lastUpdateId``; the first one kept
+    must straddle the snapshot, ``U <= lastUpdateId + 1 <= u``; afterwards an event with
+    ``u <= local id`` is a duplicate and ``U > local id + 1`` is a gap.
+``PREV_ID`` (Binance USDⓈ-M / COIN-M, HTX)
+    REST snapshot. Drop events with ``u < lastUpdateId``; the first must satisfy
+    ``U <= lastUpdateId <= u``; afterwards every event's ``pu`` must equal the previous
+    event's ``u``.
+``NEXT_ID`` (Bybit, Kraken Futures)
+    Snapshots on the stream; each delta's ``u`` must be exactly the last ``u`` + 1.
+``STREAM_PREV`` (OKX, Deribit, Crypto.com)
+    Snapshots on the stream; each delta's previous id must be the last id.
+``MONOTONIC``
+    Snapshots on the stream; each delta's ``u`` must be greater than the last.
+``UNSEQUENCED`` (Kraken, Coinbase, BitMEX, Gemini)
+    Snapshots on the stream, no ids: deltas apply in arrival order; the exchange's
+    checksum (or the adapter, from a connection-wide sequence) catches a loss.
+``SNAPSHOT`` (Upbit, Coinone)
+    Every message is a whole book and replaces it.
+
+Whatever the rule, a live book also resyncs when a delta carries an impossible value
+(non-finite, non-positive price, negative size: ``invalid``), leaves the book crossed
+(``crossed``), fails the checksum (``checksum``), jumps its id implausibly far ahead, or
+when a run of duplicates shows it has fallen behind its own stream (``gap``), and when
+:meth:`BookSync.expire` finds it silent for too long (``stale``).
 """
 
 from __future__ import annotations
 
 import enum
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import speedups
 from .models import UNSET, Book, BookTop, Level, Resync
+from .stats import Stats
 
-__all__ = ["BookSync", "OrderBook", "Rule"]
+__all__ = [
+    "MONOTONIC",
+    "NEXT_ID",
+    "PREV_ID",
+    "RANGE",
+    "SNAPSHOT",
+    "STREAM_PREV",
+    "UNSEQUENCED",
+    "BookState",
+    "BookSync",
+    "Checksum",
+    "Join",
+    "Link",
+    "OrderBook",
+    "Rule",
+    "Snapshots",
+    "valid_levels",
+]
+
+_INF = float("inf")
 
 
-class Rule(enum.Enum):
-    """How deltas are joined to a snapshot and checked for continuity (see the module docstring)."""
+class Snapshots(enum.Enum):
+    """Where a book's full snapshots come from."""
 
-    RANGE = "range"
-    PREV_ID = "prev_id"
-    MONOTONIC = "monotonic"
-    NEXT_ID = "next_id"
-    SNAPSHOT = "snapshot"
+    REST = "rest"
+    """Fetched on request (a REST action) and joined to the deltas buffered meanwhile."""
+    STREAM = "stream"
+    """Sent on the stream (on subscribe; a resubscription asks for a new one)."""
+    EVERY = "every"
+    """Every message is a whole book."""
+
+
+class Join(enum.Enum):
+    """How a REST snapshot with update id ``s`` meets the buffered deltas ``[U, u]``."""
+
+    NEXT = "next"
+    """Drop ``u <= s``; the first kept must have ``U <= s + 1`` (Binance spot, Gate, KuCoin)."""
+    COVER = "cover"
+    """Drop ``u < s``; the first kept must have ``U <= s <= u`` (Binance futures, HTX)."""
+    AFTER = "after"
+    """Drop ``u <= s``; the first kept applies whatever its ``U`` (ids are times, e.g. Bitstamp)."""
+
+
+class Link(enum.Enum):
+    """How each delta of a live book must follow the previous one (``last`` is the book's id)."""
+
+    CONTIGUOUS = "contiguous"
+    """``U <= last + 1`` (a delta may overlap what the book has: sizes are absolute)."""
+    PREV = "prev"
+    """The delta's previous id equals ``last``."""
+    NEXT = "next"
+    """``u == last + 1``."""
+    INCREASING = "increasing"
+    """``u > last``."""
+    NONE = "none"
+    """No ids: deltas apply in arrival order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An exchange's book rule, as data. Use one of the module constants, or build one.
+
+    ``max_jump``: a live delta whose id runs further ahead than this is taken for a
+    corrupted frame, not a future update (one such frame would otherwise make every
+    later delta look old while the book claims to be synced).
+    """
+
+    name: str
+    snapshots: Snapshots
+    link: Link
+    join: Join = Join.NEXT
+    max_jump: int = 1 << 40
+
+
+RANGE = Rule("range", Snapshots.REST, Link.CONTIGUOUS, Join.NEXT)
+PREV_ID = Rule("prev_id", Snapshots.REST, Link.PREV, Join.COVER)
+NEXT_ID = Rule("next_id", Snapshots.STREAM, Link.NEXT)
+STREAM_PREV = Rule("stream_prev", Snapshots.STREAM, Link.PREV)
+MONOTONIC = Rule("monotonic", Snapshots.STREAM, Link.INCREASING)
+UNSEQUENCED = Rule("unsequenced", Snapshots.STREAM, Link.NONE)
+SNAPSHOT = Rule("snapshot", Snapshots.EVERY, Link.NONE)
+
+
+class BookState(enum.Enum):
+    """Where one symbol's book is in its life."""
+
+    WAITING = "waiting"
+    """No trustworthy book: waiting for (or joining) a snapshot. Levels are empty."""
+    LIVE = "live"
+    """Synced: deltas are checked and applied."""
+
+
+Checksum = Callable[[str, "OrderBook"], int]
+"""The exchange's checksum of a maintained book: ``checksum(symbol, book) -> int``.
+
+Compared with the value an update (or a separate checksum message) carries; a mismatch
+resyncs that symbol with reason ``checksum``."""
+
+SnapshotRequester = Callable[[str], Sequence[Any]]
+"""Given a unified symbol, return the actions that fetch a fresh snapshot of its book."""
+
+STALE_RUN = 200
+"""Duplicates in a row (deltas older than a live book) after which the book is rebuilt."""
 
 
 def _apply_side(prices: list[float], sizes: list[float], levels: Iterable[Level]) -> None:
@@ -76,15 +185,49 @@ def _apply_side(prices: list[float], sizes: list[float], levels: Iterable[Level]
         # level you do not hold"), nothing to do.
 
 
+def valid_levels(levels: Iterable[Level]) -> bool:
+    """True when every level is a finite positive price with a finite non-negative size."""
+    # Chained comparisons are False for NaN, so NaN fails both.
+    return all(0.0 < price < _INF and 0.0 <= size < _INF for price, size in levels)
+
+
+def _apply_delta(
+    bid_prices: list[float],
+    bid_sizes: list[float],
+    bids: Sequence[Level],
+    ask_prices: list[float],
+    ask_sizes: list[float],
+    asks: Sequence[Level],
+) -> int:
+    """Validate then apply a delta to both sides: 0 applied, 1 invalid (nothing applied), 2 applied and crossed."""
+    if not (valid_levels(bids) and valid_levels(asks)):
+        return 1
+    if bids:
+        _apply_side(bid_prices, bid_sizes, bids)
+    if asks:
+        _apply_side(ask_prices, ask_sizes, asks)
+    return 2 if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0] else 0
+
+
 class OrderBook:
     """A maintained L2 book: price -> size on each side, with ordered access.
 
     Read it any time: :meth:`best_bid`, :meth:`best_ask`, :meth:`top`, :meth:`depth`.
     ``synced`` is ``False`` while the book is being rebuilt after a resync; the levels
-    are then empty, never stale.
+    are then empty, never stale. ``updated`` is the receipt time of the last change (or
+    exchange heartbeat) it saw.
     """
 
-    __slots__ = ("_ask_prices", "_ask_sizes", "_bid_prices", "_bid_sizes", "sequence", "synced", "timestamp")
+    __slots__ = (
+        "_ask_prices",
+        "_ask_sizes",
+        "_bid_prices",
+        "_bid_sizes",
+        "sequence",
+        "synced",
+        "timestamp",
+        "updated",
+    )
 
     def __init__(self) -> None:
         # Both sides ascending by price: the best bid is the last bid, the best ask the first ask.
@@ -94,6 +237,7 @@ class OrderBook:
         self._ask_sizes: list[float] = []
         self.sequence: int | None = None
         self.timestamp: float | None = None
+        self.updated: float | None = None
         self.synced = False
 
     def clear(self) -> None:
@@ -116,6 +260,15 @@ class OrderBook:
         """Apply a delta of absolute sizes; size 0 removes the level."""
         _apply_side(self._bid_prices, self._bid_sizes, bids)
         _apply_side(self._ask_prices, self._ask_sizes, asks)
+
+    def truncate(self, depth: int) -> None:
+        """Keep the best ``depth`` levels per side (for exchanges that never delete levels leaving their depth)."""
+        if len(self._bid_prices) > depth:
+            del self._bid_prices[:-depth]
+            del self._bid_sizes[:-depth]
+        if len(self._ask_prices) > depth:
+            del self._ask_prices[depth:]
+            del self._ask_sizes[depth:]
 
     def best_bid(self) -> Level | None:
         """The highest bid ``(price, size)``, or ``None`` if the side is empty."""
@@ -189,29 +342,23 @@ def _sorted_side(levels: Iterable[Level]) -> tuple[list[float], list[float]]:
     return prices, sizes
 
 
-# Rules whose snapshots arrive on the stream: a delta before one cannot be buffered usefully.
-_STREAM_SNAPSHOTS = frozenset({Rule.MONOTONIC, Rule.NEXT_ID, Rule.SNAPSHOT})
-
-# A buffered delta: (bids, asks, first id U, last id u, previous id pu, timestamp, received).
-_Delta = tuple[list[Level], list[Level], int, int, int | None, float | None, float]
-_WAIT = 0
-_LIVE = 1
+# A buffered delta: (bids, asks, first id U, last id u, previous id pu, timestamp, received, checksum).
+_Delta = tuple[list[Level], list[Level], int, int, "int | None", "float | None", float, "int | None"]
+_WAITING = BookState.WAITING
+_LIVE = BookState.LIVE
 
 
 class _SymbolState:
-    __slots__ = ("book", "buffer", "first_pending", "last", "requested", "state")
+    __slots__ = ("book", "buffer", "joined", "last", "requested", "stale_run", "state")
 
     def __init__(self) -> None:
         self.book = OrderBook()
-        self.state = _WAIT
+        self.state = _WAITING
         self.last = 0
-        self.first_pending = True
+        self.joined = False  # a delta has been applied since the last snapshot
         self.requested = False
+        self.stale_run = 0
         self.buffer: list[_Delta] = []
-
-
-SnapshotRequester = Callable[[str], Sequence[Any]]
-"""Given a unified symbol, return the actions that fetch a fresh snapshot of its book."""
 
 
 class BookSync:
@@ -220,8 +367,14 @@ class BookSync:
     Construct it with the exchange's :class:`Rule` and a function returning the actions
     that fetch a snapshot (a REST request, or a resubscription for exchanges that send
     snapshots on the stream). Feed it with :meth:`delta` and :meth:`snapshot`; both
-    append the resulting events and actions to ``out``. With ``top_n`` set, every book
-    event carries the maintained book's best ``top_n`` levels.
+    append the resulting events and actions to ``out``.
+
+    - ``top_n``: every book event carries the maintained book's best ``top_n`` levels.
+    - ``checksum``: the exchange's checksum function (see :data:`Checksum`); updates that
+      carry a value are checked against it after they are applied.
+    - ``depth``: keep only the best ``depth`` levels per side after every delta, for
+      exchanges that do not delete levels pushed out of the subscribed depth (Kraken).
+    - ``max_buffer``: deltas kept while waiting for a REST snapshot.
     """
 
     def __init__(
@@ -231,22 +384,33 @@ class BookSync:
         request_snapshot: SnapshotRequester,
         *,
         top_n: int | None = None,
+        checksum: Checksum | None = None,
+        depth: int | None = None,
         max_buffer: int = 10_000,
     ) -> None:
         self.exchange = exchange
         self.rule = rule
         self.top_n = top_n
+        self.checksum = checksum
+        self.depth = depth
         self.max_buffer = max_buffer
-        self.stats: Counter[str] = Counter()
+        self.stats = Stats()
         self._request = request_snapshot
         self._symbols: dict[str, _SymbolState] = {}
-        # The C version of _apply_side when compiled (same results; see collector.speedups).
-        self._apply_side = speedups.book_applier() or _apply_side
+        self._rest = rule.snapshots is Snapshots.REST
+        self._link = rule.link
+        # The C version of _apply_delta when compiled (same results; see collector.speedups).
+        self._apply = speedups.delta_applier() or _apply_delta
 
     def book(self, symbol: str) -> OrderBook | None:
         """The maintained book for ``symbol``, or ``None`` if no data arrived for it yet."""
         st = self._symbols.get(symbol)
         return st.book if st is not None else None
+
+    def state(self, symbol: str) -> BookState | None:
+        """Where ``symbol``'s book is (``None`` before its first data)."""
+        st = self._symbols.get(symbol)
+        return st.state if st is not None else None
 
     def symbols(self) -> list[str]:
         """Symbols with a book (synced or being rebuilt)."""
@@ -271,62 +435,73 @@ class BookSync:
         prev: int | None,
         timestamp: float | None,
         received: float,
+        checksum: int | None = None,
     ) -> None:
-        """Take one delta (update ids ``first``..``last``, previous id ``prev``) for ``symbol``."""
+        """Take one delta for ``symbol``: update ids ``first``..``last`` (use ``last`` twice when
+        the exchange gives one id), previous id ``prev``, and the checksum it carries, if any.
+
+        Rules without ids (:attr:`Link.NONE`) ignore the ids; pass 0.
+        """
         st = self._symbols.get(symbol) or self._state(symbol)
-        if st.state != _LIVE:
-            self._buffer(out, symbol, st, (bids, asks, first, last, prev, timestamp, received))
+        st.book.updated = received
+        if st.state is not _LIVE:
+            self._waiting(out, symbol, st, (bids, asks, first, last, prev, timestamp, received, checksum))
             return
         # The live path runs for every delta of every symbol, so it is one function and the
         # fields arrive unpacked: a tuple is built only when the delta must be kept (a gap).
-        rule = self.rule
-        if rule is Rule.RANGE:
-            # Binance spot: "If the event u is < the local book's update ID, ignore it.
-            # If the event U is > the local book's update ID + 1, something went wrong."
+        link = self._link
+        if link is not Link.NONE:
             if last <= st.last:
+                # A duplicate (an overlapping stream, a replayed message). A long run of them
+                # means the book's id ran ahead of its own stream: it cannot be right.
                 self.stats["stale_delta"] += 1
+                st.stale_run += 1
+                if st.stale_run > STALE_RUN:
+                    self._gap(out, symbol, st, "gap", f"{st.stale_run} deltas behind id {st.last}", received, None)
                 return
-            if first > st.last + 1:
-                d = (bids, asks, first, last, prev, timestamp, received)
-                self._gap(out, symbol, st, "gap", f"expected U<={st.last + 1}, got U={first}", received, d)
+            if last - st.last > self.rule.max_jump:
+                self._gap(out, symbol, st, "gap", f"id jumped from {st.last} to {last}", received, None)
                 return
-        elif rule is Rule.PREV_ID:
-            if st.first_pending:
-                # Binance futures: drop u < lastUpdateId; the first processed event must
-                # have U <= lastUpdateId AND u >= lastUpdateId.
-                if last < st.last:
-                    self.stats["stale_delta"] += 1
+            if not st.joined and self._rest:
+                # The first delta after a REST snapshot must straddle it.
+                if not self._joins(first, last, prev, st.last):
+                    d = (bids, asks, first, last, prev, timestamp, received, checksum)
+                    self._gap(out, symbol, st, "gap", f"first delta [{first}, {last}] misses id {st.last}", received, d)
                     return
-                if first > st.last:
-                    d = (bids, asks, first, last, prev, timestamp, received)
-                    self._gap(out, symbol, st, "gap", f"first event U={first} > lastUpdateId={st.last}", received, d)
+            elif link is Link.CONTIGUOUS:
+                # Binance spot: "If the event U is > the local book's update ID + 1, something went wrong."
+                if first > st.last + 1:
+                    d = (bids, asks, first, last, prev, timestamp, received, checksum)
+                    self._gap(out, symbol, st, "gap", f"expected U<={st.last + 1}, got U={first}", received, d)
                     return
-            elif prev != st.last:
+            elif link is Link.PREV:
                 # "each new event's pu should be equal to the previous event's u"
-                d = (bids, asks, first, last, prev, timestamp, received)
-                self._gap(out, symbol, st, "gap", f"expected pu={st.last}, got pu={prev}", received, d)
+                if prev != st.last:
+                    d = (bids, asks, first, last, prev, timestamp, received, checksum)
+                    self._gap(out, symbol, st, "gap", f"expected previous id {st.last}, got {prev}", received, d)
+                    return
+            elif link is Link.NEXT and last != st.last + 1:
+                self._gap(out, symbol, st, "gap", f"expected u={st.last + 1}, got u={last}", received, None)
                 return
-        elif last <= st.last:
-            self._gap(out, symbol, st, "gap", f"sequence went from {st.last} to {last}", received, None)
-            return
-        elif rule is Rule.NEXT_ID and last != st.last + 1:
-            self._gap(out, symbol, st, "gap", f"expected u={st.last + 1}, got u={last}", received, None)
-            return
-        st.first_pending = False
+            st.last = last
+        st.joined = True
+        st.stale_run = 0
         book = st.book
-        # OrderBook.apply and .crossed inlined: this runs for every delta of every symbol.
-        bid_prices = book._bid_prices
-        ask_prices = book._ask_prices
-        apply_side = self._apply_side
-        if bids:
-            apply_side(bid_prices, book._bid_sizes, bids)
-        if asks:
-            apply_side(ask_prices, book._ask_sizes, asks)
-        st.last = last
-        book.sequence = last
+        try:
+            verdict = self._apply(book._bid_prices, book._bid_sizes, bids, book._ask_prices, book._ask_sizes, asks)
+        except (TypeError, ValueError):
+            verdict = 1  # not (price, size) pairs of numbers; nothing was applied
+        if verdict:
+            if verdict == 1:
+                self._gap(out, symbol, st, "invalid", "non-finite, non-positive price or negative size", received, None)
+            else:
+                self._crossed(out, symbol, st, received)
+            return
+        if self.depth is not None:
+            book.truncate(self.depth)
+        book.sequence = last if link is not Link.NONE else None
         book.timestamp = timestamp
-        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
-            self._crossed(out, symbol, st, received)
+        if checksum is not None and self.checksum is not None and not self._checks(out, symbol, st, checksum, received):
             return
         out.append(
             Book(
@@ -337,33 +512,39 @@ class BookSync:
                 False,
                 bids,
                 asks,
-                last,
+                book.sequence,
                 book.top(self.top_n) if self.top_n else UNSET,
             )
         )
 
+    def _joins(self, first: int, last: int, prev: int | None, snapshot_id: int) -> bool:
+        join = self.rule.join
+        if join is Join.NEXT:
+            return first <= snapshot_id + 1
+        if join is Join.COVER:
+            # "The first processed event should have U <= lastUpdateId AND u >= lastUpdateId";
+            # when the event ending exactly at lastUpdateId was skipped as already in the
+            # snapshot, the next one links to it by its previous id instead.
+            return first <= snapshot_id <= last or prev == snapshot_id
+        return True
+
     def _crossed(self, out: list[Any], symbol: str, st: _SymbolState, received: float) -> None:
-        """A delta left the book crossed: treat it as a gap (also called by the C step)."""
         book = st.book
         self._gap(out, symbol, st, "crossed", f"bid {book.best_bid()} >= ask {book.best_ask()}", received, None)
 
-    def c_book_path(self) -> tuple[Any, ...] | None:
-        """What the C scanner's ``enable_books`` needs to apply steady-state diffs itself.
+    def _checks(self, out: list[Any], symbol: str, st: _SymbolState, expected: int, received: float) -> bool:
+        assert self.checksum is not None
+        computed = self.checksum(symbol, st.book)
+        if computed == expected:
+            self.stats["checksum_ok"] += 1
+            return True
+        self._gap(out, symbol, st, "checksum", f"expected {expected}, computed {computed}", received, None)
+        return False
 
-        ``None`` when this book must stay on the Python path: rules other than RANGE and
-        PREV_ID, or ``top_n`` (book events then carry the maintained top levels). The C step
-        does only what :meth:`delta` does for a live book whose diff passes the rule, in the
-        same order; every other case it leaves to :meth:`delta`.
-        """
-        codes = {Rule.RANGE: 0, Rule.PREV_ID: 1}
-        if self.top_n or self.rule not in codes:
-            return None
-        return (self._symbols, _SymbolState, OrderBook, codes[self.rule], _LIVE, self._crossed, Book, UNSET)
-
-    def _buffer(self, out: list[Any], symbol: str, st: _SymbolState, d: _Delta) -> None:
+    def _waiting(self, out: list[Any], symbol: str, st: _SymbolState, d: _Delta) -> None:
         """A delta for a book that is not live: keep it for the snapshot join, and ask for one."""
-        if self.rule in _STREAM_SNAPSHOTS:
-            # These exchanges send the snapshot on the stream; a delta before it is useless.
+        if not self._rest:
+            # The snapshot comes on the stream; a delta before it is useless.
             self.stats["delta_before_snapshot"] += 1
             self._ask_snapshot(out, symbol, st)
             return
@@ -372,6 +553,7 @@ class BookSync:
             self.stats["buffer_overflow"] += 1
             st.buffer.clear()
             st.requested = False
+            self.stats["resync.buffer"] += 1
             out.append(Resync(self.exchange, symbol, None, d[6], "buffer", f"{self.max_buffer} deltas"))
         st.buffer.append(d)
         self._ask_snapshot(out, symbol, st)
@@ -381,6 +563,21 @@ class BookSync:
             st.requested = True
             self.stats["snapshot_requests"] += 1
             out.extend(self._request(symbol))
+
+    def verify(self, out: list[Any], symbol: str, expected: int, received: float) -> None:
+        """Check a live book against a checksum sent on its own (Bitfinex ``cs`` messages)."""
+        st = self._symbols.get(symbol)
+        if st is None or st.state is not _LIVE or self.checksum is None:
+            self.stats["checksum_unchecked"] += 1
+            return
+        st.book.updated = received
+        self._checks(out, symbol, st, expected, received)
+
+    def touch(self, symbol: str, received: float) -> None:
+        """The exchange says ``symbol``'s book is unchanged but alive (a heartbeat): it is not stale."""
+        st = self._symbols.get(symbol)
+        if st is not None:
+            st.book.updated = received
 
     # -- snapshots --------------------------------------------------------------------------
 
@@ -393,24 +590,26 @@ class BookSync:
         last_id: int | None,
         timestamp: float | None,
         received: float,
+        checksum: int | None = None,
     ) -> None:
         """Take a full book for ``symbol`` (REST response or in-stream snapshot) with update id ``last_id``."""
         st = self._state(symbol)
         st.requested = False
-        rule = self.rule
+        st.book.updated = received
         seq = last_id or 0
         kept: list[_Delta] = []
-        if rule is Rule.RANGE or rule is Rule.PREV_ID:
-            if st.state == _LIVE:
+        if self._rest:
+            if st.state is _LIVE:
                 # A late answer to a request made before the book synced: the live book is newer.
                 self.stats["snapshot_unused"] += 1
                 return
-            if rule is Rule.RANGE:
-                kept = [d for d in st.buffer if d[3] > seq]
-                too_old = bool(kept) and kept[0][2] > seq + 1
-            else:
+            join = self.rule.join
+            if join is Join.COVER:
                 kept = [d for d in st.buffer if d[3] >= seq]
                 too_old = bool(kept) and kept[0][2] > seq
+            else:
+                kept = [d for d in st.buffer if d[3] > seq]
+                too_old = join is Join.NEXT and bool(kept) and kept[0][2] > seq + 1
             if too_old:
                 # "If the snapshot's lastUpdateId is < the first event's U, fetch again."
                 self.stats["snapshot_too_old"] += 1
@@ -418,23 +617,34 @@ class BookSync:
                 self._ask_snapshot(out, symbol, st)
                 return
         st.buffer = []
+        try:
+            valid = valid_levels(bids) and valid_levels(asks)
+        except (TypeError, ValueError):
+            valid = False  # not (price, size) pairs of numbers
+        if not valid:
+            st.book.clear()
+            st.state = _WAITING
+            self.stats["resync.invalid"] += 1
+            out.append(Resync(self.exchange, symbol, None, received, "invalid", "snapshot has impossible values"))
+            if self._rest:
+                self._ask_snapshot(out, symbol, st)
+            return
         book = st.book
         book.load(bids, asks, last_id)
+        if self.depth is not None:
+            book.truncate(self.depth)
         book.timestamp = timestamp
         st.state = _LIVE
         st.last = seq
-        st.first_pending = True
+        st.joined = False
+        st.stale_run = 0
         self.stats["snapshots"] += 1
         if book.crossed():
             self._gap(
-                out,
-                symbol,
-                st,
-                "crossed",
-                f"snapshot bid {book.best_bid()} >= ask {book.best_ask()}",
-                received,
-                None,
+                out, symbol, st, "crossed", f"snapshot bid {book.best_bid()} >= ask {book.best_ask()}", received, None
             )
+            return
+        if checksum is not None and self.checksum is not None and not self._checks(out, symbol, st, checksum, received):
             return
         out.append(
             Book(
@@ -461,32 +671,50 @@ class BookSync:
             st.requested = False
         self.stats["snapshot_failures"] += 1
 
+    def cancel_requests(self, symbols: Iterable[str]) -> None:
+        """Snapshot requests for ``symbols`` were abandoned (their connection dropped): ask again when needed."""
+        for symbol in symbols:
+            st = self._symbols.get(symbol)
+            if st is not None:
+                st.requested = False
+
     # -- resync -----------------------------------------------------------------------------
 
     def resync(self, out: list[Any], symbol: str, reason: str, detail: str, received: float) -> None:
-        """Discard ``symbol``'s book and rebuild it (e.g. ``reason="stale"``)."""
+        """Discard ``symbol``'s book and rebuild it (an adapter saw a connection-wide gap, say)."""
         st = self._symbols.get(symbol)
         if st is None:
             return
         self._gap(out, symbol, st, reason, detail, received, None)
 
-    def reset(self, out: list[Any], symbols: Iterable[str], reason: str, received: float) -> None:
+    def expire(self, out: list[Any], now: float, max_age: float) -> None:
+        """Resync every live book that saw nothing for more than ``max_age`` seconds (reason ``stale``)."""
+        for symbol, st in self._symbols.items():
+            updated = st.book.updated
+            if st.state is _LIVE and updated is not None and now - updated > max_age:
+                st.book.updated = now  # one resync per silence, not one per check
+                self._gap(out, symbol, st, "stale", f"no update for {now - updated:.1f}s", now, None)
+
+    def reset(
+        self, out: list[Any], symbols: Iterable[str], reason: str, received: float, *, report: bool = True
+    ) -> None:
         """Discard the books of ``symbols`` without requesting snapshots (their connection is gone).
 
-        A ``Resync`` event is emitted for each book that was live; the first delta after
-        the reconnect starts the rebuild.
+        With ``report``, a ``Resync`` event is emitted for each book that was live; the first
+        delta after the reconnect starts the rebuild. A collector that is stopping passes
+        ``report=False``: nothing is being rebuilt.
         """
         for symbol in symbols:
             st = self._symbols.get(symbol)
             if st is None:
                 continue
-            was_live = st.state == _LIVE
+            was_live = st.state is _LIVE
             st.book.clear()
-            st.state = _WAIT
+            st.state = _WAITING
             st.buffer = []
             st.requested = False
-            st.first_pending = True
-            if was_live:
+            st.joined = False
+            if was_live and report:
                 self.stats["resync." + reason] += 1
                 out.append(Resync(self.exchange, symbol, None, received, reason, ""))
 
@@ -502,8 +730,9 @@ class BookSync:
     ) -> None:
         self.stats["resync." + reason] += 1
         st.book.clear()
-        st.state = _WAIT
-        st.first_pending = True
-        st.buffer = [keep] if keep is not None and self.rule in (Rule.RANGE, Rule.PREV_ID) else []
+        st.state = _WAITING
+        st.joined = False
+        st.stale_run = 0
+        st.buffer = [keep] if keep is not None and self._rest else []
         out.append(Resync(self.exchange, symbol, None, received, reason, detail))
         self._ask_snapshot(out, symbol, st)

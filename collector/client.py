@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -29,29 +27,24 @@ from urllib.parse import urlsplit
 import msgspec
 
 from .actions import RestRequest, SendFrame
+from .backoff import backoff_delays
 from .book import OrderBook
 from .capture import CaptureWriter
 from .connection import Connection
-from .errors import HttpError, UsageError
+from .errors import ConnectionFailed, HttpError, UsageError
 from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output, Subscription, create
 from .indicators import IndicatorEngine
 from .log import get_logger
-from .models import Event, EventBase
-from .rest import RestClient, backoff_delays
+from .models import Disconnected, Event, EventBase, Outage
+from .pipeline import END, Callback, EventQueue, Pipeline, Processor
+from .rest import ResponseTooLarge, RestClient
 from .sinks import Sink
+from .stats import Stats
 from .transport import Transport, WebsocketsTransport
 
 __all__ = ["Callback", "Collector", "Processor"]
 
 log = get_logger("collector")
-
-Callback = Callable[[Event], Awaitable[None] | None]
-"""A function (or coroutine function) called with each matching event."""
-
-Processor = Callable[[Event], list[Event]]
-"""A pure step that may derive new events from each event (e.g. candles and indicators from trades)."""
-
-_STOP = object()
 
 
 class Collector:
@@ -61,12 +54,16 @@ class Collector:
     - ``book_top``: every book event carries the maintained book's best ``N`` levels.
     - ``queue_size``: bound of the queue behind ``async for``; ``overflow`` says what
       happens when the reader falls behind: ``"block"`` (default: backpressure reaches
-      the sockets, nothing is lost) or ``"drop_oldest"`` (counted in ``stats``). ``0``
-      disables the queue (callbacks and sinks only).
+      the sockets, nothing is lost) or ``"drop_oldest"`` (market events only, counted in
+      ``stats["dropped_oldest"]``; status events are never dropped). ``0`` disables the
+      queue (callbacks and sinks only).
     - ``record``: a :class:`~collector.capture.CaptureWriter` that receives every raw frame
       and REST response.
     - ``plan_overrides``: fields to replace in every connection plan, e.g.
       ``{"idle_timeout": 5.0, "ping_interval": 1.0}`` (tests use it to shrink timeouts).
+    - ``stable_after``: a connection that stayed up this long reconnects at once when it
+      drops; shorter ones back off (``delays``).
+    - ``check_interval``: how often books are checked for staleness (seconds).
     """
 
     def __init__(
@@ -79,35 +76,43 @@ class Collector:
         transport: Transport | None = None,
         record: CaptureWriter | None = None,
         rest: RestClient | None = None,
-        stable_after: float = 30.0,
+        stable_after: float = 5.0,
         delays: Callable[[], Iterator[float]] = backoff_delays,
         plan_overrides: dict[str, Any] | None = None,
+        check_interval: float = 1.0,
+        renewal_overlap: float = 2.0,
     ) -> None:
-        if overflow not in ("block", "drop_oldest"):
-            raise UsageError(f"overflow must be 'block' or 'drop_oldest', not {overflow!r}")
+        if book_top is not None and book_top < 1:
+            raise UsageError(f"book_top must be a positive number of levels, not {book_top}")
         self._endpoints = endpoints or {}
         self._book_top = book_top
-        self._queue: asyncio.Queue[object] | None = asyncio.Queue(queue_size) if queue_size else None
-        self._overflow = overflow
+        self._queue = EventQueue(queue_size, overflow) if queue_size else None
+        self._pipeline = Pipeline(self._queue)
         self._transport = transport or WebsocketsTransport()
         self._recorder = record
         self._rest = rest or RestClient()
+        if self._rest.on_outage is None:
+            self._rest.on_outage = self._rest_outage
         self._stable_after = stable_after
         self._delays = delays
         self._plan_overrides = plan_overrides or {}
+        self._check_interval = check_interval
+        self._overlap = renewal_overlap
         self._subs: dict[str, list[Subscription]] = {}
         self._adapters: dict[str, Adapter] = {}
+        self._hosts: dict[str, str] = {}  # REST host -> exchange id
         self._connections: list[Connection] = []
         self._by_conn: dict[str, Connection] = {}
-        self._flush_task: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._callbacks: list[tuple[tuple[type[Any], ...], Callback]] = []
-        self._processors: list[Processor] = []
-        self._sinks: list[Sink] = []
+        self._conn_tasks: list[asyncio.Task[Any]] = []
+        self._inflight: dict[tuple[str, str], asyncio.Task[Any]] = {}  # (exchange, url) -> its REST task
+        self._pending: dict[str, set[asyncio.Task[Any]]] = {}  # connection -> REST tasks serving it
+        self._done = asyncio.Event()
         self._engine: IndicatorEngine | None = None
         self._started = False
         self._stopped = False
-        self.stats: Counter[str] = Counter()
+        self._failure: ConnectionFailed | None = None
+        self.stats = Stats()
 
     # -- configuration ----------------------------------------------------------------------------
 
@@ -119,9 +124,10 @@ class Collector:
         *,
         interval: str = "1m",
     ) -> None:
-        """Ask for ``channels`` (``trades``, ``ticker``, ``book``, ``candles``) of ``symbols`` on ``exchange``.
+        """Ask for ``channels`` of ``symbols`` on ``exchange``: ``trades``, ``ticker``, ``book``,
+        ``candles``, and on derivatives ``funding`` (mark/index/funding/open interest) and ``liquidations``.
 
-        Without ``channels``, every channel the exchange's adapter offers. Symbols are
+        Without ``channels``, the market channels the exchange's adapter offers. Symbols are
         unified (``BTC/USDT``, ``BTC/USDT:USDT``); unknown ones raise
         :class:`~collector.errors.UnknownSymbol` when the collector starts.
         """
@@ -133,11 +139,13 @@ class Collector:
             return
         names = [symbols] if isinstance(symbols, str) else list(symbols)
         if channels is None:
-            channels = cls.channels
+            channels = cls.default_channels or tuple(c for c in cls.channels if c not in ("funding", "liquidations"))
         chans = [channels] if isinstance(channels, str) else list(channels)
         for ch in chans:
             if ch not in CHANNELS:
                 raise UsageError(f"unknown channel {ch!r}; use {', '.join(CHANNELS)}")
+            if ch not in cls.channels:
+                raise UsageError(f"{exchange} offers no {ch} channel; it offers {', '.join(cls.channels)}")
         subs = self._subs.setdefault(exchange, [])
         subs.extend(Subscription(symbol, ch, interval) for symbol in names for ch in chans)  # type: ignore[arg-type]
 
@@ -147,11 +155,11 @@ class Collector:
         A coroutine function is awaited (slow callbacks slow the pipeline: that is the
         backpressure). Exceptions are logged and counted, never propagated.
         """
-        self._callbacks.append((tuple(types), callback))
+        self._pipeline.callbacks.append((tuple(types), callback))
 
     def add_processor(self, processor: Processor) -> None:
         """Run ``processor`` on every event; the events it returns join the stream after it."""
-        self._processors.append(processor)
+        self._pipeline.processors.append(processor)
 
     def indicators(self, exchange: str, symbol: str, interval: str, *specs: str) -> IndicatorEngine:
         """Compute TA-Lib indicators on candles built from ``symbol``'s trades, e.g.
@@ -176,13 +184,19 @@ class Collector:
         if self._engine is not None and self._engine is not engine:
             raise UsageError("this collector already has an indicator engine")
         self._engine = engine
-        if engine.process not in self._processors:
-            self._processors.append(engine.process)
+        if engine.process not in self._pipeline.processors:
+            self._pipeline.processors.append(engine.process)
         return engine
 
     def add_sink(self, sink: Sink) -> None:
-        """Send every event to ``sink`` too (started with the collector, closed and flushed with it)."""
-        self._sinks.append(sink)
+        """Send every event to ``sink`` too (started with the collector, closed and flushed with it).
+
+        A sink with an ``on_status`` attribute gets a function to report its backpressure
+        with; the collector turns each report into an ``outage`` event.
+        """
+        if hasattr(sink, "on_status"):
+            sink.on_status = self._sink_status
+        self._pipeline.sinks.append(sink)
 
     # -- access -----------------------------------------------------------------------------------
 
@@ -202,6 +216,11 @@ class Collector:
         """The running connections (one per connection plan)."""
         return list(self._connections)
 
+    @property
+    def pipeline(self) -> Pipeline:
+        """The event pipeline (its ``stats`` count callback errors)."""
+        return self._pipeline
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -211,13 +230,12 @@ class Collector:
         if not self._subs:
             raise UsageError("nothing to collect: call subscribe() first")
         self._started = True
-        for sink in self._sinks:
-            await sink.start()
         try:
+            await self._pipeline.start()
             for exchange, subs in self._subs.items():
                 await self._start_exchange(exchange, subs)
             if self._engine is not None:
-                self._flush_task = self._spawn(self._flush_loop(self._engine), "indicators:flush")
+                self._spawn(self._flush_loop(self._engine), "indicators:flush")
         except BaseException:
             await self.stop()
             raise
@@ -225,14 +243,17 @@ class Collector:
     async def _start_exchange(self, exchange: str, subs: Sequence[Subscription]) -> None:
         adapter = create(exchange, endpoints=self._endpoints.get(exchange), book_top=self._book_top)
         self._adapters[exchange] = adapter
+        host = urlsplit(adapter.endpoints.rest).netloc
+        self._hosts[host] = exchange
+        self._rest.set_policy(host, adapter.rest_policy)
         handle = self._handler(adapter)
         for request in adapter.instrument_requests():
             status, body = await self._fetch(request)
             if status != 200:
                 raise HttpError(request.url, status, body.decode("utf-8", "replace"))
-            await handle(adapter.on_http(request, status, body, time.time()))
+            await handle(adapter.answer(request, status, body, time.time()))
         if adapter.rest_weight_limit:
-            self._rest.set_weight_limit(urlsplit(adapter.endpoints.rest).netloc, adapter.rest_weight_limit)
+            self._rest.set_policy(host, adapter.rest_policy, adapter.rest_weight_limit)
         plans = [msgspec.structs.replace(p, **self._plan_overrides) for p in adapter.plan(subs)]
         log.info("starting", exchange=exchange, connections=len(plans), subscriptions=len(subs))
         for plan in plans:
@@ -244,19 +265,41 @@ class Collector:
                 recorder=self._recorder,
                 stable_after=self._stable_after,
                 delays=self._delays,
+                overlap=self._overlap,
             )
             self._connections.append(conn)
             self._by_conn[plan.conn] = conn
-            self._spawn(conn.run(), f"{plan.conn}:run")
+            task = self._spawn(self._run_connection(conn), f"{plan.conn}:run")
+            self._conn_tasks.append(task)
+        self._spawn(self._check_loop(adapter, handle), f"{exchange}:check")
+
+    async def _run_connection(self, conn: Connection) -> None:
+        await conn.run()
+        if conn.failed is not None and all(c.failed is not None for c in self._connections):
+            # Nothing is left collecting: end the run with the reason rather than idle forever.
+            reasons = "; ".join(sorted({f"{c.plan.conn}: {c.failed}" for c in self._connections}))
+            self._failure = ConnectionFailed(f"every connection failed for good ({reasons})")
+            log.error("every connection failed for good", reasons=reasons)
+            self._spawn(self.stop(), "stop")
+
+    async def _check_loop(self, adapter: Adapter, handle: Callable[[Output], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(self._check_interval)
+            out = adapter.check(time.time())
+            if out:
+                await handle(out)
 
     async def _flush_loop(self, engine: IndicatorEngine, period: float = 1.0, lag: float = 2.0) -> None:
-        while not self._stopped:
+        while True:
             await asyncio.sleep(period)
             for event in engine.flush(time.time() - lag):
-                await self._deliver(event)
+                await self._pipeline.deliver(event)
 
     async def _fetch(self, request: RestRequest) -> tuple[int, bytes]:
-        status, body, _ = await self._rest.fetch(request)
+        try:
+            status, body, _ = await self._rest.fetch(request)
+        except ResponseTooLarge as exc:
+            return 0, str(exc).encode()
         if self._recorder is not None and status == 200:
             self._recorder.http(request.url, body, time.time())
         return status, body
@@ -275,40 +318,32 @@ class Collector:
             log.error("task failed", task=task.get_name(), error=repr(task.exception()))
 
     async def stop(self) -> None:
-        """Close every connection, cancel REST work, flush and close sinks. Safe to call twice."""
+        """Close every connection, cancel REST work, flush and close sinks. Safe to call twice.
+
+        Returns promptly whatever is sleeping (a backoff, a rate-limit pause): sockets get
+        a moment to close politely, everything else is cancelled.
+        """
         if self._stopped:
             return
         self._stopped = True
+        self._done.set()
         for conn in self._connections:
             conn.stop()
-        if self._flush_task is not None:
-            self._flush_task.cancel()
-        tasks = list(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=5.0)
+        current = asyncio.current_task()
+        others = [t for t in self._tasks if t is not current and t not in self._conn_tasks]
+        for task in others:
+            task.cancel()
+        conns = [t for t in self._conn_tasks if not t.done() and t is not current]
+        if conns:
+            _, pending = await asyncio.wait(conns, timeout=0.8)
             for task in pending:
                 task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        waiting = [t for t in (*others, *conns) if not t.done()]
+        for task in waiting:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await self._rest.close()
-        for sink in self._sinks:
-            try:
-                await sink.close()
-            except Exception as exc:
-                log.error("sink close failed", sink=type(sink).__name__, error=repr(exc))
-        if self._queue is not None:
-            self._put_final()
-
-    def _put_final(self) -> None:
-        assert self._queue is not None
-        while True:
-            try:
-                self._queue.put_nowait(_STOP)
-                return
-            except asyncio.QueueFull:
-                self._queue.get_nowait()
-                self.stats["dropped_at_stop"] += 1
+        await self._pipeline.close()
 
     async def __aenter__(self) -> Collector:
         return self
@@ -317,28 +352,37 @@ class Collector:
         await self.stop()
 
     async def run(self, duration: float | None = None) -> None:
-        """Start (if needed) and run for ``duration`` seconds, or until cancelled; then stop."""
+        """Start (if needed) and run for ``duration`` seconds, or until cancelled; then stop.
+
+        Raises :class:`~collector.errors.ConnectionFailed` when every connection failed for good.
+        """
         await self.start()
         try:
-            if duration is None:
-                await asyncio.Event().wait()
-            else:
-                await asyncio.sleep(duration)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), duration)
         finally:
             await self.stop()
+        if self._failure is not None:
+            raise self._failure
 
     # -- the pipeline -----------------------------------------------------------------------------
 
     def _handler(self, adapter: Adapter) -> Callable[[Output], Awaitable[None]]:
+        emit = self._pipeline.emit
+        stats = self.stats
+
         async def handle(out: Output) -> None:
             # The one place actions are routed, whether they came from a frame or a REST answer.
             for item in out:
                 if isinstance(item, EventBase):
-                    await self._emit(item)
+                    stats["events"] += 1
+                    if type(item) is Disconnected:
+                        self.abandon(item.conn)
+                    await emit(item)
                 elif isinstance(item, RestRequest):
-                    self._spawn(self._rest_roundtrip(adapter, item, handle), f"rest:{item.url}")
+                    self._request(adapter, item, handle)
                 elif (conn := self._by_conn.get(item.conn)) is None:
-                    self.stats["actions_for_unknown_connection"] += 1
+                    stats["actions_for_unknown_connection"] += 1
                 elif isinstance(item, SendFrame):
                     conn.send(item)
                 else:
@@ -346,42 +390,45 @@ class Collector:
 
         return handle
 
+    def _request(self, adapter: Adapter, request: RestRequest, handle: Callable[[Output], Awaitable[None]]) -> None:
+        """Run a REST request for ``adapter`` unless the same one is already in flight."""
+        if self._stopped:
+            return
+        key = (adapter.id, request.url)
+        if key in self._inflight:
+            self.stats["rest_coalesced"] += 1
+            return
+        conn = request.conn or (adapter.book_conn(request.symbol) if request.symbol is not None else None)
+        task = self._spawn(self._rest_roundtrip(adapter, request, handle), f"rest:{request.url}")
+        self._inflight[key] = task
+        task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        if conn is not None:
+            serving = self._pending.setdefault(conn, set())
+            serving.add(task)
+            task.add_done_callback(serving.discard)
+
     async def _rest_roundtrip(
         self, adapter: Adapter, request: RestRequest, handle: Callable[[Output], Awaitable[None]]
     ) -> None:
         status, body = await self._fetch(request)
-        await handle(adapter.on_http(request, status, body, time.time()))
+        await handle(adapter.answer(request, status, body, time.time()))
 
-    async def _emit(self, event: Event) -> None:
-        self.stats["events"] += 1
-        await self._deliver(event)
-        for processor in self._processors:
-            for derived in processor(event):
-                await self._deliver(derived)
+    def abandon(self, conn: str) -> None:
+        """Cancel the REST work still pending for connection ``conn`` (it dropped; its books start over)."""
+        for task in list(self._pending.pop(conn, ())):
+            task.cancel()
+            self.stats["rest_abandoned"] += 1
 
-    async def _deliver(self, event: Event) -> None:
-        for types, callback in self._callbacks:
-            if types and not isinstance(event, types):
-                continue
-            try:
-                result = callback(event)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                self.stats["callback_errors"] += 1
-                name = getattr(callback, "__qualname__", type(callback).__qualname__)
-                log.error("callback failed", callback=name, error=repr(exc))
-        for sink in self._sinks:
-            await sink.write(event)
-        queue = self._queue
-        if queue is not None:
-            if self._overflow == "block":
-                await queue.put(event)
-            else:
-                if queue.full():
-                    queue.get_nowait()
-                    self.stats["dropped_oldest"] += 1
-                queue.put_nowait(event)
+    def _rest_outage(self, kind: str, host: str, detail: str, retry_in: float | None) -> None:
+        exchange = self._hosts.get(host, host)
+        event = Outage(exchange, None, None, time.time(), host, kind, detail, retry_in)
+        if not self._stopped:
+            self._spawn(self._pipeline.emit(event), "outage")
+
+    def _sink_status(self, sink: str, kind: str, detail: str) -> None:
+        event = Outage("collector", None, None, time.time(), sink, kind, detail, None)
+        if not self._stopped:
+            self._spawn(self._pipeline.emit(event), "outage")
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
@@ -393,6 +440,13 @@ class Collector:
         queue = self._queue
         while True:
             item = await queue.get()
-            if item is _STOP:
+            if item is END:
+                if self._failure is not None:
+                    raise self._failure
                 return
             yield item  # type: ignore[misc]
+
+    @property
+    def dropped(self) -> int:
+        """Market events dropped by ``overflow="drop_oldest"`` so far."""
+        return self._queue.dropped if self._queue is not None else 0

@@ -3,33 +3,43 @@
 Only this module and :mod:`collector.rest` touch the network. One :class:`Connection`
 runs one plan:
 
-- reconnects as an ``async for`` loop over :func:`reconnecting`, with capped exponential
-  backoff and full jitter that resets once a connection stayed up for ``stable_after``;
+- reconnects with capped, jittered backoff (:class:`~collector.backoff.Backoff`); a
+  session that lasted ``stable_after`` seconds resets it, so a connection that drops
+  once in a while comes back at once while one that dies on arrival backs off;
+- decides in one place, :func:`is_fatal`, which connect failures end the connection
+  (a 4xx answer to the upgrade, a bad address) instead of being retried forever; every
+  failed attempt and the fatal end are reported as ``outage`` events;
 - sends the plan's subscribe frames after every (re)connect, paced by the exchange's
-  control-message interval (e.g. Binance spot allows 5 incoming messages per second);
+  control-message interval, through a bounded queue;
 - detects a dead peer with protocol pings (the transport's keepalive), separately from
-  data idleness (no frame for ``idle_timeout``), and reconnects on either;
-- reconnects proactively before the exchange's forced disconnect (``max_lifetime``);
-- hands every frame to the adapter and the adapter's output to the collector.
+  a silent feed: no *data* frame for ``idle_timeout`` (acks, pongs and heartbeats do not
+  count, see :meth:`~collector.exchanges.base.Adapter.control`) reconnects;
+- renews the connection before the exchange's forced disconnect (``max_lifetime``)
+  make-before-break: the new socket subscribes while the old one still delivers, and
+  takes over without any book being reset (see :class:`_Renewal`);
+- hands every frame to the adapter's boundary (:meth:`Adapter.receive`) and the output
+  to the collector.
 
-Stopping cancels the connection's tasks and closes the socket; nothing is left running.
+Stopping wakes whatever is sleeping and closes the socket; nothing is left running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from .actions import Reconnect, SendFrame
+from .backoff import backoff_delays
 from .capture import CaptureWriter
 from .exchanges.base import Adapter, ConnectionPlan, Output
 from .log import get_logger
-from .rest import backoff_delays
-from .transport import Socket, SocketClosed, Transport
+from .models import Candle, Liquidation, Outage, Ticker, Trade
+from .transport import BadAddress, HandshakeRejected, Socket, SocketClosed, Transport
 
-__all__ = ["Connection", "OutputHandler", "reconnecting"]
+__all__ = ["Connection", "OutputHandler", "is_fatal"]
 
 
 OutputHandler = Callable[[Output], Awaitable[None]]
@@ -37,41 +47,71 @@ OutputHandler = Callable[[Output], Awaitable[None]]
 (REST requests to run, frames to send and reconnects, via :meth:`Connection.send` and
 :meth:`Connection.reconnect` of the connection they name)."""
 
+CONTROL_QUEUE = 1000
+"""Frames the adapter may have queued for sending on one connection."""
 
-async def reconnecting(
-    connect: Callable[[], Awaitable[Socket]],
-    *,
-    delays: Callable[[], Iterator[float]] = backoff_delays,
-    stable_after: float = 30.0,
-    on_error: Callable[[BaseException, float], None] | None = None,
-) -> AsyncGenerator[Socket, None]:
-    """Yield a fresh socket each time the previous one is done, forever.
 
-    Failed attempts wait ``next(delays)`` (full jitter, capped); the delay sequence starts
-    over once a socket has stayed up for ``stable_after`` seconds, so a connection that
-    drops once a day reconnects at once, while a flapping one backs off. ``on_error`` is
-    told of every failed attempt and the delay before the next.
+def is_fatal(exc: BaseException) -> bool:
+    """Whether a connect failure ends the connection rather than being retried.
+
+    Fatal: the address cannot work (:class:`BadAddress`: not a websocket URL, a TLS
+    certificate the host fails), or the server refused the upgrade with a 4xx status
+    other than 408 (timeout) and 429 (too many requests), e.g. 404 for a wrong path or
+    403 for a blocked region. Everything else (refused or reset TCP connections, DNS
+    failures, timeouts, 5xx, 429) may pass and is retried with backoff.
     """
-    sequence = delays()
-    while True:
-        try:
-            socket = await connect()
-        except (OSError, SocketClosed, TimeoutError) as exc:
-            delay = next(sequence)
-            if on_error is not None:
-                on_error(exc, delay)
-            await asyncio.sleep(delay)
-            continue
-        opened = time.monotonic()
-        yield socket
-        if time.monotonic() - opened >= stable_after:
-            sequence = delays()
-        else:
-            await asyncio.sleep(next(sequence))
+    if isinstance(exc, BadAddress | ssl.SSLCertVerificationError):
+        return True
+    if isinstance(exc, HandshakeRejected):
+        return 400 <= exc.status < 500 and exc.status not in (408, 429)
+    return False
+
+
+class _Session:
+    """One socket's state within a connection."""
+
+    __slots__ = ("opened", "socket")
+
+    def __init__(self, socket: Socket, opened: float) -> None:
+        self.socket = socket
+        self.opened = opened
+
+
+class _Renewal:
+    """A replacement socket being opened while the current one keeps delivering.
+
+    Its frames are held (up to ``limit``) until the switch; then the old socket is
+    dropped without resetting any book, and the held frames are processed after the
+    old socket's last one. Duplicates are harmless to books (their update ids are behind
+    the book's and are skipped by the rule); trades, tickers and candles seen from the
+    old socket during the overlap are remembered so their second copies are dropped.
+    """
+
+    __slots__ = ("held", "limit", "ready", "seen", "socket", "task")
+
+    def __init__(self, limit: int) -> None:
+        self.socket: Socket | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.held: list[tuple[str | bytes, float]] = []
+        self.limit = limit
+        self.ready = asyncio.Event()
+        self.seen: set[object] = set()
+
+
+def _identity(event: object) -> object | None:
+    """What makes two copies of an event the same event (``None``: not deduplicated)."""
+    if isinstance(event, Trade):
+        return (Trade, event.symbol, event.id)
+    if isinstance(event, Ticker | Candle | Liquidation):
+        return event  # frozen structs compare by value
+    return None
 
 
 class Connection:
-    """Keep ``plan`` connected and feed its frames through ``adapter`` until :meth:`stop`."""
+    """Keep ``plan`` connected and feed its frames through ``adapter`` until :meth:`stop`.
+
+    ``failed`` holds the reason when the connection ended for good (a fatal connect error).
+    """
 
     def __init__(
         self,
@@ -81,9 +121,10 @@ class Connection:
         transport: Transport,
         *,
         recorder: CaptureWriter | None = None,
-        stable_after: float = 30.0,
+        stable_after: float = 5.0,
         open_timeout: float = 10.0,
         delays: Callable[[], Iterator[float]] = backoff_delays,
+        overlap: float = 2.0,
     ) -> None:
         self.plan = plan
         self.adapter = adapter
@@ -93,12 +134,21 @@ class Connection:
         self._stable_after = stable_after
         self._open_timeout = open_timeout
         self._delays = delays
-        self._socket: Socket | None = None
+        self._overlap = overlap
+        self._session: _Session | None = None
         self._close_reason: str | None = None
-        self._control: asyncio.Queue[str] = asyncio.Queue()
-        self._stopping = False
+        self._control: asyncio.Queue[str] = asyncio.Queue(CONTROL_QUEUE)
+        self._stopped = asyncio.Event()
+        self._renewal: _Renewal | None = None
         self.connects = 0
+        self.renewals = 0
+        self.failed: str | None = None
         self.log = get_logger("collector.connection", exchange=adapter.id, conn=plan.conn)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped.is_set()
 
     async def _connect(self) -> Socket:
         plan = self.plan
@@ -110,82 +160,127 @@ class Connection:
             open_timeout=self._open_timeout,
         )
 
-    def _connect_failed(self, exc: BaseException, delay: float) -> None:
-        self.log.warning("connect failed", error=str(exc) or type(exc).__name__, retry_in=round(delay, 3))
+    def _outage(self, kind: str, detail: str, retry_in: float | None = None) -> Output:
+        return [Outage(self.adapter.id, None, None, time.time(), self.plan.conn, kind, detail, retry_in)]
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when the connection is stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
 
     async def run(self) -> None:
-        """Connect, stream, reconnect; returns only after :meth:`stop` (or when cancelled)."""
-        sockets = reconnecting(
-            self._connect, delays=self._delays, stable_after=self._stable_after, on_error=self._connect_failed
-        )
-        async with contextlib.aclosing(sockets):
-            async for socket in sockets:
-                if self._stopping:
-                    await socket.close()
+        """Connect, stream, reconnect; returns after :meth:`stop`, or when a connect error is fatal."""
+        delays = self._delays()
+        while not self.stopping:
+            try:
+                socket = await self._connect()
+            except (OSError, SocketClosed, TimeoutError) as exc:
+                reason = str(exc) or type(exc).__name__
+                if is_fatal(exc):
+                    self.failed = reason
+                    self.log.error("connection failed for good", url=self.plan.url, error=reason)
+                    await self._handle(self._outage("fatal", f"{self.plan.url}: {reason}"))
                     return
-                reason = await self._session(socket)
-                received = time.time()
-                self.log.info("disconnected", reason=reason)
-                await self._handle(self.adapter.on_disconnect(self.plan.conn, reason, received))
-                if self._stopping:
-                    return
+                delay = next(delays)
+                self.log.warning("connect failed", error=reason, retry_in=round(delay, 3))
+                await self._handle(self._outage("connect_failed", f"{self.plan.url}: {reason}", delay))
+                await self._pause(delay)
+                continue
+            if self.stopping:
+                await socket.close()
+                return
+            opened = time.monotonic()
+            reason = await self._run_session(socket)
+            received = time.time()
+            self.log.info("disconnected", reason=reason)
+            # A clean stop is not a loss: no resync events for books nobody rebuilds.
+            await self._handle(self.adapter.disconnected(self.plan.conn, reason, received, report=not self.stopping))
+            if self.stopping:
+                return
+            if time.monotonic() - opened >= self._stable_after:
+                delays = self._delays()
+                await self._pause(next(delays) / 10.0)  # a little jitter, so a fleet does not return at once
+            else:
+                await self._pause(next(delays))
 
     def stop(self) -> None:
         """Ask the connection to close; :meth:`run` returns once the socket is closed."""
-        self._stopping = True
+        self._stopped.set()
         self.close_socket("stopped")
+        renewal = self._renewal
+        if renewal is not None and renewal.socket is not None:
+            renewal.socket.abort()
 
     def close_socket(self, reason: str) -> None:
         """Drop the current socket (it reconnects unless stopping); ``reason`` is reported."""
-        if self._socket is not None and self._close_reason is None:
+        if self._session is not None and self._close_reason is None:
             self._close_reason = reason
-            self._socket.abort()
+            self._session.socket.abort()
 
     def send(self, action: SendFrame) -> None:
         """Queue a frame the adapter asked to send (paced like the subscriptions)."""
-        self._control.put_nowait(action.data)
+        try:
+            self._control.put_nowait(action.data)
+        except asyncio.QueueFull:
+            self.adapter.stats["error.control_queue_full"] += 1
+            self.log.error("control queue full, frame dropped", limit=CONTROL_QUEUE, frame=action.data[:100])
 
     def reconnect(self, action: Reconnect) -> None:
         """Drop the socket at the adapter's request (e.g. the exchange announced a shutdown)."""
         self.log.info("reconnect requested", reason=action.reason)
         self.close_socket(action.reason)
 
-    async def _session(self, socket: Socket) -> str:
+    # -- one session ----------------------------------------------------------------------------
+
+    async def _opened(self, socket: Socket) -> float:
         plan = self.plan
-        self._socket = socket
-        self._close_reason = None
-        self.connects += 1
         now = time.time()
+        self.connects += 1
         if self._recorder is not None:
             self._recorder.connect(plan.conn, plan.url, now)
         self.log.info("connected", url=plan.url, attempt=self.connects)
+        return now
+
+    async def _run_session(self, socket: Socket) -> str:
+        plan = self.plan
+        now = await self._opened(socket)
+        self._session = _Session(socket, now)
+        self._close_reason = None
         # Frames queued for an earlier socket were for its subscriptions; the plan resends them.
-        self._control = asyncio.Queue()
+        self._control = asyncio.Queue(CONTROL_QUEUE)
         for frame in plan.subscribe:
             self._control.put_nowait(frame)
-        await self._handle(self.adapter.on_connect(plan, now))
-        state = _SessionState(now)
+        await self._handle(self.adapter.connected(plan, now))
         tasks = [
-            asyncio.create_task(self._send_loop(socket), name=f"{plan.conn}:send"),
-            asyncio.create_task(self._watchdog(state), name=f"{plan.conn}:watchdog"),
+            asyncio.create_task(self._send_loop(), name=f"{plan.conn}:send"),
+            asyncio.create_task(self._watchdog(), name=f"{plan.conn}:watchdog"),
         ]
         if plan.app_ping:
             tasks.append(asyncio.create_task(self._app_ping_loop(plan.app_ping), name=f"{plan.conn}:ping"))
         try:
-            reason = await self._recv_loop(socket, state)
+            while True:
+                session = self._session
+                reason = await self._recv_loop(session.socket)
+                renewal = self._renewal
+                if renewal is None or not renewal.ready.is_set() or renewal.socket is None or self.stopping:
+                    return self._close_reason or reason
+                # Make-before-break: the replacement takes over; books and state carry on.
+                await self._take_over(renewal)
         finally:
             for task in tasks:
                 task.cancel()
+            await self._drop_renewal()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, SocketClosed):
                     await task
-            self._socket = None
-            await socket.close()
-        return self._close_reason or reason
+            session = self._session
+            self._session = None
+            if session is not None:
+                await session.socket.close()
 
-    async def _recv_loop(self, socket: Socket, state: _SessionState) -> str:
+    async def _recv_loop(self, socket: Socket) -> str:
         conn = self.plan.conn
-        parse = self.adapter.frame_parser()
+        receive = self.adapter.receive
         recorder = self._recorder
         handle = self._handle
         while True:
@@ -194,19 +289,38 @@ class Connection:
             except SocketClosed as exc:
                 return exc.reason
             received = time.time()
-            state.last_frame = received
             if recorder is not None:
                 recorder.recv(conn, frame, received)
-            out = parse(conn, frame, received)
+            out = receive(conn, frame, received)
+            if self._renewal is not None:
+                out = self._remember(out)
             if out:
                 await handle(out)
 
-    async def _send_loop(self, socket: Socket) -> None:
+    def _remember(self, out: Output) -> Output:
+        """During a renewal, remember what the old socket delivered (and drop what was delivered twice)."""
+        renewal = self._renewal
+        assert renewal is not None
+        kept: Output = []
+        for item in out:
+            key = _identity(item)
+            if key is not None:
+                if key in renewal.seen:
+                    continue
+                if len(renewal.seen) < 1_000_000:
+                    renewal.seen.add(key)
+            kept.append(item)
+        return kept
+
+    async def _send_loop(self) -> None:
         interval = self.plan.control_interval
         conn = self.plan.conn
         while True:
             data = await self._control.get()
-            await socket.send(data)
+            session = self._session
+            if session is None:
+                return
+            await session.socket.send(data)
             if self._recorder is not None:
                 self._recorder.send(conn, data, time.time())
             if interval:
@@ -217,29 +331,94 @@ class Connection:
     async def _app_ping_loop(self, text: str) -> None:
         while True:
             await asyncio.sleep(self.plan.app_ping_interval)
-            self._control.put_nowait(text)
+            with contextlib.suppress(asyncio.QueueFull):
+                self._control.put_nowait(text)
 
-    async def _watchdog(self, state: _SessionState) -> None:
+    async def _watchdog(self) -> None:
         plan = self.plan
         idle = plan.idle_timeout
         lifetime = plan.max_lifetime
-        tick = min(x for x in (idle / 4 if idle else 5.0, 5.0) if x > 0)
+        tick = min(x for x in (idle / 4 if idle else 5.0, lifetime / 4 if lifetime else 5.0, 5.0) if x > 0)
         while True:
             await asyncio.sleep(tick)
+            session = self._session
+            if session is None:
+                return
             now = time.time()
-            if idle and now - state.last_frame > idle:
-                self.log.warning("no data, reconnecting", idle_seconds=round(now - state.last_frame, 1))
-                self.close_socket(f"idle for {idle:g}s")
+            # Data frames only: an exchange that keeps answering pings while its feed has
+            # stopped is as useless as a dead one.
+            last = max(self.adapter.data_at.get(plan.conn, 0.0), session.opened)
+            if idle and now - last > idle:
+                self.log.warning("no data, reconnecting", idle_seconds=round(now - last, 1))
+                self.close_socket(f"no data for {idle:g}s")
                 return
-            if lifetime and now - state.opened > lifetime:
-                self.log.info("proactive reconnect before the exchange's forced disconnect")
-                self.close_socket(f"lifetime {lifetime:g}s reached")
-                return
+            if lifetime and now - session.opened > lifetime and self._renewal is None:
+                self.log.info("renewing the connection before the exchange's forced disconnect")
+                self._renewal = _Renewal(limit=100_000)
+                self._renewal.task = asyncio.create_task(self._renew(self._renewal), name=f"{plan.conn}:renew")
 
+    # -- make-before-break renewal ----------------------------------------------------------------
 
-class _SessionState:
-    __slots__ = ("last_frame", "opened")
+    async def _renew(self, renewal: _Renewal) -> None:
+        """Open the replacement socket, subscribe it, hold its frames, then signal the switch."""
+        plan = self.plan
+        try:
+            socket = await self._connect()
+        except (OSError, SocketClosed, TimeoutError) as exc:
+            # The old socket still works: keep it, try again at the next watchdog tick.
+            self.log.warning("renewal failed, keeping the current connection", error=str(exc) or type(exc).__name__)
+            self._renewal = None
+            return
+        renewal.socket = socket
+        try:
+            for request in plan.subscribe:
+                await socket.send(request)
+                if plan.control_interval:
+                    await asyncio.sleep(plan.control_interval)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._overlap
+            while loop.time() < deadline and len(renewal.held) < renewal.limit:
+                try:
+                    frame = await asyncio.wait_for(socket.recv(), deadline - loop.time())
+                except TimeoutError:
+                    break
+                renewal.held.append((frame, time.time()))
+        except SocketClosed as exc:
+            self.log.warning("renewal socket lost, keeping the current connection", reason=exc.reason)
+            self._renewal = None
+            await socket.close()
+            return
+        renewal.ready.set()
+        self.close_socket("renewed")  # the session loop sees the old socket end and takes over
 
-    def __init__(self, now: float) -> None:
-        self.opened = now
-        self.last_frame = now
+    async def _take_over(self, renewal: _Renewal) -> None:
+        """Make the replacement socket current and process what it held, after the old socket's last frame."""
+        assert renewal.socket is not None
+        old = self._session
+        if old is not None:
+            old.socket.abort()
+        now = await self._opened(renewal.socket)
+        self._session = _Session(renewal.socket, now)
+        self._close_reason = None
+        self.renewals += 1
+        conn = self.plan.conn
+        receive = self.adapter.receive
+        for frame, _ in renewal.held:
+            received = time.time()
+            if self._recorder is not None:
+                self._recorder.recv(conn, frame, received)
+            out = self._remember(receive(conn, frame, received))
+            if out:
+                await self._handle(out)
+        self._renewal = None
+
+    async def _drop_renewal(self) -> None:
+        renewal, self._renewal = self._renewal, None
+        if renewal is None:
+            return
+        if renewal.task is not None and not renewal.task.done():
+            renewal.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal.task
+        if renewal.socket is not None and (self._session is None or renewal.socket is not self._session.socket):
+            await renewal.socket.close()

@@ -6,22 +6,23 @@
         async for event in stream:
             ...
 
-Messages that are not collector events are counted in ``stream.stats.undecodable``
-and logged with their topic, partition and offset; iteration goes on.
+Offsets are committed for what was handed to you, not for what was fetched: a bot that
+stops after 3 of 10 events and starts again in the same group gets the other 7
+(at-least-once). Messages that are not collector events (poison messages) are counted
+in ``stream.stats.undecodable``, logged with their topic, partition and offset, and
+skipped; iteration goes on.
 """
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .codec import decode_event, encode_event
-from .errors import MalformedFrame, UsageError
+from .codec import decode_event
+from .errors import BrokerUnavailable, MalformedFrame, UsageError
 from .log import get_logger
 from .models import Event
 from .sinks.kafka import DEFAULT_TOPIC_TEMPLATE, EVENT_TYPES
@@ -29,9 +30,7 @@ from .sinks.kafka import DEFAULT_TOPIC_TEMPLATE, EVENT_TYPES
 __all__ = [
     "ConsumeStats",
     "EventConsumer",
-    "add_consume_arguments",
     "consume",
-    "run_consume",
     "topics_for",
 ]
 
@@ -70,9 +69,9 @@ class EventConsumer:
 
     Use it as ``async with`` (which starts and stops the underlying consumer), or just
     ``async for`` (which starts it and stops it when the loop ends). With ``group`` set,
-    offsets are committed automatically (``auto_commit=True``, at most every 5 s) or
-    when you call :meth:`commit`; the group's committed offsets win over
-    ``from_beginning``.
+    the offsets of the events handed out are committed every ``commit_interval`` seconds
+    and on close (``auto_commit=True``), or when you call :meth:`commit`; the group's
+    committed offsets win over ``from_beginning``.
     """
 
     def __init__(
@@ -89,6 +88,8 @@ class EventConsumer:
         auto_commit: bool = True,
         client_id: str = "collector-consume",
         options: dict[str, Any] | None = None,
+        commit_interval: float = 5.0,
+        connect_timeout: float = 10.0,
     ) -> None:
         if topics and pattern:
             raise UsageError("pass topics or pattern, not both")
@@ -97,6 +98,9 @@ class EventConsumer:
         self.pattern = pattern
         self.group = group
         self.idle_timeout = idle_timeout
+        self.auto_commit = auto_commit and group is not None
+        self.commit_interval = commit_interval
+        self.connect_timeout = connect_timeout
         self.stats = ConsumeStats()
         self.last_error: str | None = None
         """The latest undecodable message's description, for reporting."""
@@ -105,22 +109,34 @@ class EventConsumer:
             "client_id": client_id,
             "group_id": group,
             "auto_offset_reset": "earliest" if from_beginning else "latest",
-            "enable_auto_commit": auto_commit and group is not None,
+            # The consumer's own auto-commit commits what it fetched, which is more than was
+            # handed out: offsets are committed here instead.
+            "enable_auto_commit": False,
             # Type topics appear when their first event is produced (e.g. the first
             # resync); refresh metadata often enough that a pattern picks them up.
             "metadata_max_age_ms": 10_000,
             **(options or {}),
         }
         self._consumer: Any = None
+        self._handed: dict[Any, int] = {}  # TopicPartition -> offset after the last message handed out
+        self._committed: dict[Any, int] = {}
+        self._committed_at = time.monotonic()
 
     async def start(self) -> None:
-        """Connect and subscribe; raises :class:`UsageError` if aiokafka is missing."""
+        """Connect and subscribe; raises :class:`UsageError` if aiokafka is missing and
+        :class:`~collector.errors.BrokerUnavailable` if no broker answers within ``connect_timeout``."""
         try:
             from aiokafka import AIOKafkaConsumer
+            from aiokafka.errors import KafkaError
         except ImportError as exc:
-            raise UsageError("consuming needs aiokafka: pip install 'collector[kafka]'") from exc
+            raise UsageError("consuming needs aiokafka: pip install 'crypto-collector[kafka]'") from exc
         consumer = AIOKafkaConsumer(**self._options)
-        await consumer.start()
+        try:
+            await asyncio.wait_for(consumer.start(), self.connect_timeout)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            await consumer.stop()
+            reason = str(exc) or type(exc).__name__
+            raise BrokerUnavailable(f"no Kafka broker reachable at {self.bootstrap}: {reason}") from exc
         if self.pattern:
             consumer.subscribe(pattern=self.pattern)
         else:
@@ -128,15 +144,26 @@ class EventConsumer:
         self._consumer = consumer
 
     async def close(self) -> None:
-        """Leave the group (committing if auto-commit is on) and close connections."""
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
+        """Commit what was handed out (with auto-commit), leave the group and close connections."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        try:
+            if self.auto_commit:
+                await self.commit()
+        finally:
+            self._consumer = None
             await consumer.stop()
 
     async def commit(self) -> None:
-        """Commit the offsets of every event yielded so far (needs ``group``)."""
-        if self._consumer is not None and self.group is not None:
-            await self._consumer.commit()
+        """Commit the offsets of every event handed out so far (needs ``group``)."""
+        if self._consumer is None or self.group is None:
+            return
+        fresh = {tp: offset for tp, offset in self._handed.items() if self._committed.get(tp) != offset}
+        if fresh:
+            await self._consumer.commit(fresh)
+            self._committed.update(fresh)
+        self._committed_at = time.monotonic()
 
     async def __aenter__(self) -> EventConsumer:
         await self.start()
@@ -154,18 +181,23 @@ class EventConsumer:
             await self.start()
         consumer = self._consumer
         stats = self.stats
+        handed = self._handed
         last = time.monotonic()
         try:
             while True:
+                if self.auto_commit and time.monotonic() - self._committed_at >= self.commit_interval:
+                    await self.commit()
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
                 if not batches:
                     if self.idle_timeout is not None and time.monotonic() - last >= self.idle_timeout:
                         return
                     continue
                 last = time.monotonic()
-                for messages in batches.values():
+                for tp, messages in batches.items():
                     for message in messages:
                         stats.received += 1
+                        # Handed out (or skipped as poison) from here on: a restart resumes after it.
+                        handed[tp] = message.offset + 1
                         try:
                             event = decode_event(message.value or b"")
                         except MalformedFrame as exc:
@@ -192,6 +224,7 @@ def consume(
     idle_timeout: float | None = None,
     auto_commit: bool = True,
     options: dict[str, Any] | None = None,
+    connect_timeout: float = 10.0,
 ) -> EventConsumer:
     """Events from the collector topics on ``bootstrap``, decoded into the typed models.
 
@@ -201,6 +234,8 @@ def consume(
     a group or committed offsets, ``from_beginning`` picks the earliest retained message
     instead of only new ones. ``idle_timeout`` ends the iteration after that many
     seconds without a message. ``options`` go to ``aiokafka.AIOKafkaConsumer``.
+    Raises :class:`~collector.errors.BrokerUnavailable` (when started) if no broker
+    answers within ``connect_timeout`` seconds.
     """
     return EventConsumer(
         bootstrap,
@@ -213,57 +248,5 @@ def consume(
         idle_timeout=idle_timeout,
         auto_commit=auto_commit,
         options=options,
+        connect_timeout=connect_timeout,
     )
-
-
-def add_consume_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``collector consume`` (pass the result to :func:`run_consume`)."""
-    parser.add_argument("bootstrap", metavar="BOOTSTRAP", help="Kafka/Redpanda servers, host:port[,host:port]")
-    parser.add_argument(
-        "--types", default=None, help=f"comma-separated event types (default all: {','.join(EVENT_TYPES)})"
-    )
-    parser.add_argument("--topic", action="append", default=[], help="read this topic (repeatable; overrides --types)")
-    parser.add_argument("--pattern", default=None, help="read topics matching this regex")
-    parser.add_argument("--topic-template", default=DEFAULT_TOPIC_TEMPLATE, help="the producers' topic template")
-    parser.add_argument("--group", default=None, help="consumer group id (share partitions, commit offsets)")
-    parser.add_argument("--from-beginning", action="store_true", help="start at the earliest retained message")
-    parser.add_argument("--max-events", type=int, default=None, metavar="N", help="exit after N events")
-    parser.add_argument(
-        "--idle-timeout", type=float, default=None, metavar="SECONDS", help="exit after this long without a message"
-    )
-    parser.add_argument("--out", default=None, help="write JSON lines here instead of stdout")
-
-
-async def run_consume(args: argparse.Namespace) -> int:
-    """``collector consume``: print events as JSON lines; 0, or 1 when messages were undecodable."""
-    if args.pattern:
-        re.compile(args.pattern)
-    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
-    stream = consume(
-        args.bootstrap,
-        args.topic or None,
-        types=types,
-        pattern=args.pattern,
-        group=args.group,
-        from_beginning=args.from_beginning,
-        topic_template=args.topic_template,
-        idle_timeout=args.idle_timeout,
-    )
-    out = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115, ASYNC230 - opened once, closed below
-    count = 0
-    try:
-        async with stream:
-            async for event in stream:
-                out.write(encode_event(event) + b"\n")
-                count += 1
-                if args.max_events is not None and count >= args.max_events:
-                    break
-    finally:
-        out.flush()
-        if args.out:
-            out.close()
-        print(f"consumed {count} events; {stream.stats.as_dict()}", file=sys.stderr)
-    if stream.stats.undecodable:
-        print(f"last undecodable message: {stream.last_error}", file=sys.stderr)
-        return 1
-    return 0

@@ -1,15 +1,17 @@
 """``collector demo``: the whole pipeline offline, with a live terminal view.
 
-The simulator serves exchange wire data on localhost; the real adapters connect to it
-over real websockets, sync their books from its REST snapshots, and this module shows
-books, trades and status as they arrive. Part-way through, the simulator injects a
-sequence gap so the per-symbol resync can be seen happening.
+The simulator serves every exchange's wire data on localhost; the real adapters connect
+to it over real websockets, sync their books, and this module shows books, trades and
+status as they arrive. Part-way through, the simulator injects a sequence gap so the
+per-symbol resync can be seen happening. The view fits an 80x24 terminal; prices are
+shown to the instrument's tick size.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,13 +21,17 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .cli.kafka import sink_from_args
+from .cli.live import simulator_markets
 from .client import Collector
+from .errors import UnknownSymbol
 from .indicators import IndicatorEngine
 from .indicators.cli import engine_from_args
-from .models import Book, Connected, Disconnected, Error, Event, Resync, Ticker, Trade
-from .sinks.kafka import sink_from_args
+from .models import Book, Connected, Disconnected, Error, Event, Outage, Resync, Ticker, Trade
 
-__all__ = ["DemoState", "run_demo"]
+__all__ = ["DemoState", "price_decimals", "run_demo"]
+
+WIDTH = 80
 
 
 @dataclass
@@ -42,17 +48,21 @@ class DemoState:
     """What the view shows, updated by the collector's callback."""
 
     rows: dict[tuple[str, str], _Row] = field(default_factory=dict)
-    recent: deque[Trade] = field(default_factory=lambda: deque(maxlen=8))
-    status: deque[str] = field(default_factory=lambda: deque(maxlen=6))
+    connections: dict[str, str] = field(default_factory=dict)  # conn id -> "up" / "down: reason"
+    log: deque[str] = field(default_factory=lambda: deque(maxlen=4))
     events: int = 0
 
     def __call__(self, event: Event) -> None:
         self.events += 1
-        if isinstance(event, Connected | Disconnected | Error):
-            self.status.append(f"{event.type:<12} {event.exchange:<13} {getattr(event, 'reason', event.conn)}")
+        if isinstance(event, Connected):
+            self.connections[event.conn] = "up"
             return
-        if isinstance(event, Resync):
-            self.status.append(f"resync       {event.exchange:<13} {event.symbol} ({event.reason}: {event.detail})")
+        if isinstance(event, Disconnected):
+            self.connections[event.conn] = f"down: {event.reason}"
+            return
+        if isinstance(event, Error | Outage):
+            self.log.append(f"{event.type} {event.exchange}: {getattr(event, 'reason', '')}{event.detail}"[: WIDTH - 2])
+            return
         symbol = event.symbol
         if symbol is None:
             return
@@ -60,74 +70,76 @@ class DemoState:
         if isinstance(event, Trade):
             row.trades += 1
             row.last = event
-            self.recent.append(event)
         elif isinstance(event, Ticker):
             row.ticker = event
         elif isinstance(event, Book):
             row.book_events += 1
         elif isinstance(event, Resync):
             row.resyncs += 1
+            self.log.append(f"resync {event.exchange} {symbol}: {event.reason} {event.detail}"[: WIDTH - 2])
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
-
-
-def _indicator_text(engine: IndicatorEngine, exchange: str, symbol: str) -> str:
-    parts = []
-    for interval in engine.intervals[:1]:
-        for name, values in engine.latest(exchange, symbol, interval).items():
-            shown = ", ".join(f"{v:,.2f}" for v in values.values() if v is not None)
-            parts.append(f"{name}={shown or '…'}")
-    return " ".join(parts) or "warming up"
+def price_decimals(tick: float | None, price: float) -> int:
+    """Decimals to show a price with: the tick size's, else five significant digits."""
+    if tick:
+        return max(0, -math.floor(math.log10(tick) + 1e-9))
+    return max(0, 4 - math.floor(math.log10(price))) if price > 0 else 2
 
 
 def _render(state: DemoState, c: Collector, engine: IndicatorEngine, elapsed: float, duration: float) -> Group:
-    table = Table(title=f"collector demo — {elapsed:4.1f}s / {duration:g}s, {state.events} events")
-    columns = ("exchange", "symbol", "bid", "ask", "spread", "levels", "last trade", "trades", "book ev", "resyncs")
-    interval = engine.intervals[0] if engine.intervals else ""
-    for col in (*columns, f"indicators {interval}"):
-        table.add_column(col, justify="right" if col not in ("exchange", "symbol") else "left")
+    up = sum(1 for s in state.connections.values() if s == "up")
+    conns = f"{up}/{len(state.connections)} connections up"
+    title = f"collector demo {elapsed:4.1f}/{duration:g}s  {state.events:,} events  {conns}"
+    table = Table(title=title, box=None, pad_edge=False, padding=(0, 1), width=WIDTH)
+    for name, justify in (("market", "left"), ("bid", "right"), ("ask", "right"), ("last", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("trades", justify="right", no_wrap=True)
+    table.add_column("book", justify="right", no_wrap=True)
     for (exchange, symbol), row in sorted(state.rows.items()):
         book = c.book(exchange, symbol)
-        bid = book.best_bid() if book is not None else None
-        ask = book.best_ask() if book is not None else None
+        try:
+            tick = c.adapter(exchange).instruments.by_symbol(symbol).tick_size
+        except UnknownSymbol:
+            tick = None
+        bid = book.best_bid() if book is not None and book.synced else None
+        ask = book.best_ask() if book is not None and book.synced else None
         last = row.last
+        reference = bid[0] if bid else ask[0] if ask else last.price if last else 1.0
+        decimals = price_decimals(tick, reference)
+        status = "sync" if book is not None and book.synced else "wait" if book is not None else "-"
         table.add_row(
-            exchange,
-            symbol,
-            f"{_fmt(bid[0])} x {bid[1]:.3f}" if bid else "-",
-            f"{_fmt(ask[0])} x {ask[1]:.3f}" if ask else "-",
-            _fmt(book.spread() if book is not None else None),
-            str(len(book)) if book is not None else "0",
-            f"{last.side} {last.amount:.4f} @ {_fmt(last.price)}" if last else "-",
+            f"{exchange} {symbol}"[:26],
+            f"{bid[0]:,.{decimals}f}" if bid else "-",
+            f"{ask[0]:,.{decimals}f}" if ask else "-",
+            f"{last.price:,.{decimals}f}" if last else "-",
             str(row.trades),
-            str(row.book_events),
-            str(row.resyncs),
-            _indicator_text(engine, exchange, symbol),
+            f"{status} {row.resyncs}r" if row.resyncs else status,
         )
-    trades = Text("recent trades:\n", style="bold")
-    for t in reversed(state.recent):
-        trades.append(f"  {t.exchange:<13} {t.symbol:<15} {t.side:<4} {t.amount:>10.4f} @ {t.price:,.2f}\n")
-    status = Text("status:\n", style="bold")
-    for line in state.status:
-        status.append(f"  {line}\n")
-    return Group(table, trades, status)
+    parts: list[Table | Text] = [table]
+    interval = engine.intervals[0] if engine.intervals else ""
+    if interval and state.rows:
+        exchange, symbol = min(state.rows)
+        values = []
+        for name, outputs in engine.latest(exchange, symbol, interval).items():
+            shown = ", ".join(f"{v:,.2f}" for v in outputs.values() if v is not None)
+            values.append(f"{name}={shown or '…'}")
+        parts.append(Text(f"{interval} {exchange} {symbol}: {' '.join(values) or 'warming up'}"[:WIDTH]))
+    log = Text("recent resyncs and errors:\n", style="bold")
+    for line in state.log:
+        log.append(f"  {line}\n", style="")
+    parts.append(log)
+    return Group(*parts)
 
 
 async def run_demo(args: argparse.Namespace) -> int:
     """Run the simulator, a collector on it and the live view for ``args.duration`` seconds."""
     from .simulator import Fault, Simulator
 
-    spot = [s.strip() for s in args.symbols.split(",") if s.strip()]
-    first_base = spot[0].split("/")[0]
-    markets = {
-        "binance": spot,
-        "binance_usdm": [f"{s}:{s.split('/')[1]}" for s in spot[:1]],
-        "bybit": [spot[0], f"{spot[0]}:{spot[0].split('/')[1]}"],
-        "upbit": [f"{first_base}/KRW"],
-    }
-    console = Console() if Console().is_terminal else Console(width=170)
+    markets = simulator_markets([])
+    if args.symbols:
+        spot = [s.strip() for s in args.symbols.split(",") if s.strip()]
+        markets = {ex: spot if all(":" not in s for s in syms) else syms for ex, syms in markets.items()}
+    console = Console() if Console().is_terminal else Console(width=WIDTH)
     duration = float(args.duration)
     async with Simulator(markets, seed=int(time.time()) & 0xFFFF, tick_interval=0.1) as sim:
         state = DemoState()
@@ -141,34 +153,47 @@ async def run_demo(args: argparse.Namespace) -> int:
         if kafka is not None:
             c.add_sink(kafka)
         await c.start()
+        # The gap goes to the first exchange whose books are diffs (a whole-book exchange cannot gap).
+        gap_target = next(((ex, syms[0]) for ex, syms in sorted(markets.items()) if ex.startswith("binance")), None)
         start = time.monotonic()
-        gap_at = duration * 0.4
         injected = False
+        synced = 0
         try:
-            if console.is_terminal:
-                with Live(_render(state, c, engine, 0.0, duration), console=console, refresh_per_second=8) as live:
-                    while (elapsed := time.monotonic() - start) < duration:
-                        if not injected and elapsed >= gap_at:
-                            sim.inject("binance", Fault.GAP, symbol=spot[0])
-                            injected = True
-                        live.update(_render(state, c, engine, elapsed, duration))
-                        await asyncio.sleep(0.125)
-            else:
-                # Not a terminal (a pipe, CI): print a snapshot of the view every second instead.
+            with (
+                Live(_render(state, c, engine, 0.0, duration), console=console, refresh_per_second=4, transient=False)
+                if console.is_terminal
+                else _NoLive() as live
+            ):
                 next_print = 1.0
                 while (elapsed := time.monotonic() - start) < duration:
-                    if not injected and elapsed >= gap_at:
-                        sim.inject("binance", Fault.GAP, symbol=spot[0])
+                    if not injected and elapsed >= duration * 0.4 and gap_target is not None:
+                        sim.inject(gap_target[0], Fault.GAP, symbol=gap_target[1])
                         injected = True
-                    if elapsed >= next_print:
+                    if console.is_terminal:
+                        live.update(_render(state, c, engine, elapsed, duration))
+                    elif elapsed >= next_print:
+                        # Not a terminal (a pipe, CI): a snapshot of the view every few seconds.
                         console.print(_render(state, c, engine, elapsed, duration))
-                        next_print += 1.0
-                    await asyncio.sleep(0.05)
+                        next_print += 5.0
+                    await asyncio.sleep(0.25)
             console.print(_render(state, c, engine, duration, duration))
             synced = sum(1 for ex, sym in state.rows if (b := c.book(ex, sym)) is not None and b.synced)
         finally:
             await c.stop()
-        console.print(f"done: {state.events} events, {synced} synced books, simulator stats {dict(sim.stats)}")
+        console.print(f"done: {state.events:,} events, {synced} synced books across {len(markets)} exchanges")
         if kafka is not None:
             console.print(f"kafka: {kafka.stats.as_dict()}")
     return 0
+
+
+class _NoLive:
+    """Stands in for :class:`rich.live.Live` when the output is not a terminal."""
+
+    def __enter__(self) -> _NoLive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, renderable: object) -> None:
+        """Nothing to redraw."""

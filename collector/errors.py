@@ -9,7 +9,8 @@
     │   └── UnknownChannel    the adapter does not offer that channel
     ├── RemoteError           the exchange (or a capture of it) misbehaved
     │   ├── MalformedFrame    a frame could not be decoded
-    │   └── HttpError         a REST call failed after its retries
+    │   ├── HttpError         a REST call failed after its retries
+    │   └── ConnectionFailed  every connection failed for good (a 4xx handshake, a bad URL)
     ├── CaptureError          a capture file is unreadable or not in the capture format
     └── SinkError             a sink could not take or deliver events
         ├── BufferOverflow    overflow="fail" and the buffer is full
@@ -28,6 +29,7 @@ __all__ = [
     "BufferOverflow",
     "CaptureError",
     "CollectorError",
+    "ConnectionFailed",
     "HttpError",
     "MalformedFrame",
     "RemoteError",
@@ -76,6 +78,14 @@ class HttpError(RemoteError):
         self.url = url
         self.status = status
         self.body = body
+
+
+class ConnectionFailed(RemoteError):
+    """Every connection of a collector ended with an error that retrying cannot fix.
+
+    The ``outage`` events with ``kind="fatal"`` say which connection and why (a 404 for a
+    wrong endpoint path, a 403 for a blocked region, an address that is not a websocket URL).
+    """
 
 
 class CaptureError(CollectorError):

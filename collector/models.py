@@ -18,19 +18,23 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "RESYNC_REASONS",
     "UNSET",
     "Alert",
     "Book",
     "BookTop",
     "Candle",
     "Connected",
+    "DerivativeTicker",
     "Disconnected",
     "Error",
     "Event",
     "EventBase",
     "Indicator",
     "Level",
+    "Liquidation",
     "MarketEvent",
+    "Outage",
     "Resync",
     "Side",
     "StatusEvent",
@@ -84,6 +88,39 @@ class Ticker(MarketEvent, frozen=True, gc=False, tag="ticker"):
     low: float | None = None
     volume: float | None = None
     quote_volume: float | None = None
+
+
+class DerivativeTicker(MarketEvent, frozen=True, gc=False, tag="derivative_ticker"):
+    """Mark and index price, funding and open interest of a perpetual or future.
+
+    Emitted when any field changed (never once per frame when nothing did); a field the
+    exchange does not send is ``None``. ``funding_rate`` is the rate of the current
+    funding interval as a fraction (0.0001 = 0.01 %), ``next_funding_time`` in epoch
+    seconds. ``open_interest`` is in the unit the exchange publishes (the README's exchange
+    table says which: contracts, base or quote); ``open_interest_value`` is its value in
+    the quote currency where it can be computed.
+    """
+
+    mark_price: float | None = None
+    index_price: float | None = None
+    funding_rate: float | None = None
+    next_funding_time: float | None = None
+    predicted_funding_rate: float | None = None
+    open_interest: float | None = None
+    open_interest_value: float | None = None
+    last_price: float | None = None
+
+
+class Liquidation(MarketEvent, frozen=True, gc=False, tag="liquidation"):
+    """A forced liquidation order. ``side`` is the liquidation order's side: ``sell`` when a
+    long was liquidated. ``amount`` is in base units; ``id`` and ``status`` where the
+    exchange gives them."""
+
+    side: Side
+    price: float
+    amount: float
+    id: str | None = None
+    status: str | None = None
 
 
 class BookTop(msgspec.Struct, frozen=True, gc=False):
@@ -184,9 +221,12 @@ class Disconnected(StatusEvent, frozen=True, gc=False, tag="disconnected"):
 class Resync(StatusEvent, frozen=True, gc=False, tag="resync"):
     """One symbol's book was discarded and is being rebuilt.
 
-    ``reason`` is ``gap`` (sequence discontinuity), ``crossed`` (best bid >= best ask),
-    ``checksum``, ``stale`` (no data for too long), ``reconnect`` or ``snapshot`` (the
-    snapshot could not be joined to the buffered deltas). ``detail`` has the numbers.
+    ``reason`` is one of :data:`RESYNC_REASONS`: ``gap`` (sequence discontinuity, or an id
+    that cannot be right), ``checksum`` (the exchange's checksum disagrees), ``crossed``
+    (best bid >= best ask), ``invalid`` (a delta or snapshot carried an impossible value),
+    ``stale`` (no update for longer than the book's limit), ``buffer`` (too many deltas
+    waited for a snapshot) or ``reconnect`` (the connection carrying it dropped).
+    ``detail`` has the numbers.
     """
 
     reason: str
@@ -194,12 +234,52 @@ class Resync(StatusEvent, frozen=True, gc=False, tag="resync"):
 
 
 class Error(StatusEvent, frozen=True, gc=False, tag="error"):
-    """A frame or response that could not be used. Nothing else was lost; it is also counted."""
+    """A frame or response that could not be used. Nothing else was lost; it is also counted.
+
+    ``detail`` holds the cause and a bounded excerpt of the frame.
+    """
 
     conn: str
     reason: str
     detail: str = ""
 
 
-Event: TypeAlias = Trade | Ticker | Book | Candle | Indicator | Alert | Connected | Disconnected | Resync | Error
+class Outage(StatusEvent, frozen=True, gc=False, tag="outage"):
+    """Collection is impaired by something other than a bad frame; ``kind`` says what.
+
+    - ``connect_failed``: a connection attempt failed (network, timeout, server error);
+      it is retried in ``retry_in`` seconds.
+    - ``fatal``: a connection attempt was refused for good (a 4xx handshake answer, a bad
+      URL); that connection has ended and is not retried.
+    - ``rate_limited``: the exchange asked us to slow down; REST calls to ``source`` (a
+      host) pause for ``retry_in`` seconds.
+    - ``rest_failed``: a REST call failed after its retries.
+    - ``backpressure``: a sink (``source``) is full and slows the pipeline down;
+      ``recovered`` reports that it has room again.
+    """
+
+    source: str
+    kind: str
+    detail: str = ""
+    retry_in: float | None = None
+
+
+Event: TypeAlias = (
+    Trade
+    | Ticker
+    | Book
+    | Candle
+    | DerivativeTicker
+    | Liquidation
+    | Indicator
+    | Alert
+    | Connected
+    | Disconnected
+    | Resync
+    | Error
+    | Outage
+)
 """Every event type collector emits (a tagged union on ``type``)."""
+
+RESYNC_REASONS = ("gap", "checksum", "crossed", "invalid", "stale", "buffer", "reconnect")
+"""Every ``reason`` a :class:`Resync` carries."""

@@ -1,16 +1,23 @@
 """Replay: a capture is just another frame source for the same adapter code.
 
-:func:`replay` feeds a capture's frames through the adapter in timestamp order, with
-each frame's recorded time as its receipt time, so a replay is deterministic. REST
-requests the adapter makes (instrument lists, book snapshots) are answered from the
-capture's ``http`` records, matched on host, path and the instrument parameter, and
-delivered no earlier than their recorded time (design.md, "Capture and replay").
+:func:`replay` feeds a capture's frames through the adapter's boundary in timestamp
+order, with each frame's recorded time as its receipt time, so a replay is
+deterministic. REST requests the adapter makes (instrument lists, book snapshots) are
+answered from the capture's ``http`` records, matched by the adapter's ``match_key``
+(host, endpoint and instrument parameter), and delivered no earlier than their recorded
+time (design.md, "Capture and replay").
+
+A capture file is read twice, lazily: once for its header, connections and REST
+answers, once for its frames. Memory is bounded by the REST answers it holds, not by the
+number of frames. Records are replayed in time order within a window of
+:data:`REORDER_WINDOW` records (a recorder writes them as they happen, so they are in
+order up to small interleavings between connections and REST workers).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from pathlib import Path
@@ -18,37 +25,52 @@ from pathlib import Path
 import orjson
 
 from .actions import Action, Reconnect, RestRequest, SendFrame
-from .capture import Frame, read_capture
+from .capture import CaptureTruncated, Frame, iter_capture
 from .errors import CaptureError, UnknownExchange
 from .exchanges import EXCHANGES, Adapter, ConnectionPlan, create
 from .models import Error, Event
+from .stats import Stats
 
-__all__ = ["Replay", "detect_exchange", "replay"]
+__all__ = ["REORDER_WINDOW", "Replay", "detect_exchange", "replay"]
+
+REORDER_WINDOW = 4096
+"""Records held back to put a capture file in time order."""
 
 _ACTIONS = (RestRequest, SendFrame, Reconnect)
 _ACTION_TYPES = frozenset(_ACTIONS)
 _TS = attrgetter("ts")
 
 
+def _header_exchange(frames: Iterable[Frame]) -> str:
+    for frame in frames:
+        if frame.kind == "header":
+            return str(orjson.loads(frame.data).get("exchange", ""))
+    return ""
+
+
 def detect_exchange(frames: Iterable[Frame]) -> str:
     """The adapter id for a capture: the one whose websocket host appears in its ``connect``
     records, else the header's exchange when it names an adapter (a capture recorded
-    against a simulator or testnet)."""
-    header_id = ""
+    against a simulator or testnet). Raises :class:`~collector.errors.UnknownExchange`
+    naming the capture's exchange when no adapter serves it."""
+    header = ""
     url = ""
     for frame in frames:
         if frame.kind == "header":
-            header_id = str(orjson.loads(frame.data).get("exchange", "")).lower()
+            header = str(orjson.loads(frame.data).get("exchange", ""))
         elif frame.kind == "connect":
             url = frame.url
             for exchange_id, cls in EXCHANGES.items():
                 if cls.recognizes(url):
                     return exchange_id
             break
-    if header_id in EXCHANGES:
-        return header_id
+    if header.lower() in EXCHANGES:
+        return header.lower()
+    supported = ", ".join(sorted(EXCHANGES))
+    if header:
+        raise UnknownExchange(f"{header} is not supported yet; supported: {supported}")
     if url:
-        raise UnknownExchange(f"no adapter recognises {url!r}; pass exchange=...")
+        raise UnknownExchange(f"no adapter recognises {url!r}; pass exchange=... (supported: {supported})")
     raise CaptureError("capture has no connect record; pass exchange=... to replay it")
 
 
@@ -57,7 +79,10 @@ class Replay:
 
     ``source`` is a capture path or the frames themselves (as :func:`collector.read_capture`
     returns them). ``exchange`` overrides the adapter id found from the ``connect``
-    records; ``book_top=N`` adds the maintained book's best ``N`` levels to every book event.
+    records; ``book_top=N`` adds the maintained book's best ``N`` levels to every book
+    event. :attr:`warnings` lists what the caller should be told (an ``exchange`` that
+    contradicts the capture's header); :attr:`truncated` is set when the capture ended
+    mid-record (the events before it are replayed, then an ``error`` event reports it).
     """
 
     def __init__(
@@ -67,24 +92,69 @@ class Replay:
         exchange: str | None = None,
         book_top: int | None = None,
     ) -> None:
-        frames = read_capture(source) if isinstance(source, str | Path) else list(source)
-        # Records are written as they happen on several connections and REST workers;
-        # replay them in time order (stable, so equal times keep file order).
-        self.frames = sorted(frames, key=_TS)
-        self.exchange = exchange or detect_exchange(self.frames)
-        self.adapter: Adapter = create(self.exchange, book_top=book_top)
-        self.stats: Counter[str] = Counter()
+        self.warnings: list[str] = []
+        self.truncated: CaptureTruncated | None = None
+        self._path: Path | None = None
+        self._frames: list[Frame] | None = None
+        if isinstance(source, str | Path):
+            self._path = Path(source)
+            head = self._scan(self._path)
+        else:
+            # Records are written as they happen on several connections and REST workers;
+            # replay them in time order (stable, so equal times keep file order).
+            self._frames = sorted(source, key=_TS)
+            head = self._frames
+        if exchange is None:
+            exchange = detect_exchange(head)
+        elif exchange not in EXCHANGES:
+            raise UnknownExchange(f"no exchange {exchange!r}; known: {', '.join(sorted(EXCHANGES))}")
+        else:
+            named = _header_exchange(head)
+            if named and named.lower() != exchange and named.lower() in EXCHANGES:
+                self.warnings.append(f"the capture's header names {named}, replaying it as {exchange} as asked")
+        self.exchange = exchange
+        self.adapter: Adapter = create(exchange, book_top=book_top)
+        self.stats = Stats()
         # Pending REST answers: (delivery time, order, request, recorded response).
         self._pending: list[tuple[float, int, RestRequest, Frame]] = []
         self._order = 0
         self._http: dict[tuple[str, str, str], deque[Frame]] = {}
-        for frame in self.frames:
+        match_key = self.adapter.match_key
+        for frame in head:
             if frame.kind == "http":
-                key = RestRequest(frame.url, "").match_key()
-                self._http.setdefault(key, deque()).append(frame)
+                self._http.setdefault(match_key(frame.url), deque()).append(frame)
+
+    def _scan(self, path: Path) -> list[Frame]:
+        """First pass over a file: the header, connect and http records (what replay needs up front)."""
+        head: list[Frame] = []
+        try:
+            for frame in iter_capture(path):
+                if frame.kind in ("header", "connect", "http"):
+                    head.append(frame)
+        except CaptureTruncated as exc:
+            self.truncated = exc
+        head.sort(key=_TS)
+        return head
+
+    def _records(self) -> Iterator[Frame]:
+        """The capture's records in time order (within the reorder window for files)."""
+        if self._frames is not None:
+            yield from self._frames
+            return
+        assert self._path is not None
+        heap: list[tuple[float, int, Frame]] = []
+        try:
+            for n, frame in enumerate(iter_capture(self._path)):
+                heapq.heappush(heap, (frame.ts, n, frame))
+                if len(heap) > REORDER_WINDOW:
+                    yield heapq.heappop(heap)[2]
+        except CaptureTruncated as exc:
+            self.truncated = exc
+        while heap:
+            yield heapq.heappop(heap)[2]
 
     def _answer(self, request: RestRequest) -> Frame | None:
-        key = request.match_key()
+        key = self.adapter.match_key(request.url)
         queue = self._http.get(key)
         if not queue:
             # Recorded against another base URL (a simulator, a testnet, a proxy path
@@ -100,32 +170,32 @@ class Replay:
         # One event at a time, not in batches: a caller reading the maintained book between
         # events must see it exactly as of the event in hand.
         adapter = self.adapter
+        answered = 0
+        missing = []
         for request in adapter.instrument_requests():
             answer = self._answer(request)
             if answer is None:
-                yield Error(
-                    adapter.id,
-                    None,
-                    None,
-                    0.0,
-                    "replay",
-                    "no_instruments",
-                    f"capture has no response for {request.url}; symbols cannot be mapped",
-                )
+                missing.append(request.url)
             else:
-                yield from self._handle(adapter.on_http(request, 200, _body(answer), answer.ts), answer.ts)
+                answered += 1
+                yield from self._handle(adapter.answer(request, 200, _body(answer), answer.ts), answer.ts)
+        if missing and not answered:
+            # A capture need not hold every listing the adapter can ask for (Bybit lists each
+            # category apart); only a capture with none at all cannot map its symbols.
+            detail = f"capture has no response for {', '.join(missing)}; symbols cannot be mapped"
+            yield Error(adapter.id, None, None, 0.0, "replay", "no_instruments", detail)
         pending = self._pending
-        parse = adapter.frame_parser()
+        receive = adapter.receive
         stats = self.stats
-        for frame in self.frames:
+        for frame in self._records():
             ts = frame.ts
             if pending and pending[0][0] <= ts:
                 yield from self._deliver(ts)
             kind = frame.kind
             if kind == "recv":
-                out = parse(frame.conn, frame.data, ts)
+                out = receive(frame.conn, frame.data, ts)
             elif kind == "connect":
-                out = adapter.on_connect(ConnectionPlan(frame.conn, frame.url), ts)
+                out = adapter.connected(ConnectionPlan(frame.conn, frame.url), ts)
             else:
                 stats["skipped." + kind] += 1
                 continue
@@ -137,13 +207,17 @@ class Replay:
                     yield item  # type: ignore[misc]
         # Responses recorded after the last frame would still have arrived: deliver them.
         yield from self._deliver(float("inf"))
+        if self.truncated is not None:
+            stats["truncated"] += 1
+            detail = f"{self.truncated}; the events before it were replayed"
+            yield Error(adapter.id, None, None, 0.0, "replay", "truncated_capture", detail)
 
     def _deliver(self, until: float) -> Iterator[Event]:
         """Hand the adapter every pending REST answer due by ``until``."""
         pending = self._pending
         while pending and pending[0][0] <= until:
             due, _, request, answer = heapq.heappop(pending)
-            yield from self._handle(self.adapter.on_http(request, 200, _body(answer), due), due)
+            yield from self._handle(self.adapter.answer(request, 200, _body(answer), due), due)
 
     def _handle(self, out: list[Event | Action], now: float) -> Iterator[Event]:
         for item in out:

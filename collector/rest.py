@@ -1,17 +1,19 @@
-"""REST client: book snapshots and instrument lists, within the exchange's weight budget.
+"""REST client: book snapshots, instrument lists and tokens, within each exchange's limits.
 
 One of the two modules that touch the network (the other is :mod:`collector.connection`).
 Every request goes through :meth:`RestClient.fetch`, which
 
-- bounds concurrency (a semaphore),
+- bounds concurrency (a semaphore) and the size of a response body (``max_body``: a
+  hostile or broken server cannot make one answer take gigabytes);
 - keeps each host's used weight under its per-minute budget: it counts what it sends
-  and trusts the exchange's own figure when the response carries one
-  (Binance ``X-MBX-USED-WEIGHT-1M``), waiting for the next minute when a request would
-  not fit,
-- honours 429 (too many requests), 418 (IP banned) and 403 (Bybit's per-IP limit,
-  Binance's WAF) with ``Retry-After`` by pausing *every* request to that host, not just
-  the one that failed,
-- retries timeouts, connection errors and 5xx with capped, jittered backoff.
+  and trusts the exchange's own figure when the response carries one (the exchange's
+  :class:`~collector.exchanges.base.RestPolicy` names the header), waiting for the next
+  minute when a request would not fit;
+- honours the statuses that mean "slow down" (429, 418, 403 by default) with
+  ``Retry-After`` by pausing *every* request to that host, not just the one that failed;
+  the pause is capped at ``max_pause`` (a server asking for a day, or for ``inf``, gets
+  ``max_pause``) and reported through ``on_outage``;
+- retries timeouts, connection errors and 5xx with the shared :class:`~collector.backoff.Backoff`.
 
 Other 4xx answers are returned to the caller (the adapter reports them).
 """
@@ -19,84 +21,102 @@ Other 4xx answers are returned to the caller (the adapter reports them).
 from __future__ import annotations
 
 import asyncio
-import random
+import email.utils
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from .actions import RestRequest
+from .backoff import Backoff
+from .errors import HttpError
+from .exchanges.base import RestPolicy
 from .log import get_logger
 
-__all__ = ["RestClient", "backoff_delays"]
+__all__ = ["OutageReporter", "ResponseTooLarge", "RestClient"]
 
 log = get_logger("collector.rest")
 
+OutageReporter = Callable[[str, str, str, "float | None"], None]
+"""``report(kind, host, detail, retry_in)``: the client tells its owner about pauses and failures."""
 
-def backoff_delays(
-    initial: float = 0.5, factor: float = 2.0, cap: float = 30.0, rng: random.Random | None = None
-) -> Iterator[float]:
-    """Endless capped exponential backoff with full jitter: ``uniform(0, min(cap, initial * factor**n))``.
 
-    Full jitter spreads reconnecting clients out, so a fleet that lost the exchange at
-    once does not come back at once. Start a new generator to reset after a success.
-    """
-    draw = (rng or random.Random()).uniform
-    ceiling = initial
-    while True:
-        yield draw(0.0, ceiling)
-        ceiling = min(cap, ceiling * factor)
+_RETRIES = Backoff(initial=0.5, cap=10.0)
+
+
+class ResponseTooLarge(HttpError):
+    """A response body was larger than the client's ``max_body``; nothing of it is used."""
 
 
 class _HostBudget:
-    __slots__ = ("limit", "minute", "paused_until", "used")
+    __slots__ = ("limit", "minute", "paused_until", "policy", "used")
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, policy: RestPolicy) -> None:
+        self.policy = policy
+        self.limit = policy.weight_limit
         self.minute = 0
         self.used = 0
         self.paused_until = 0.0
 
 
 class RestClient:
-    """GET with rate-limit budgets per host. Use as an async context manager, or call :meth:`close`.
+    """HTTP with rate-limit budgets per host. Use as an async context manager, or call :meth:`close`.
 
-    ``weight_limit`` is the per-minute weight budget per host (a safety fraction of the
-    exchange's limit is used); set it from the exchange's instrument listing when known.
+    ``policy`` applies to hosts without one of their own (:meth:`set_policy`); ``safety``
+    is the fraction of a budget actually used. ``window`` is the budget period in seconds
+    (calendar-aligned, as exchanges count).
     """
 
     def __init__(
         self,
         *,
         max_concurrency: int = 4,
-        weight_limit: int = 1200,
+        policy: RestPolicy | None = None,
         safety: float = 0.8,
         timeout: float = 10.0,
         retries: int = 4,
-        weight_header: str = "x-mbx-used-weight-1m",
         window: float = 60.0,
+        max_pause: float = 120.0,
+        max_body: int = 64 * 1024 * 1024,
+        backoff: Backoff = _RETRIES,
+        on_outage: OutageReporter | None = None,
     ) -> None:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._budgets: dict[str, _HostBudget] = {}
-        self.weight_limit = weight_limit
+        self.policy = policy or RestPolicy()
         self.safety = safety
         self.retries = retries
-        self.weight_header = weight_header
-        self.window = window  # seconds per weight window (calendar-aligned, as the exchange counts)
+        self.window = window
+        self.max_pause = max_pause
+        self.max_body = max_body
+        self.backoff = backoff
+        self.on_outage = on_outage
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "rate_limited": 0, "failed": 0, "waited": 0}
 
+    def set_policy(self, host: str, policy: RestPolicy, weight_limit: int | None = None) -> None:
+        """Use an exchange's ``policy`` for ``host`` (``weight_limit`` overrides its budget, e.g. from
+        Binance ``exchangeInfo.rateLimits``)."""
+        budget = self._budget(host)
+        budget.policy = policy
+        budget.limit = weight_limit or policy.weight_limit
+
     def set_weight_limit(self, host: str, limit: int) -> None:
-        """Use ``limit`` weight per minute for ``host`` (e.g. from Binance ``exchangeInfo.rateLimits``)."""
+        """Use ``limit`` weight per minute for ``host``."""
         self._budget(host).limit = limit
 
     def _budget(self, host: str) -> _HostBudget:
         budget = self._budgets.get(host)
         if budget is None:
-            budget = self._budgets[host] = _HostBudget(self.weight_limit)
+            budget = self._budgets[host] = _HostBudget(self.policy)
         return budget
+
+    def _report(self, kind: str, host: str, detail: str, retry_in: float | None) -> None:
+        if self.on_outage is not None:
+            self.on_outage(kind, host, detail, retry_in)
 
     async def _wait_for_budget(self, budget: _HostBudget, weight: int) -> None:
         while True:
@@ -116,34 +136,54 @@ class RestClient:
             self.stats["waited"] += 1
             await asyncio.sleep((minute + 1) * self.window - now + 0.05)
 
+    async def _once(self, request: RestRequest) -> tuple[int, bytes, dict[str, str]]:
+        assert self._session is not None
+        try:
+            async with self._session.request(request.method, request.url, data=request.body or None) as resp:
+                length = resp.content_length
+                if length is not None and length > self.max_body:
+                    raise ResponseTooLarge(request.url, resp.status, f"{length} bytes announced")
+                body = bytearray()
+                async for chunk in resp.content.iter_chunked(1 << 16):
+                    body += chunk
+                    if len(body) > self.max_body:
+                        raise ResponseTooLarge(request.url, resp.status, f"more than {self.max_body} bytes")
+                return resp.status, bytes(body), {k.lower(): v for k, v in resp.headers.items()}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return 0, (str(exc) or type(exc).__name__).encode(), {}
+
     async def fetch(self, request: RestRequest) -> tuple[int, bytes, dict[str, str]]:
-        """GET ``request.url``; return ``(status, body, headers)``. Status 0 means it never got an answer."""
+        """Request ``request.url``; return ``(status, body, headers)``. Status 0 means it never got an answer.
+
+        Raises :class:`ResponseTooLarge` when the body exceeds ``max_body``.
+        """
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         host = urlsplit(request.url).netloc
         budget = self._budget(host)
-        delays = backoff_delays(initial=0.5, cap=10.0)
-        status, body, headers = 0, b"", {}
+        delays = self.backoff.delays()
+        status, body, headers = 0, b"", dict[str, str]()
         for attempt in range(self.retries + 1):
             await self._wait_for_budget(budget, request.weight)
             async with self._sem:
                 self.stats["requests"] += 1
                 try:
-                    async with self._session.get(request.url) as resp:
-                        status = resp.status
-                        body = await resp.read()
-                        headers = {k.lower(): v for k, v in resp.headers.items()}
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    status, body, headers = 0, str(exc).encode(), {}
-            used = headers.get(self.weight_header)
+                    status, body, headers = await self._once(request)
+                except ResponseTooLarge as exc:
+                    self.stats["failed"] += 1
+                    self._report("rest_failed", host, str(exc), None)
+                    raise
+            header = budget.policy.weight_header
+            used = headers.get(header) if header else None
             if used is not None and used.isdigit():
                 # The exchange's count includes other clients on this IP: trust it.
                 budget.used = max(budget.used, int(used))
-            if status in _RATE_LIMITED:
+            if status in budget.policy.rate_limited:
                 self.stats["rate_limited"] += 1
-                pause = _retry_after(headers, default=60.0 if status == 418 else 5.0)
+                pause = self._pause(headers, default=60.0 if status == 418 else 5.0)
                 budget.paused_until = max(budget.paused_until, time.time() + pause)
                 log.warning("rate limited, pausing host", host=host, status=status, pause=pause, url=request.url)
+                self._report("rate_limited", host, f"HTTP {status} for {request.url}", pause)
             elif status == 0 or status >= 500:
                 if attempt < self.retries:
                     delay = next(delays)
@@ -155,7 +195,25 @@ class RestClient:
                 self.stats["retries"] += 1
         self.stats["failed"] += 1
         log.warning("request failed", url=request.url, status=status)
+        self._report("rest_failed", host, f"HTTP {status or 'no answer'} for {request.url}", None)
         return status, body, headers
+
+    def _pause(self, headers: dict[str, str], default: float) -> float:
+        """Seconds to pause from ``Retry-After`` (seconds or an HTTP date), within ``[0, max_pause]``."""
+        value = headers.get("retry-after", "").strip()
+        seconds = default
+        if value:
+            try:
+                seconds = float(value)
+            except ValueError:
+                try:
+                    when = email.utils.parsedate_to_datetime(value)
+                    seconds = when.timestamp() - time.time()
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    seconds = default
+        if math.isnan(seconds):
+            seconds = default
+        return min(max(seconds, 0.0), self.max_pause)
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -168,16 +226,3 @@ class RestClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-# 429: too many requests; 418: Binance's IP ban after ignoring 429s; 403: Bybit's per-IP
-# limit ("access too frequent") and Binance's WAF limit. All mean: stop asking this host for a while.
-_RATE_LIMITED = frozenset({403, 418, 429})
-
-
-def _retry_after(headers: dict[str, str], default: float) -> float:
-    value = headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return default

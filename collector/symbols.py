@@ -8,6 +8,7 @@ perpetual ``BTC/USDT:USDT``, inverse perpetual ``BTC/USD:BTC``, dated future
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import Literal, TypeAlias
 
@@ -15,9 +16,14 @@ import msgspec
 
 from .errors import UnknownSymbol
 
-__all__ = ["Instrument", "InstrumentMap", "Kind", "unified_symbol"]
+__all__ = ["Instrument", "InstrumentMap", "Kind", "expiry_of", "unified_symbol"]
 
-Kind: TypeAlias = Literal["spot", "swap", "future"]
+Kind: TypeAlias = Literal["spot", "swap", "future", "option"]
+
+
+def expiry_of(millis: int) -> str:
+    """A delivery time in epoch milliseconds as the ``YYMMDD`` (UTC) of unified symbols."""
+    return time.strftime("%y%m%d", time.gmtime(millis / 1000))
 
 
 def unified_symbol(base: str, quote: str, settle: str | None = None, expiry: str | None = None) -> str:

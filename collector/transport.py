@@ -3,25 +3,43 @@
 :class:`WebsocketsTransport` (the default) wraps the ``websockets`` library. A faster
 transport only has to provide :class:`Transport` and :class:`Socket`; nothing else in
 collector imports a websocket library.
+
+Connect failures are told apart here, in one place: :class:`HandshakeRejected` (the
+server answered the upgrade with an HTTP status) and :class:`BadAddress` (the URL cannot
+be connected to at all) carry what :func:`collector.connection.is_fatal` needs to decide
+between retrying and giving up.
 """
 
 from __future__ import annotations
 
+import ssl
 from typing import Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-__all__ = ["Socket", "SocketClosed", "Transport", "WebsocketsTransport"]
+__all__ = ["BadAddress", "HandshakeRejected", "Socket", "SocketClosed", "Transport", "WebsocketsTransport"]
 
 
 class SocketClosed(Exception):
-    """The socket is gone; ``reason`` says why (close code, keepalive timeout, ...)."""
+    """The socket is gone (or never opened); ``reason`` says why (close code, keepalive timeout, ...)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class HandshakeRejected(SocketClosed):
+    """The server answered the websocket upgrade with HTTP ``status`` instead of 101."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class BadAddress(SocketClosed):
+    """The URL is not a websocket address we can connect to (scheme, host, certificate)."""
 
 
 class Socket(Protocol):
@@ -56,7 +74,7 @@ class Transport(Protocol):
         ping_timeout: float | None,
         open_timeout: float,
     ) -> Socket:
-        """Open a websocket to ``url``; raises ``OSError`` or :class:`SocketClosed` on failure."""
+        """Open a websocket to ``url``; raises ``OSError``, ``TimeoutError`` or :class:`SocketClosed`."""
         ...
 
 
@@ -129,6 +147,13 @@ class WebsocketsTransport:
                 # Exchanges send many small frames: per-message deflate costs more CPU than it saves.
                 compression=None,
             )
-        except (InvalidHandshake, InvalidURI) as exc:
+        except InvalidURI as exc:
+            raise BadAddress(f"not a websocket address: {exc}") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise BadAddress(f"TLS certificate rejected: {exc.verify_message or exc}") from exc
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise HandshakeRejected(f"handshake rejected: HTTP {status}", status) from exc
+        except InvalidHandshake as exc:
             raise SocketClosed(f"handshake failed: {exc}") from exc
         return _WebsocketsSocket(ws)

@@ -1,12 +1,10 @@
-"""Reconnect policy: capped exponential backoff with full jitter, reset after a stable connection."""
+"""The one retry policy: capped exponential backoff with full jitter."""
 
 from __future__ import annotations
 
 import random
 
-from collector.connection import reconnecting
-from collector.rest import backoff_delays
-from collector.transport import SocketClosed
+from collector.backoff import Backoff, backoff_delays
 
 
 def test_full_jitter_is_capped_exponential() -> None:
@@ -20,45 +18,8 @@ def test_full_jitter_is_capped_exponential() -> None:
     assert [next(again) for _ in range(200)] == delays  # an injected rng makes it reproducible
 
 
-async def test_reconnecting_retries_failures_and_resets_after_stable() -> None:
-    """Failed connects wait next(delays); a socket that stayed up long enough restarts the sequence."""
-    attempts: list[str] = []
-    outcomes = iter(["fail", "fail", "ok", "fail", "ok"])
-    calls: list[list[float]] = []
-
-    def delays() -> object:
-        seq: list[float] = []
-        calls.append(seq)
-
-        def gen():  # type: ignore[no-untyped-def]
-            n = 0
-            while True:
-                n += 1
-                seq.append(0.001 * n)
-                yield 0.001 * n
-
-        return gen()
-
-    async def connect() -> str:
-        outcome = next(outcomes)
-        attempts.append(outcome)
-        if outcome == "fail":
-            raise SocketClosed("refused")
-        return "socket"
-
-    errors: list[str] = []
-    got = []
-    sockets = reconnecting(
-        connect,  # type: ignore[arg-type]
-        delays=delays,  # type: ignore[arg-type]
-        stable_after=0.0,
-        on_error=lambda exc, delay: errors.append(f"{exc}:{delay}"),
-    )
-    async for socket in sockets:
-        got.append(socket)
-        if len(got) == 2:
-            break
-    await sockets.aclose()
-    assert attempts == ["fail", "fail", "ok", "fail", "ok"]
-    assert errors == ["refused:0.001", "refused:0.002", "refused:0.001"]
-    assert len(calls) == 2  # stable_after=0: the first socket counted as stable, so the delays restarted
+def test_backoff_object_and_function_agree() -> None:
+    """``Backoff(...).delays(rng)`` is what ``backoff_delays(...)`` returns."""
+    a = Backoff(0.1, 3.0, 2.0).delays(random.Random(7))
+    b = backoff_delays(0.1, 3.0, 2.0, random.Random(7))
+    assert [next(a) for _ in range(20)] == [next(b) for _ in range(20)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from collector.book import BookSync, OrderBook, Rule
+from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, BookSync, OrderBook
 from collector.models import Book, Resync
 
 # Every test here runs with the C accelerators and in pure Python, to the same values.
@@ -64,7 +64,7 @@ def test_order_book_matches_dict_reference_under_random_updates() -> None:
 def test_range_rule_joins_snapshot_to_buffered_deltas() -> None:
     """Binance spot: deltas with u <= lastUpdateId are dropped and the first kept one must straddle it."""
     requested: list[str] = []
-    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    sync = BookSync("binance", RANGE, requester(requested))
     out: list[Any] = []
     sync.delta(out, "X/Y", [(10.0, 1.0)], [], 95, 100, None, 1.0, 1.0)
     sync.delta(out, "X/Y", [(10.0, 2.0)], [], 101, 103, None, 2.0, 2.0)
@@ -88,7 +88,7 @@ def test_range_rule_joins_snapshot_to_buffered_deltas() -> None:
 def test_range_rule_gap_resyncs_only_that_symbol() -> None:
     """A delta whose U skips past last+1 emits a gap resync for its symbol and requests a new snapshot."""
     requested: list[str] = []
-    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    sync = BookSync("binance", RANGE, requester(requested))
     out: list[Any] = []
     for symbol in ("A/B", "C/D"):
         sync.delta(out, symbol, [], [], 1, 1, None, None, 0.0)
@@ -98,7 +98,7 @@ def test_range_rule_gap_resyncs_only_that_symbol() -> None:
     resync = out[0]
     assert isinstance(resync, Resync)
     assert (resync.symbol, resync.reason, resync.received) == ("A/B", "gap", 9.5)
-    assert resync.detail == "expected U<=2, got U=5"
+    assert resync.detail == "first delta [5, 6] misses id 1"
     assert out[1:] == ["snapshot:A/B"]
     a_book, c_book = sync.book("A/B"), sync.book("C/D")
     assert a_book is not None and not a_book.synced and len(a_book) == 0
@@ -113,7 +113,7 @@ def test_range_rule_gap_resyncs_only_that_symbol() -> None:
 def test_range_rule_ignores_old_deltas_and_refetches_too_old_snapshot() -> None:
     """u <= local id is ignored; a snapshot older than the first buffered U is fetched again."""
     requested: list[str] = []
-    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    sync = BookSync("binance", RANGE, requester(requested))
     out: list[Any] = []
     sync.delta(out, "X/Y", [], [], 50, 60, None, None, 0.0)
     out.clear()
@@ -132,7 +132,7 @@ def test_range_rule_ignores_old_deltas_and_refetches_too_old_snapshot() -> None:
 def test_prev_id_rule_first_event_and_pu_chain() -> None:
     """Binance futures: drop u < lastUpdateId, first has U <= id <= u, then pu must equal the previous u."""
     requested: list[str] = []
-    sync = BookSync("binance_usdm", Rule.PREV_ID, requester(requested))
+    sync = BookSync("binance_usdm", PREV_ID, requester(requested))
     out: list[Any] = []
     sync.delta(out, "BTC/USDT:USDT", [(1.0, 1.0)], [], 90, 99, 89, None, 0.0)
     sync.delta(out, "BTC/USDT:USDT", [(1.0, 2.0)], [], 100, 110, 99, None, 0.0)
@@ -143,13 +143,13 @@ def test_prev_id_rule_first_event_and_pu_chain() -> None:
     out.clear()
     sync.delta(out, "BTC/USDT:USDT", [(1.0, 4.0)], [], 125, 130, 121, None, 2.0)
     assert isinstance(out[0], Resync)
-    assert out[0].detail == "expected pu=120, got pu=121"
+    assert out[0].detail == "expected previous id 120, got 121"
     assert out[1] == "snapshot:BTC/USDT:USDT"
 
 
 def test_crossed_book_is_treated_as_gap() -> None:
     """A delta that leaves best bid >= best ask discards the book with reason 'crossed'."""
-    sync = BookSync("binance", Rule.RANGE, requester([]))
+    sync = BookSync("binance", RANGE, requester([]))
     out: list[Any] = []
     sync.delta(out, "X/Y", [], [], 1, 1, None, None, 0.0)
     sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 1, None, 0.0)
@@ -163,7 +163,7 @@ def test_crossed_book_is_treated_as_gap() -> None:
 def test_reset_on_disconnect_emits_resync_without_request() -> None:
     """Losing the connection resets its live books; the next delta asks for a snapshot."""
     requested: list[str] = []
-    sync = BookSync("binance", Rule.RANGE, requester(requested))
+    sync = BookSync("binance", RANGE, requester(requested))
     out: list[Any] = []
     sync.delta(out, "X/Y", [], [], 1, 1, None, None, 0.0)
     sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 1, None, 0.0)
@@ -178,7 +178,7 @@ def test_reset_on_disconnect_emits_resync_without_request() -> None:
 
 def test_buffer_is_bounded() -> None:
     """Deltas beyond max_buffer while waiting for a snapshot restart the wait with a resync event."""
-    sync = BookSync("binance", Rule.RANGE, requester([]), max_buffer=3)
+    sync = BookSync("binance", RANGE, requester([]), max_buffer=3)
     out: list[Any] = []
     for i in range(4):
         sync.delta(out, "X/Y", [], [], i, i, None, None, float(i))
@@ -187,9 +187,9 @@ def test_buffer_is_bounded() -> None:
     assert sync.stats["buffer_overflow"] == 1
 
 
-def test_monotonic_rule_snapshot_resets_and_non_increasing_is_gap() -> None:
-    """In-stream snapshots reset the book; a u that does not increase is a gap."""
-    sync = BookSync("bybit", Rule.MONOTONIC, requester([]))
+def test_monotonic_rule_snapshot_resets_and_repeats_are_skipped() -> None:
+    """In-stream snapshots reset the book; a u that does not increase is a duplicate, skipped and counted."""
+    sync = BookSync("bybit", MONOTONIC, requester([]))
     out: list[Any] = []
     sync.delta(out, "X/Y", [(1.0, 1.0)], [], 0, 5, None, None, 0.0)
     assert out == ["snapshot:X/Y"]
@@ -197,7 +197,9 @@ def test_monotonic_rule_snapshot_resets_and_non_increasing_is_gap() -> None:
     sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 10, 1.0, 1.0)
     sync.delta(out, "X/Y", [(1.0, 2.0)], [], 0, 11, None, 2.0, 2.0)
     sync.delta(out, "X/Y", [(1.0, 3.0)], [], 0, 11, None, 3.0, 3.0)
-    assert [type(x).__name__ for x in out] == ["Book", "Book", "Resync", "str"]
+    assert [type(x).__name__ for x in out] == ["Book", "Book"]
+    assert sync.stats["stale_delta"] == 1
+    assert sync.book("X/Y").bids() == {1.0: 2.0}  # type: ignore[union-attr]
     sync.snapshot(out, "X/Y", [(1.5, 1.0)], [(2.0, 1.0)], 1, 4.0, 4.0)
     book = sync.book("X/Y")
     assert book is not None and book.bids() == {1.5: 1.0} and book.sequence == 1
@@ -205,7 +207,7 @@ def test_monotonic_rule_snapshot_resets_and_non_increasing_is_gap() -> None:
 
 def test_snapshot_rule_replaces_whole_book() -> None:
     """Full-snapshot exchanges: each message is the book."""
-    sync = BookSync("upbit", Rule.SNAPSHOT, requester([]), top_n=1)
+    sync = BookSync("upbit", SNAPSHOT, requester([]), top_n=1)
     out: list[Any] = []
     sync.snapshot(out, "BTC/KRW", [(1.0, 1.0), (0.5, 2.0)], [(2.0, 1.0)], None, 1.0, 1.0)
     sync.snapshot(out, "BTC/KRW", [(1.1, 1.0)], [(2.1, 1.0)], None, 2.0, 2.0)

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from collector.actions import RestRequest
+from collector.exchanges import RestPolicy
 from collector.rest import RestClient
 
 
@@ -44,7 +45,8 @@ async def server() -> AsyncIterator[Server]:
 async def test_used_weight_header_makes_the_next_request_wait_for_the_window(server: Server) -> None:
     """When the exchange says the budget is spent, the next request waits for the next window."""
     server.script = [(200, {"X-MBX-USED-WEIGHT-1M": "95"}), (200, {})]
-    async with RestClient(weight_limit=100, safety=1.0, window=1.0) as rest:
+    policy = RestPolicy(weight_limit=100, weight_header="x-mbx-used-weight-1m")
+    async with RestClient(policy=policy, safety=1.0, window=1.0) as rest:
         assert (await rest.fetch(RestRequest(server.url, "snapshot", 10)))[0] == 200
         assert (await rest.fetch(RestRequest(server.url, "snapshot", 10)))[0] == 200
     assert rest.stats["waited"] == 1

@@ -1,4 +1,4 @@
-"""The adapter contract (design.md, "sans-I/O").
+"""The adapter contract (design.md, "sans-I/O") and the boundary every frame crosses.
 
 An adapter turns subscriptions into :class:`ConnectionPlan` objects and frames into
 events. It never awaits, opens sockets, reads the clock or starts tasks: receipt times
@@ -6,26 +6,37 @@ are passed in, and the I/O it needs comes back as actions (:mod:`collector.actio
 The live connection layer and the replay driver are its only callers, so both run
 exactly the same parsing code.
 
-To add an exchange: subclass :class:`Adapter`, declare its endpoints and channel names
-as data, implement :meth:`Adapter.plan`, :meth:`Adapter.parse`,
-:meth:`Adapter.instrument_requests` and :meth:`Adapter.load_instruments`, and register
-the class in ``collector.exchanges``.
+**The boundary.** Callers never call :meth:`Adapter.parse` or :meth:`Adapter.on_http`
+directly: they call :meth:`Adapter.receive` and :meth:`Adapter.answer`, which turn any
+exception raised by adapter code into an ``error`` event (reason, a bounded excerpt of
+the frame) plus a counter, and which drop any market event carrying an impossible
+value (:func:`collector.validate.invalid`) with an ``error`` event in its place. One bad
+frame never ends a connection.
+
+To add an exchange, see ``collector/exchanges/README.md``: one package under
+``collector/exchanges/<id>/`` (schemas, adapter, simulator wire format) and one line in
+the registry (``collector/exchanges/__init__.py``).
 """
 
 from __future__ import annotations
 
 import abc
-from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import ClassVar, Literal, TypeAlias
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
 from ..actions import Action, RestRequest
 from ..book import BookSync, OrderBook
-from ..models import Connected, Disconnected, Error, Event
+from ..errors import UsageError
+from ..models import Connected, Disconnected, Error, Event, MarketEvent
+from ..stats import Stats
 from ..symbols import Instrument, InstrumentMap
+from ..validate import invalid
+
+if TYPE_CHECKING:
+    from ..simulator.wire import WireFormat
 
 __all__ = [
     "CHANNELS",
@@ -34,14 +45,20 @@ __all__ = [
     "ConnectionPlan",
     "Endpoints",
     "Output",
+    "RestPolicy",
     "Subscription",
+    "excerpt",
 ]
 
-Channel: TypeAlias = Literal["trades", "ticker", "book", "candles"]
-CHANNELS: tuple[Channel, ...] = ("trades", "ticker", "book", "candles")
+Channel: TypeAlias = Literal["trades", "ticker", "book", "candles", "funding", "liquidations"]
+CHANNELS: tuple[Channel, ...] = ("trades", "ticker", "book", "candles", "funding", "liquidations")
+"""Every channel name; ``funding`` is the derivative ticker (mark/index/funding/open interest)."""
 
 Output: TypeAlias = list[Event | Action]
 """What adapter methods return: events for the pipeline and actions for the I/O layer."""
+
+EXCERPT = 200
+"""Characters of a bad frame quoted in its ``error`` event."""
 
 
 class Subscription(msgspec.Struct, frozen=True):
@@ -59,6 +76,20 @@ class Endpoints(msgspec.Struct, frozen=True):
     rest: str
 
 
+class RestPolicy(msgspec.Struct, frozen=True):
+    """How an exchange's REST API limits us, for the REST client.
+
+    - ``weight_limit``: request weight per minute per IP the client budgets for (a safety
+      fraction of it is used); an adapter may refine it from the instrument listing.
+    - ``weight_header``: the response header reporting the IP's used weight, if any.
+    - ``rate_limited``: statuses that mean "stop asking this host for a while".
+    """
+
+    weight_limit: int = 1200
+    weight_header: str | None = None
+    rate_limited: frozenset[int] = frozenset({403, 418, 429})
+
+
 class ConnectionPlan(msgspec.Struct, frozen=True):
     """One websocket connection the I/O layer should keep open.
 
@@ -67,9 +98,11 @@ class ConnectionPlan(msgspec.Struct, frozen=True):
     - ``ping_interval``/``ping_timeout``: protocol-level pings for dead-peer detection
       (``None`` disables them).
     - ``app_ping``: an application-level keepalive text sent every ``app_ping_interval``.
-    - ``idle_timeout``: reconnect when no frame at all arrives for this long.
-    - ``max_lifetime``: reconnect proactively before the exchange's forced disconnect.
-    - ``symbols``: unified symbols carried, so their books are reset on disconnect.
+    - ``idle_timeout``: reconnect when no *data* frame (pongs and acks do not count)
+      arrives for this long; ``0`` disables it (quiet markets may legitimately be silent).
+    - ``max_lifetime``: renew the connection before the exchange's forced disconnect
+      (make-before-break: the new socket takes over before the old one closes).
+    - ``symbols``: unified symbols whose books this connection carries.
     """
 
     conn: str
@@ -89,24 +122,41 @@ class ConnectionPlan(msgspec.Struct, frozen=True):
 class Adapter(abc.ABC):
     """Base class of every exchange adapter; see the module docstring for the contract.
 
-    Subclasses set ``id`` and ``default_endpoints`` and build ``self.books`` in
-    ``_make_books``. ``stats`` counts every frame that did not become an event
-    (``ignored.<kind>`` for acks, pongs and unused channels; ``error.<reason>`` for bad
-    input), so nothing disappears without a trace; the hot path counts nothing else.
+    Subclasses set the class attributes below and implement the abstract methods.
+    ``stats`` counts every frame that did not become an event (``ignored.<kind>`` for
+    acks, pongs and unused channels, via :meth:`control`; ``error.<reason>`` for bad
+    input, via :meth:`error`), so nothing disappears without a trace; its keys are bounded.
     """
 
     id: ClassVar[str]
     default_endpoints: ClassVar[Endpoints]
-    channels: ClassVar[tuple[Channel, ...]] = CHANNELS
-    """The channels this adapter offers; a subscription without explicit channels gets these."""
+    channels: ClassVar[tuple[Channel, ...]] = ("trades", "ticker", "book", "candles")
+    """The channels this adapter offers."""
+    default_channels: ClassVar[tuple[Channel, ...] | None] = None
+    """What a subscription without explicit channels gets (``None``: the offered market channels,
+    without ``funding`` and ``liquidations``)."""
+    rest_policy: ClassVar[RestPolicy] = RestPolicy()
+    match_params: ClassVar[tuple[str, ...]] = ("symbol",)
+    """Query parameters naming the instrument of a REST call (replay pairs requests with
+    recorded responses by host, path and these)."""
+    match_scope: ClassVar[tuple[str, ...]] = ()
+    """Query parameters that select a variant of an endpoint (Bybit's ``category``)."""
+    demo_symbols: ClassVar[tuple[str, ...]] = ()
+    """Unified symbols ``collector demo`` and ``collector simulate`` show for this exchange."""
+    book_stale_after: ClassVar[float] = 60.0
+    """A live book with no update (or exchange heartbeat) for this many seconds is resynced
+    with reason ``stale``. Each adapter sets it from how often its book channel publishes."""
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         self.endpoints = endpoints or self.default_endpoints
         self.instruments = InstrumentMap(self.id)
-        self.stats: Counter[str] = Counter()
+        self.stats = Stats()
         self.books: BookSync = self._make_books(book_top)
+        self.data_at: dict[str, float] = {}
+        """Receipt time of the last data frame (not an ack, pong or heartbeat) per connection."""
         self._conn_symbols: dict[str, list[str]] = {}
-        # Per-minute REST weight budget the exchange announced (None: use the REST client's default).
+        self._control_frame = False
+        # Per-minute REST weight budget the exchange announced (None: the policy's default).
         self.rest_weight_limit: int | None = None
 
     # -- to implement ---------------------------------------------------------------------------
@@ -117,11 +167,11 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     def instrument_requests(self) -> list[RestRequest]:
-        """The REST calls that list instruments; answer each through :meth:`load_instruments`."""
+        """The REST calls that list instruments; each answer goes to :meth:`on_http`."""
 
     @abc.abstractmethod
     def parse_instruments(self, request: RestRequest, body: bytes) -> list[Instrument]:
-        """Turn an instrument-list response into instruments."""
+        """Turn an instrument-list response into instruments (raise ``ValueError`` if it is not one)."""
 
     @abc.abstractmethod
     def plan(self, subscriptions: Sequence[Subscription]) -> list[ConnectionPlan]:
@@ -129,23 +179,114 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
-        """Turn one websocket frame into events and actions. Never raises on bad input."""
+        """Turn one websocket frame into events and actions (called through :meth:`receive`)."""
 
     @abc.abstractmethod
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
-        """Take the response to a :class:`RestRequest` this adapter asked for."""
+        """Take the response to a :class:`RestRequest` this adapter asked for (called through :meth:`answer`)."""
 
-    # -- shared behaviour -----------------------------------------------------------------------
-
-    def frame_parser(self) -> Callable[[str, str | bytes, float], Output]:
-        """The callable the connection layer and replay run per frame: :meth:`parse`, or an
-        equivalent without the Python call in front (an adapter with a compiled path says so)."""
-        return self.parse
+    # -- exchange facts used outside the adapter ------------------------------------------------
 
     @classmethod
     def recognizes(cls, url: str) -> bool:
         """Whether a websocket address (e.g. a capture's ``connect`` record) is this adapter's."""
         return urlsplit(url).hostname == urlsplit(cls.default_endpoints.ws).hostname
+
+    @classmethod
+    def match_key(cls, url: str) -> tuple[str, str, str]:
+        """(host, endpoint, instrument) of a REST URL: how replay pairs a request with a recorded response.
+
+        The endpoint is the path plus the :attr:`match_scope` parameters; the instrument is
+        the first :attr:`match_params` parameter present.
+        """
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        instrument = next((query[p] for p in cls.match_params if p in query), "")
+        scope = "&".join(f"{p}={query[p]}" for p in cls.match_scope if p in query)
+        return parts.netloc, f"{parts.path}?{scope}" if scope else parts.path, instrument
+
+    @classmethod
+    def simulator_wire(cls) -> WireFormat:
+        """This exchange's wire format for :class:`collector.simulator.Simulator`."""
+        raise UsageError(f"the simulator does not speak {cls.id!r} yet")
+
+    # -- the boundary ---------------------------------------------------------------------------
+
+    def receive(self, conn: str, frame: str | bytes, received: float) -> Output:
+        """Parse one frame. Never raises: what goes wrong becomes an ``error`` event and a counter."""
+        self._control_frame = False
+        try:
+            out = self.parse(conn, frame, received)
+        except Exception as exc:  # the boundary: no frame may end a connection
+            return [self.error(conn, "exception", f"{type(exc).__name__}: {exc}", received, frame=frame)]
+        if not self._control_frame:
+            self.data_at[conn] = received
+        for i, item in enumerate(out):
+            if isinstance(item, MarketEvent) and invalid(item) is not None:
+                return _without_invalid(self, conn, out, i, frame)
+        return out
+
+    def answer(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
+        """Take a REST response (see :meth:`on_http`). Never raises, like :meth:`receive`."""
+        try:
+            out = self.on_http(request, status, body, received)
+        except Exception as exc:
+            if request.purpose == "snapshot" and request.symbol is not None:
+                self.books.snapshot_failed(request.symbol)
+            detail = f"{type(exc).__name__}: {exc} ({request.url})"
+            return [self.error("rest", "exception", detail, received, request.symbol, frame=body)]
+        for i, item in enumerate(out):
+            if isinstance(item, MarketEvent) and invalid(item) is not None:
+                return _without_invalid(self, "rest", out, i, body)
+        return out
+
+    def connected(self, plan: ConnectionPlan, received: float) -> Output:
+        """The I/O layer opened ``plan``'s connection and is about to send its subscriptions."""
+        try:
+            return self.on_connect(plan, received)
+        except Exception as exc:
+            return [self.error(plan.conn, "exception", f"on connect: {type(exc).__name__}: {exc}", received)]
+
+    def disconnected(self, conn: str, reason: str, received: float, *, report: bool = True) -> Output:
+        """The connection is gone: reset the books it carried.
+
+        A ``disconnected`` event is emitted, and with ``report`` (a real loss) a ``resync`` per
+        live book; a collector that is stopping passes ``report=False``: nothing is rebuilt.
+        """
+        try:
+            return self.on_disconnect(conn, reason, received, report=report)
+        except Exception as exc:
+            return [self.error(conn, "exception", f"on disconnect: {type(exc).__name__}: {exc}", received)]
+
+    def check(self, now: float) -> Output:
+        """Periodic health check (the I/O layer calls it every second or so): stale books resync."""
+        out: Output = []
+        self.books.expire(out, now, self.book_stale_after)
+        return out
+
+    # -- shared behaviour -----------------------------------------------------------------------
+
+    def on_connect(self, plan: ConnectionPlan, received: float) -> Output:
+        """Remember which books the connection carries; override to keep more per-connection state."""
+        self._conn_symbols[plan.conn] = list(plan.symbols)
+        return [Connected(self.id, None, None, received, plan.conn, plan.url)]
+
+    def on_disconnect(self, conn: str, reason: str, received: float, *, report: bool = True) -> Output:
+        """Reset the books the connection carried; override to drop more per-connection state."""
+        out: Output = [Disconnected(self.id, None, None, received, conn, reason)]
+        self.books.reset(out, self._conn_symbols.get(conn, ()), "reconnect", received, report=report)
+        return out
+
+    def conn_symbols(self, conn: str) -> list[str]:
+        """The symbols whose books connection ``conn`` carries."""
+        return self._conn_symbols.get(conn, [])
+
+    def book_conn(self, symbol: str) -> str | None:
+        """The connection carrying ``symbol``'s book (its snapshot requests die with it)."""
+        for conn, symbols in self._conn_symbols.items():
+            if symbol in symbols:
+                return conn
+        return None
 
     def load_instruments(self, request: RestRequest, body: bytes) -> None:
         """Fill :attr:`instruments` from an instrument-list response."""
@@ -154,7 +295,7 @@ class Adapter(abc.ABC):
     def answer_instruments(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         """Load an instrument-list response; a failed or unreadable one becomes an ``error`` event."""
         if status != 200:
-            return [self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received)]
+            return [self.error("rest", "http_status", f"{status} {request.url}", received, frame=body)]
         try:
             self.load_instruments(request, body)
         except (msgspec.DecodeError, ValueError) as exc:
@@ -165,33 +306,55 @@ class Adapter(abc.ABC):
         """The maintained book of ``symbol`` (``None`` before its first book data)."""
         return self.books.book(symbol)
 
-    def on_connect(self, plan: ConnectionPlan, received: float) -> Output:
-        """The I/O layer opened ``plan``'s connection and is about to send its subscriptions."""
-        self._conn_symbols[plan.conn] = list(plan.symbols)
-        return [Connected(self.id, None, None, received, plan.conn, plan.url)]
-
-    def on_disconnect(self, conn: str, reason: str, received: float) -> Output:
-        """The connection is gone: reset the books it carried (each emits a ``resync``)."""
-        out: Output = [Disconnected(self.id, None, None, received, conn, reason)]
-        self.books.reset(out, self._conn_symbols.get(conn, ()), "reconnect", received)
-        return out
-
     def resync(self, symbol: str, reason: str, received: float) -> Output:
-        """Rebuild one symbol's book (e.g. the I/O layer saw it go stale)."""
+        """Rebuild one symbol's book."""
         out: Output = []
         self.books.resync(out, symbol, reason, "", received)
         return out
 
-    def error(self, conn: str, reason: str, detail: str, received: float, symbol: str | None = None) -> Error:
-        """Count a bad frame and return the ``error`` event that reports it."""
+    def control(self, kind: str | None = None) -> None:
+        """Mark the frame being parsed as carrying no market data (an ack, a pong, a heartbeat,
+        an unused channel, a rejection): it does not count as data for idle detection. With
+        ``kind`` it is also counted as ``ignored.<kind>`` (leave it out when the frame is
+        reported as an error instead)."""
+        self._control_frame = True
+        if kind is not None:
+            self.stats["ignored." + kind] += 1
+
+    def error(
+        self,
+        conn: str,
+        reason: str,
+        detail: str,
+        received: float,
+        symbol: str | None = None,
+        *,
+        frame: str | bytes | None = None,
+    ) -> Error:
+        """Count a bad frame and return the ``error`` event that reports it (with an excerpt of ``frame``)."""
         self.stats["error." + reason] += 1
-        return Error(self.id, symbol, None, received, conn, reason, detail[:300])
+        if frame is not None:
+            detail = f"{detail[:300]} | {excerpt(frame)}"
+        return Error(self.id, symbol, None, received, conn, reason, detail[:600])
 
 
-def excerpt(frame: str | bytes, limit: int = 200) -> str:
+def _without_invalid(adapter: Adapter, conn: str, out: Output, start: int, frame: str | bytes) -> Output:
+    """``out`` with every market event from ``start`` on that carries an impossible value replaced by an error."""
+    kept: Output = list(out[:start])
+    for item in out[start:]:
+        if isinstance(item, MarketEvent) and (reason := invalid(item)) is not None:
+            symbol = item.symbol
+            detail = f"{type(item).__name__} {symbol}: {reason}"
+            kept.append(adapter.error(conn, "invalid_value", detail, item.received, symbol, frame=frame))
+        else:
+            kept.append(item)
+    return kept
+
+
+def excerpt(frame: str | bytes | bytearray | memoryview | Any, limit: int = EXCERPT) -> str:
     """A short printable piece of a frame for error events and logs."""
     if isinstance(frame, bytes | bytearray | memoryview):
         text = bytes(frame[:limit]).decode("utf-8", "replace")
     else:
-        text = frame[:limit]
-    return text
+        text = str(frame)[:limit]
+    return text if len(text) < limit else text + "…"

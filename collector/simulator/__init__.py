@@ -1,4 +1,4 @@
-"""A local exchange simulator: Binance, Bybit v5 and Upbit wire formats on loopback, with faults.
+"""A local exchange simulator: every exchange's wire format on loopback, with faults.
 
 Use :class:`Simulator` as an async context manager, point an adapter at
 :meth:`Simulator.endpoints`, and break things with :meth:`Simulator.inject` and a
@@ -13,17 +13,17 @@ Use :class:`Simulator` as an async context manager, point an adapter at
 :func:`synthetic_frames` produces a synthetic session offline, in capture format, for
 :func:`collector.replay` and benchmarks.
 
-Layout: :mod:`.market` is the exchange-neutral market model, :mod:`.binance`,
-:mod:`.bybit` and :mod:`.upbit` the wire formats (:mod:`.wire` is the contract a new exchange implements),
-:mod:`.server` and :mod:`.venue` the aiohttp server, :mod:`.faults` the faults and
-:mod:`.playback` the capture-fed mode.
+Layout: :mod:`.market` is the exchange-neutral market model, :mod:`.wire` the contract
+each exchange's wire format implements (in its own package,
+``collector/exchanges/<id>/sim.py``), :mod:`.server` and :mod:`.venue` the aiohttp
+server, :mod:`.faults` the faults and :mod:`.playback` the capture-fed mode.
 """
 
 from __future__ import annotations
 
 from .faults import Fault
-from .server import WIRE_FORMATS, Simulator
+from .server import Simulator, wire_format
 from .synthetic import synthetic_frames
 from .wire import WireFormat
 
-__all__ = ["WIRE_FORMATS", "Fault", "Simulator", "WireFormat", "synthetic_frames"]
+__all__ = ["Fault", "Simulator", "WireFormat", "synthetic_frames", "wire_format"]

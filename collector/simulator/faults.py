@@ -9,11 +9,14 @@ can check that the collector notices and recovers:
   correct client resyncs. Upbit sends whole books, which cannot gap: GAP raises there.
 - ``ABRUPT_CLOSE``: every open connection is dropped at the TCP level, without a close
   frame (the client sees code 1006).
-- ``STALL``: for ``seconds``, data frames are not sent (they are lost, as when an
-  exchange's feed stalls); pings and control replies still flow.
+- ``STALL``: for ``seconds``, data frames and the exchange's own heartbeats are not sent
+  (they are lost, as when an exchange's feed stalls); protocol pings, pongs and control
+  replies still flow.
 - ``FREEZE``: for ``seconds``, the server neither reads nor writes on the exchange's
   connections: client pings go unanswered and no frame or ping is sent. Frames produced
   meanwhile are queued and arrive afterwards, as from a process that was paused.
+- ``CHECKSUM``: the next book diff of one symbol reaches every open connection with a
+  wrong checksum (exchanges whose books carry one); a correct client resyncs that symbol.
 - ``MALFORMED``: one frame that is not valid JSON (text, or binary on Upbit) is sent on
   every connection.
 - ``RATE_LIMIT``: the next ``count`` REST calls answer 429 with ``Retry-After: 1``.
@@ -31,6 +34,7 @@ class Fault(enum.Enum):
     """A fault :meth:`collector.simulator.Simulator.inject` can apply (see the module docstring)."""
 
     GAP = "gap"
+    CHECKSUM = "checksum"
     ABRUPT_CLOSE = "abrupt_close"
     STALL = "stall"
     FREEZE = "freeze"

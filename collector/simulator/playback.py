@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 from ..actions import RestRequest
 from ..capture import Frame, read_capture
 from ..errors import CaptureError, UsageError
-from ..exchanges import create
+from ..exchanges import EXCHANGES, create
 from ..replay import detect_exchange
 from .wire import RestAnswer, WireFormat
 
@@ -71,7 +71,7 @@ class Recording:
                 routes[frame.conn] = _route(wire, frame.url)
             elif frame.kind == "http":
                 body = frame.data.encode() if isinstance(frame.data, str) else frame.data
-                self._http.setdefault(_rest_key(frame.url), []).append(body)
+                self._http.setdefault(self._rest_key(frame.url), []).append(body)
                 self._http_urls.append((frame.url, body))
             else:
                 tag = wire.tag_recorded(routes.get(frame.conn), frame.data)
@@ -113,26 +113,25 @@ class Recording:
             result.update({inst.symbol: wire.listed_key(url, inst.native) for inst in instruments})
         return result
 
+    def _rest_key(self, url: str) -> tuple[str, str]:
+        """(endpoint, instrument) of a URL, as replay pairs requests with recorded responses, but host-free."""
+        _, endpoint, instrument = EXCHANGES[self.exchange].match_key(url)
+        return endpoint, instrument
+
     def answer(self, path: str, query: Mapping[str, str]) -> RestAnswer | None:
         """The recorded response to ``GET path?query``, ``None`` if the recording has none.
 
-        Responses recorded for the same endpoint and instrument (see :meth:`RestRequest.match_key`:
-        the path, Bybit's ``category``, and ``symbol``/``market``) are served in recorded order;
+        Responses recorded for the same endpoint and instrument (see the adapter's ``match_key``)
+        are served in recorded order;
         after the last one it is served again.
         """
-        key = _rest_key(f"{path}?{urlencode(query)}")
+        key = self._rest_key(f"{path}?{urlencode(query)}")
         bodies = self._http.get(key)
         if not bodies:
             return None
         served = self._served.get(key, 0)
         self._served[key] = served + 1
         return RestAnswer(200, bodies[min(served, len(bodies) - 1)])
-
-
-def _rest_key(url: str) -> tuple[str, str]:
-    """(endpoint, instrument) of a URL, as replay pairs requests with recorded responses, but host-free."""
-    _, endpoint, instrument = RestRequest(url, "").match_key()
-    return endpoint, instrument
 
 
 def _route(wire: WireFormat, url: str) -> str | None:

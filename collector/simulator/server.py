@@ -13,33 +13,21 @@ import asyncio
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
 
 from ..capture import Frame
-from ..errors import UnknownExchange, UsageError
-from ..exchanges import Endpoints
-from .binance import BinanceWire
-from .bybit import BybitWire
+from ..errors import CollectorError, UnknownExchange, UsageError
+from ..exchanges import EXCHANGES, Endpoints
 from .faults import Fault
 from .playback import Recording
-from .upbit import UpbitWire
 from .venue import Client, Venue
-from .wire import WireFormat, market_key
+from .wire import RestCall, WireFormat
 
-__all__ = ["WIRE_FORMATS", "Simulator"]
-
-WIRE_FORMATS: dict[str, Callable[[str], WireFormat]] = {
-    "binance": BinanceWire,
-    "binance_usdm": BinanceWire,
-    "binance_coinm": BinanceWire,
-    "bybit": BybitWire,
-    "upbit": UpbitWire,
-}
-"""Wire-format factories by exchange id; a new exchange adds one entry here."""
+__all__ = ["Simulator", "wire_format"]
 
 
 class Simulator:
@@ -83,9 +71,9 @@ class Simulator:
         self.speed = 0.0
         self._venues: dict[str, Venue] = {}
         for exchange, symbols in (markets or {}).items():
-            wire = _wire(exchange)
+            wire = wire_format(exchange)
             specs = [wire.instrument(symbol, seed) for symbol in symbols]
-            built = {market_key(wire, spec): wire.market(spec, seed, depth) for spec in specs}
+            built = {wire.market_key(spec): wire.market(spec, seed, depth) for spec in specs}
             self._venues[exchange] = Venue(wire, self.stats, markets=built, queue_size=queue_size)
         self._clock = asyncio.Event()
         self._clock.set()
@@ -127,7 +115,7 @@ class Simulator:
         recording = Recording(source, exchange)
         sim = cls(host=host, port=port, ping_interval=ping_interval, pong_timeout=pong_timeout, queue_size=queue_size)
         sim.speed = speed
-        wire = _wire(recording.exchange)
+        wire = wire_format(recording.exchange)
         recording.index(wire)
         sim._venues[recording.exchange] = Venue(wire, sim.stats, recording=recording, queue_size=queue_size)
         return sim
@@ -179,9 +167,8 @@ class Simulator:
         if self._runner is None:
             raise UsageError("the simulator is not running; use it inside 'async with' first")
         # Some adapters' websocket base is a path, not a host (Bybit appends "/<category>" to it).
-        path = venue.session.endpoint_path if venue.session is not None else ""
         base = f"{self.host}:{self.port}/{exchange}"
-        return Endpoints(ws=f"ws://{base}{path}", rest=f"http://{base}")
+        return Endpoints(ws=f"ws://{base}{venue.wire.endpoint_path}", rest=f"http://{base}")
 
     @property
     def exchanges(self) -> list[str]:
@@ -193,20 +180,25 @@ class Simulator:
     ) -> None:
         """Apply ``fault`` to ``exchange`` now (see :mod:`collector.simulator.faults` for each effect).
 
-        ``symbol`` is required for ``GAP``; ``seconds`` is the length of ``STALL`` and
-        ``FREEZE``; ``count`` the number of 429 answers for ``RATE_LIMIT``. Call it from
-        the event loop the simulator runs in.
+        ``symbol`` is required for ``GAP`` and ``CHECKSUM``; ``seconds`` is the length of
+        ``STALL`` and ``FREEZE``; ``count`` the number of 429 answers for ``RATE_LIMIT``.
+        Call it from the event loop the simulator runs in.
         """
         venue = self._venue(exchange)
         loop = asyncio.get_running_loop()
-        if fault is Fault.GAP:
+        if fault is Fault.GAP or fault is Fault.CHECKSUM:
+            if not venue.wire.book_diffs:
+                raise UsageError(
+                    f"{exchange} order books are full snapshots: a sequence gap cannot happen; "
+                    "use STALL or ABRUPT_CLOSE instead"
+                )
             if symbol is None:
-                raise UsageError("Fault.GAP needs symbol=...")
+                raise UsageError(f"Fault.{fault.name} needs symbol=...")
             if symbol not in venue.by_symbol and venue.recording is None:
                 raise UsageError(f"{exchange} simulates no {symbol!r}; it has {', '.join(venue.by_symbol)}")
             key = venue.book_key(symbol)
             for client in venue.clients:
-                client.gap_pending.add(key)
+                (client.gap_pending if fault is Fault.GAP else client.corrupt_pending).add(key)
         elif fault is Fault.ABRUPT_CLOSE:
             for client in list(venue.clients):
                 client.abort()
@@ -222,6 +214,21 @@ class Simulator:
             venue.faults.rate_limited += count
         self.stats["faults_applied"] += 1
         self.stats["faults." + fault.value] += 1
+
+    def send_raw(self, exchange: str, frames: Sequence[str | bytes]) -> None:
+        """Send ``frames`` as they are on every open connection of ``exchange`` (hostile-input tests)."""
+        venue = self._venue(exchange)
+        for client in venue.clients:
+            for frame in frames:
+                client.push(frame)
+
+    def hostile_frames(self, exchange: str, symbol: str) -> list[tuple[str | bytes, str]]:
+        """The exchange's own hostile frames for ``symbol`` (see :meth:`WireFormat.hostile`)."""
+        venue = self._venue(exchange)
+        market = venue.by_symbol.get(symbol)
+        if market is None:
+            raise UsageError(f"{exchange} simulates no {symbol!r}; it has {', '.join(venue.by_symbol)}")
+        return venue.wire.hostile(market.spec, int(time.time() * 1000))
 
     def pause(self) -> None:
         """Stop the market clock (and capture playback): no new updates until :meth:`resume`."""
@@ -248,15 +255,7 @@ class Simulator:
         market = venue.by_symbol.get(symbol)
         if market is None:
             raise UsageError(f"{exchange} simulates no book for {symbol!r} (capture-fed simulators have none)")
-        if venue.session is not None:
-            return venue.session.true_book(market, depth)
-        spec = market.spec
-        bid_levels, ask_levels = (
-            market.levels(depth) if depth is not None else (list(market.bids.items()), list(market.asks.items()))
-        )
-        bids = {float(spec.price(p)): float(spec.size(q)) for p, q in bid_levels}
-        asks = {float(spec.price(p)): float(spec.size(q)) for p, q in ask_levels}
-        return bids, asks, market.last_id
+        return venue.wire.true_book(market, depth)
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -299,8 +298,8 @@ class Simulator:
             if route is None:
                 raise web.HTTPNotFound(text=f"no websocket at /{tail}")
             return await self._serve_ws(request, venue, route)
-        if request.method != "GET":
-            raise web.HTTPMethodNotAllowed(request.method, ["GET"])
+        if request.method not in ("GET", "POST"):
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
         self.stats["rest_calls"] += 1
         headers = {}
         if venue.faults.rate_limited > 0:
@@ -308,8 +307,12 @@ class Simulator:
             answer = venue.wire.rate_limited()
             headers["Retry-After"] = "1"
         else:
-            answer = venue.rest("/" + tail, request.query)
-        headers[venue.wire.weight_header()] = str(venue.use_weight(answer.weight))
+            body = await request.read() if request.method == "POST" else b""
+            answer = venue.rest(RestCall(request.method, "/" + tail, dict(request.query), body))
+        weight = venue.use_weight(answer.weight)
+        header = venue.wire.weight_header()
+        if header is not None:
+            headers[header] = str(weight)
         return web.Response(status=answer.status, body=answer.body, content_type="application/json", headers=headers)
 
     async def _serve_ws(self, request: web.Request, venue: Venue, route: str) -> web.StreamResponse:
@@ -338,8 +341,11 @@ class Simulator:
         return ws
 
 
-def _wire(exchange: str) -> WireFormat:
-    factory = WIRE_FORMATS.get(exchange)
-    if factory is None:
-        raise UnknownExchange(f"the simulator speaks no {exchange!r}; known: {', '.join(WIRE_FORMATS)}")
-    return factory(exchange)
+def wire_format(exchange: str) -> WireFormat:
+    """The simulator wire format of ``exchange``, from its package (see ``Adapter.simulator_wire``)."""
+    if exchange not in EXCHANGES:
+        raise UnknownExchange(f"the simulator speaks no {exchange!r}; known: {', '.join(EXCHANGES)}")
+    try:
+        return EXCHANGES[exchange].simulator_wire()
+    except CollectorError as exc:
+        raise UnknownExchange(str(exc)) from None

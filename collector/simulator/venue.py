@@ -3,8 +3,9 @@
 A :class:`Venue` joins a wire format to a data source (synthetic markets or a
 :class:`~collector.simulator.playback.Recording`). A :class:`Client` is one websocket
 connection: a read loop (control messages, pings), a writer task draining a bounded
-queue, and a pinger. Every queue has a bound: a client that falls ``queue_size`` frames
-behind is disconnected, as Binance drops slow consumers, and the drop is counted.
+queue, a pinger and, for exchanges that send their own keepalives, a heartbeat task.
+Every queue has a bound: a client that falls ``queue_size`` frames behind is
+disconnected, as Binance drops slow consumers, and the drop is counted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from aiohttp import WSMsgType, web
 from .faults import FaultState
 from .market import SymbolMarket
 from .playback import Recording
-from .wire import Control, Message, RestAnswer, SessionWire, WireFormat, market_key
+from .wire import Control, Message, RestAnswer, RestCall, WireFormat
 
 if TYPE_CHECKING:
     from asyncio import Transport
@@ -44,7 +45,6 @@ class Venue:
         queue_size: int = 10_000,
     ) -> None:
         self.wire = wire
-        self.session = wire if isinstance(wire, SessionWire) else None
         self.stats = stats
         self.markets: dict[str, SymbolMarket] = dict(markets or {})  # by market key (the native id for most)
         self.by_symbol = {m.spec.symbol: m for m in self.markets.values()}
@@ -60,14 +60,11 @@ class Venue:
     # -- subscriptions --------------------------------------------------------------------------
 
     def control(self, client: Client, text: str) -> Control:
-        """The wire's answer to one client frame (session wires also see the route and the markets)."""
+        """The wire's answer to one client frame."""
         if self.recording is not None:
             # The data is recorded: subscriptions name recorded stream keys, nothing is synthesised.
-            return self.wire.on_recorded_text(client.route, text, list(client.streams), self.recording.streams)
-        if self.session is not None:
-            now_ms = int(time.time() * 1000)
-            return self.session.on_client_text(client.route, text, list(client.streams), self.markets, now_ms)
-        return self.wire.on_text(text, list(client.streams))
+            return self.wire.on_recorded_text(client.session, text, self.recording.streams)
+        return self.wire.on_client_text(client.session, text, self.markets, int(time.time() * 1000))
 
     def subscribe(self, client: Client, streams: Iterable[str]) -> None:
         """Add streams to a client; streams of another route are kept but never delivered."""
@@ -122,36 +119,44 @@ class Venue:
         if self.faults.stalled(asyncio.get_running_loop().time()):
             self.stats["dropped.stall"] += len(messages)
             return
+        deliver = self.wire.deliver
         for message in messages:
             for client in self.index.get(message.stream, ()):
-                if message.book_key is not None and message.book_key in client.gap_pending:
-                    client.gap_pending.discard(message.book_key)
-                    self.stats["dropped.gap"] += 1
-                    continue
-                client.push(message.text)
+                book_key = message.book_key
+                if book_key is not None and (client.gap_pending or client.corrupt_pending):
+                    if book_key in client.gap_pending:
+                        client.gap_pending.discard(book_key)
+                        self.stats["dropped.gap"] += 1
+                        continue
+                    if book_key in client.corrupt_pending:
+                        client.corrupt_pending.discard(book_key)
+                        self.stats["corrupted.checksum"] += 1
+                        message = self.wire.corrupt(message)
+                frame = deliver(client.session, message)
+                if frame is not None:
+                    client.push(frame)
 
     def book_key(self, symbol: str) -> str:
-        """The book key of a unified (or, in capture mode, native) symbol for the GAP fault."""
+        """The book key (market key) of a unified (or, in capture mode, native) symbol for book faults."""
         market = self.by_symbol.get(symbol)
-        key = market_key(self.wire, market.spec) if market is not None else self.natives.get(symbol, symbol)
-        return self.wire.book_key(key)
+        return self.wire.market_key(market.spec) if market is not None else self.natives.get(symbol, symbol)
 
     # -- REST -----------------------------------------------------------------------------------
 
-    def rest(self, path: str, query: Mapping[str, str]) -> RestAnswer:
+    def rest(self, call: RestCall) -> RestAnswer:
         """Answer a REST call from the markets or the recording (faults are applied by the caller)."""
         now_ms = int(time.time() * 1000)
         if self.recording is None:
-            return self.wire.rest(path, query, self.markets, now_ms)
-        answer = self.recording.answer(path, query)
+            return self.wire.rest(call, self.markets, now_ms)
+        answer = self.recording.answer(call.path, call.query)
         if answer is not None:
             return answer
-        if path == self.wire.instruments_path:
+        if call.path == self.wire.instruments_path:
             # A listing the recorder never asked for (Bybit's inverse category, say) lists
             # nothing in this session: answer it as the exchange answers an empty listing.
-            return self.wire.rest(path, query, {}, now_ms)
-        key = "&".join(f"{k}={v}" for k, v in query.items())
-        return RestAnswer(404, orjson.dumps({"code": -1, "msg": f"{path}?{key} is not in the recording"}))
+            return self.wire.rest(call, {}, now_ms)
+        key = "&".join(f"{k}={v}" for k, v in call.query.items())
+        return RestAnswer(404, orjson.dumps({"code": -1, "msg": f"{call.path}?{key} is not in the recording"}))
 
     def use_weight(self, weight: int) -> int:
         """Add a call's weight to the current minute and return the minute's total."""
@@ -182,8 +187,10 @@ class Client:
         self.ws = ws
         self.transport = transport
         self.route = route
-        self.streams: list[str] = []
+        self.session = venue.wire.open(route)
+        self.streams: list[str] = self.session.streams
         self.gap_pending: set[str] = set()
+        self.corrupt_pending: set[str] = set()
         self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(venue.queue_size)
         self.player: asyncio.Task[None] | None = None
         self._ping_interval = ping_interval
@@ -214,6 +221,9 @@ class Client:
         tasks = [asyncio.create_task(self._write())]
         if self._ping_interval:
             tasks.append(asyncio.create_task(self._keepalive(self._ping_interval)))
+        heartbeat = self.venue.wire.heartbeat_interval
+        if heartbeat:
+            tasks.append(asyncio.create_task(self._heartbeat(heartbeat)))
         try:
             await self._read()
         finally:
@@ -239,6 +249,15 @@ class Client:
             if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
                 text = msg.data if isinstance(msg.data, str) else bytes(msg.data).decode("utf-8", "replace")
                 control = venue.control(self, text)
+                if control.close is not None:
+                    # The exchange answers and hangs up: the answer goes out before the close.
+                    for frame in [control.reply, *control.frames]:
+                        if isinstance(frame, str):
+                            await ws.send_str(frame)
+                        elif frame is not None:
+                            await ws.send_bytes(frame)
+                    await ws.close(code=control.close, message=b"closed by the exchange")
+                    return
                 if control.reply is not None:
                     self.push(control.reply)
                 for frame in control.frames:
@@ -274,6 +293,20 @@ class Client:
         except (ConnectionError, RuntimeError):
             # The peer went away mid-write; the read loop sees the close and cleans up.
             self.abort()
+
+    async def _heartbeat(self, interval: float) -> None:
+        """The wire's own keepalive frames (HTX pings, Bitfinex heartbeats ...); withheld while stalled."""
+        loop = asyncio.get_running_loop()
+        venue = self.venue
+        while True:
+            await asyncio.sleep(interval)
+            if not venue.faults.running.is_set():
+                await venue.faults.running.wait()
+                continue
+            if venue.faults.stalled(loop.time()):
+                continue
+            for frame in venue.wire.heartbeat(self.session, int(time.time() * 1000)):
+                self.push(frame)
 
     async def _keepalive(self, interval: float) -> None:
         loop = asyncio.get_running_loop()

@@ -2,39 +2,48 @@
 
 The server (:mod:`collector.simulator.server`) owns sockets, clients, faults and the
 clock; a wire format owns everything the exchange decides: websocket paths, the
-subscribe protocol, stream names, message JSON, REST routes and how update ids are
-numbered. To add an exchange, write one module with a class satisfying
-:class:`WireFormat` and register it in ``collector.simulator.server.WIRE_FORMATS``.
+subscribe protocol, stream names, message JSON, REST routes, keepalives and how update
+ids are numbered. Each exchange's wire format lives in its own package
+(``collector/exchanges/<id>/sim.py``) and is found through the adapter's
+``simulator_wire()``: subclass :class:`WireFormat`, implement the abstract methods and
+override the defaults that do not fit.
 
-Capture playback (:mod:`collector.simulator.playback`) asks the wire format three more
-things: the stream key of each recorded frame (:meth:`WireFormat.tag_recorded`), how to
-answer a client when the data comes from a recording (:meth:`WireFormat.on_recorded_text`)
-and the market key of a recorded instrument listing entry (:meth:`WireFormat.listed_key`).
+Per connection the server keeps a :class:`Session` (made by :meth:`WireFormat.open`) that
+holds the connection's route and subscriptions; a wire with per-connection state (channel
+ids, a connection-wide sequence number) subclasses it. Frames for one market update are
+encoded once per stream (:meth:`WireFormat.encode`) and handed to every subscriber
+through :meth:`WireFormat.deliver`, where a wire may wrap them per connection.
 
-Exchanges whose control protocol depends on the connection and on market state (a
-category in the URL, a book snapshot sent on subscribe, native ids that repeat across
-categories) implement :class:`SessionWire` as well; the server detects it and uses its
-hooks instead of the plain ones.
+Capture playback (:mod:`collector.simulator.playback`) asks three more things: the stream
+key of each recorded frame (:meth:`WireFormat.tag_recorded`), how to answer a client when
+the data comes from a recording (:meth:`WireFormat.on_recorded_text`) and the market key
+of a recorded instrument listing entry (:meth:`WireFormat.listed_key`). Wires that do not
+play captures leave the defaults, which refuse.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any
 
+import orjson
+
+from ..errors import UsageError
 from .market import InstrumentSpec, SymbolMarket, Update
 
-__all__ = ["Control", "Message", "RestAnswer", "SessionWire", "Tag", "WireFormat", "market_key"]
+__all__ = ["Control", "Message", "RestAnswer", "RestCall", "Session", "Tag", "WireFormat"]
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     """One frame for the subscribers of ``stream``.
 
-    ``book_key`` is set on order-book diff frames (the symbol key :meth:`WireFormat.book_key`
-    returns) so a ``GAP`` fault can withhold exactly one of them. ``text`` is sent as a
-    text frame when it is a ``str`` and as a binary frame when it is ``bytes``.
+    ``book_key`` is set on order-book diff frames (the market key of the book) so a
+    ``GAP`` fault can withhold, and a ``CHECKSUM`` fault corrupt, exactly one of them.
+    ``text`` is sent as a text frame when it is a ``str`` and as a binary frame when it is
+    ``bytes``.
     """
 
     stream: str
@@ -44,16 +53,28 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Control:
-    """The answer to one client text frame: a reply to send and subscription changes to make.
+    """The answer to one client frame: a reply to send and subscription changes to make.
 
     ``frames`` are sent right after the reply, before any data of the new subscriptions
-    (the snapshots some exchanges push on subscribe).
+    (the snapshots some exchanges push on subscribe). ``close`` closes the connection with
+    that websocket close code after the reply (an exchange refusing a client).
     """
 
     reply: str | bytes | None
     subscribe: list[str] = field(default_factory=list)
     unsubscribe: list[str] = field(default_factory=list)
     frames: list[str | bytes] = field(default_factory=list)
+    close: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestCall:
+    """One REST request: method, path below the exchange prefix, query and body."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +90,11 @@ class RestAnswer:
 class Tag:
     """What capture playback does with one recorded frame.
 
-    ``stream`` is the key a client must hold in its subscriptions (the names
-    :meth:`WireFormat.on_recorded_text` subscribes) to receive the frame; ``None`` sends
-    it to every playing client of the recorded route. ``book_key`` marks a book diff a
-    ``GAP`` fault may withhold (as :attr:`Message.book_key`; snapshots have none). A
-    non-empty ``skip`` says why the frame is never played, e.g. ``"reply"`` for the answer
-    to one of the recorder's own control messages (the server answers each client's own).
+    ``stream`` is the key a client must hold in its subscriptions to receive the frame;
+    ``None`` sends it to every playing client of the recorded route. ``book_key`` marks a
+    book diff a ``GAP`` fault may withhold (snapshots have none). A non-empty ``skip``
+    says why the frame is never played, e.g. ``"reply"`` for the answer to one of the
+    recorder's own control messages (the server answers each client's own).
     """
 
     stream: str | None = None
@@ -82,127 +102,175 @@ class Tag:
     skip: str = ""
 
 
-class WireFormat(Protocol):
-    """One exchange's wire format over the neutral market model."""
+class Session:
+    """One client connection as the wire sees it: its route and subscribed streams, in order.
 
-    exchange: str
+    Subclass it (and override :meth:`WireFormat.open`) to keep per-connection state.
+    """
+
+    def __init__(self, route: str) -> None:
+        self.route = route
+        self.streams: list[str] = []
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON text, as exchanges send it."""
+    return orjson.dumps(obj).decode()
+
+
+class WireFormat(abc.ABC):
+    """One exchange's wire format over the neutral market model (see the module docstring).
+
+    Class attributes to set: ``default_ws``/``default_rest`` (the real addresses, written
+    into synthetic captures so replay recognises them), ``endpoint_path`` (the path below
+    the exchange prefix that the adapter's ``Endpoints.ws`` names), ``instruments_path``
+    and ``heartbeat_interval`` (seconds between :meth:`heartbeat` calls; ``None``: none).
+    """
+
     default_ws: str
-    """The real websocket base address (used in synthetic captures so replay recognises them)."""
     default_rest: str
-
+    endpoint_path: str = ""
     instruments_path: str
-    """REST path (below the exchange prefix) of the instrument list."""
+    heartbeat_interval: float | None = None
+    book_diffs: bool = True
+    """``False`` for exchanges whose every book message is a whole book: there is nothing a ``GAP`` could withhold."""
 
-    def snapshot_path(self, native: str) -> str:
-        """REST path and query of a full book snapshot, as the exchange's adapter requests it."""
+    def __init__(self, exchange: str) -> None:
+        self.exchange = exchange
 
-    def ws_path(self, route: str) -> str:
-        """The websocket path (below the exchange prefix) of a route."""
+    # -- instruments and markets ----------------------------------------------------------------
 
-    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
-        """The client frame that subscribes ``streams``."""
-
+    @abc.abstractmethod
     def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
-        """The simulated instrument for unified ``symbol`` (native id, tick, step, price)."""
+        """The simulated instrument for unified ``symbol`` (native id, tick, step, price);
+        raise :class:`~collector.errors.UnknownSymbol` for a symbol the exchange cannot list."""
 
     def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
         """A market for ``spec`` numbering its update ids the way this exchange does."""
+        import random
 
-    def ws_route(self, path: str) -> str | None:
-        """The route name of a websocket path below the exchange prefix, ``None`` for 404."""
-
-    def stream_route(self, stream: str) -> str:
-        """The route a stream is served on; a stream subscribed on another route never delivers."""
-
-    def url_streams(self, query: Mapping[str, str]) -> list[str]:
-        """Streams requested in the connect URL's query (``?streams=a/b``)."""
-
-    def on_text(self, text: str, current: list[str]) -> Control:
-        """Handle one client text frame; ``current`` are the client's streams in order."""
-
-    def wanted_intervals(self, stream: str) -> str | None:
-        """The candle interval a stream needs the market to aggregate, if any."""
-
-    def encode(self, spec: InstrumentSpec, update: Update, subscribed: Collection[str]) -> list[Message]:
-        """Frames for one market update, only for streams in ``subscribed``."""
-
-    def book_key(self, native: str) -> str:
-        """The key :attr:`Message.book_key` uses for the book diffs of native id ``native``.
-
-        Session wires get their :meth:`SessionWire.market_key` here instead of the native id.
-        """
-
-    def stream_book_key(self, stream: str) -> str | None:
-        """The book key of a book-diff stream name (``None`` for other streams)."""
-
-    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        """Answer ``GET path?query`` from the markets, keyed by native id."""
-
-    def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
-        """The stream key of a recorded ``recv`` frame, or why it is skipped.
-
-        ``route`` is the route of the recorded connection (:meth:`ws_route` of its
-        ``connect`` address; ``None`` if unknown). Called once per frame when a capture
-        is loaded, never while playing.
-        """
-
-    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
-        """Handle one client frame when a capture feeds the server.
-
-        Subscriptions name the keys :meth:`tag_recorded` gives; nothing is synthesised
-        (snapshots sent on subscribe are played from the recording). ``recorded`` holds
-        every stream key of the recording, for wires that refuse unknown topics.
-        """
-
-    def listed_key(self, url: str, native: str) -> str:
-        """The market key (see :func:`market_key`) of ``native`` in the instrument list recorded from ``url``."""
-
-    def rate_limited(self) -> RestAnswer:
-        """The body of a 429 answer (the server adds ``Retry-After``)."""
-
-    def malformed(self) -> str | bytes:
-        """A frame that is not valid JSON, for the ``MALFORMED`` fault."""
-
-    def weight_header(self) -> str:
-        """The response header that reports the used request weight."""
-
-
-@runtime_checkable
-class SessionWire(WireFormat, Protocol):
-    """A wire format whose replies depend on the connection's route and on market state.
-
-    The server keys markets by :meth:`market_key` (not the native id), answers client
-    frames with :meth:`on_client_text` (not :meth:`WireFormat.on_text`), points
-    :meth:`~collector.simulator.Simulator.endpoints` at :attr:`endpoint_path` and asks
-    :meth:`true_book` what a correctly syncing client holds.
-    """
-
-    endpoint_path: str
-    """Path below the exchange prefix that the adapter's ``Endpoints.ws`` names (``/v5/public``)."""
+        rng = random.Random(f"{seed}:{self.exchange}:{spec.symbol}")
+        return SymbolMarket(spec, rng, depth=depth, start_id=10**9 + rng.randrange(10**8))
 
     def market_key(self, spec: InstrumentSpec) -> str:
         """The key of ``spec``'s market, unique within the exchange (native ids may repeat across categories)."""
+        return spec.native
 
-    def on_client_text(
-        self, route: str, text: str, current: list[str], markets: Mapping[str, SymbolMarket], now_ms: int
-    ) -> Control:
-        """Handle one client frame on ``route``; ``markets`` are keyed by :meth:`market_key`."""
+    def instrument_queries(self, keys: Collection[str]) -> list[dict[str, str]]:
+        """Queries of the instrument-list calls the adapter makes, for synthetic captures (one call by default)."""
+        return [{}]
+
+    # -- websocket ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def ws_route(self, path: str) -> str | None:
+        """The route name of a websocket path below the exchange prefix, ``None`` for 404."""
+
+    def ws_path(self, route: str) -> str:
+        """The websocket path (below the exchange prefix) of a route."""
+        return self.endpoint_path
+
+    def stream_route(self, stream: str) -> str:
+        """The route a stream is served on; a stream subscribed on another route never delivers."""
+        return ""
+
+    def url_streams(self, query: Mapping[str, str]) -> list[str]:
+        """Streams requested in the connect URL's query (``?streams=a/b``)."""
+        return []
+
+    def open(self, route: str) -> Session:
+        """The state of a new connection on ``route``."""
+        return Session(route)
+
+    @abc.abstractmethod
+    def on_client_text(self, session: Session, text: str, markets: Mapping[str, SymbolMarket], now_ms: int) -> Control:
+        """Handle one client frame; ``markets`` are keyed by :meth:`market_key`."""
+
+    @abc.abstractmethod
+    def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
+        """Route -> client frames that subscribe trades, ticker, book (the adapter's default depth)
+        and ``interval`` candles of ``specs`` (synthetic captures send them)."""
+
+    def wanted_intervals(self, stream: str) -> str | None:
+        """The candle interval a stream needs the market to aggregate, if any."""
+        return None
+
+    @abc.abstractmethod
+    def encode(self, spec: InstrumentSpec, update: Update, subscribed: Collection[str]) -> list[Message]:
+        """Frames for one market update, only for streams in ``subscribed``."""
+
+    def deliver(self, session: Session, message: Message) -> str | bytes | None:
+        """The frame ``session`` receives for ``message`` (``None``: nothing); wrap it per connection here."""
+        return message.text
+
+    def heartbeat(self, session: Session, now_ms: int) -> list[str | bytes]:
+        """Frames the server sends on its own every ``heartbeat_interval`` (app-level pings, heartbeats)."""
+        return []
+
+    def stream_book_key(self, stream: str) -> str | None:
+        """The book key (market key) of a book-diff stream name (``None`` for other streams)."""
+        return None
 
     def true_book(
         self, market: SymbolMarket, depth: int | None
     ) -> tuple[dict[float, float], dict[float, float], int | None]:
         """``(bids, asks, update id)`` a client subscribed at ``depth`` holds (``None``: the adapter's default).
 
-        Prices and sizes are floats as a client parses them from this wire format.
+        Prices and sizes are floats as a client parses them from this wire format; the
+        default is the whole book (or its best ``depth`` levels) with the market's last id.
         """
+        spec = market.spec
+        bid_levels, ask_levels = (
+            market.levels(depth) if depth is not None else (list(market.bids.items()), list(market.asks.items()))
+        )
+        bids = {float(spec.price(p)): float(spec.size(q)) for p, q in bid_levels}
+        asks = {float(spec.price(p)): float(spec.size(q)) for p, q in ask_levels}
+        return bids, asks, market.last_id
 
-    def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
-        """Route -> client frames that subscribe every channel of ``specs`` (synthetic sessions send them).
+    # -- REST -----------------------------------------------------------------------------------
 
-        Channels are trades, ticker, the book at the adapter's default depth and ``interval`` candles.
-        """
+    @abc.abstractmethod
+    def rest(self, call: RestCall, markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+        """Answer a REST call from the markets, keyed by :meth:`market_key`."""
 
+    def snapshot_path(self, key: str) -> str | None:
+        """REST path and query of a book snapshot as the adapter asks (``None``: snapshots come on the stream)."""
+        return None
 
-def market_key(wire: WireFormat, spec: InstrumentSpec) -> str:
-    """The key of ``spec``'s market on ``wire``: :meth:`SessionWire.market_key`, else the native id."""
-    return wire.market_key(spec) if isinstance(wire, SessionWire) else spec.native
+    def rate_limited(self) -> RestAnswer:
+        """The answer when the request budget is exhausted (HTTP 429; the server adds ``Retry-After``)."""
+        return RestAnswer(429, b'{"error":"too many requests"}')
+
+    def weight_header(self) -> str | None:
+        """The response header that reports the used request weight, if the exchange has one."""
+        return None
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def malformed(self) -> str | bytes:
+        """A frame that is not valid JSON, for the ``MALFORMED`` fault."""
+        return '{"broken":'
+
+    def corrupt(self, message: Message) -> Message:
+        """``message`` with its checksum (or a level) wrong, for the ``CHECKSUM`` fault."""
+        raise UsageError(f"{self.exchange} books carry no checksum")
+
+    def hostile(self, spec: InstrumentSpec, now_ms: int) -> list[tuple[str | bytes, str]]:
+        """Frames that look like this exchange's market data but carry impossible values
+        (NaN, infinite, zero or negative prices, negative sizes, ids past 64 bits, wrong
+        types), each with what is wrong with it. A correct client reports each as an error."""
+        return []
+
+    # -- capture playback -----------------------------------------------------------------------
+
+    def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
+        """The stream key of a recorded ``recv`` frame, or why it is skipped (called when a capture is loaded)."""
+        raise UsageError(f"the simulator does not play {self.exchange} captures")
+
+    def on_recorded_text(self, session: Session, text: str, recorded: Collection[str]) -> Control:
+        """Handle one client frame when a capture feeds the server (nothing is synthesised)."""
+        raise UsageError(f"the simulator does not play {self.exchange} captures")
+
+    def listed_key(self, url: str, native: str) -> str:
+        """The market key of ``native`` in the instrument list recorded from ``url``."""
+        return native

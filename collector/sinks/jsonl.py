@@ -14,12 +14,12 @@ __all__ = ["JsonLinesSink"]
 class JsonLinesSink:
     """Write each event's JSON (design.md contract) and a newline to ``stream``.
 
-    Lines are buffered by the stream; :meth:`close` flushes it (and closes it when the
-    sink opened it from a path).
+    Lines are buffered by the stream; :meth:`close` flushes it, and closes it when the
+    sink owns it (opened from ``path``, or passed with ``owned=True``).
     """
 
-    def __init__(self, stream: BinaryIO | None = None, *, path: str | None = None) -> None:
-        self._owned = path is not None
+    def __init__(self, stream: BinaryIO | None = None, *, path: str | None = None, owned: bool = False) -> None:
+        self._owned = owned or path is not None
         if path is not None:
             self._stream: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
         else:
@@ -34,13 +34,8 @@ class JsonLinesSink:
         self._stream.write(encode_event(event) + b"\n")
         self.written += 1
 
-    def write_now(self, event: Event) -> None:
-        """Synchronous :meth:`write`, for replay loops that have no event loop."""
-        self._stream.write(encode_event(event) + b"\n")
-        self.written += 1
-
     async def close(self) -> None:
-        """Flush, and close the file if this sink opened it."""
+        """Flush, and close the stream if this sink owns it."""
         self._stream.flush()
         if self._owned:
             self._stream.close()

@@ -20,18 +20,17 @@ The accounting always balances: ``accepted == acked + dropped + failed + buffere
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import importlib.util
-import random
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, TypeAlias, get_args
 
+from ..backoff import Backoff
 from ..codec import encode_event
 from ..errors import BrokerUnavailable, BufferOverflow, SinkClosed, SinkError, UsageError
 from ..log import get_logger
@@ -53,10 +52,8 @@ __all__ = [
     "SinkClosed",
     "SinkError",
     "SinkStats",
-    "add_kafka_arguments",
     "publish",
     "shard_of",
-    "sink_from_args",
 ]
 
 log = get_logger("collector.kafka")
@@ -69,26 +66,6 @@ EVENT_TYPES: Final[tuple[str, ...]] = tuple(str(cls.__struct_config__.tag) for c
 """The ``type`` tag of every event, i.e. every topic the default template can produce."""
 
 _TAGS: Final[dict[type, str]] = {cls: str(cls.__struct_config__.tag) for cls in get_args(Event)}
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Retry delays: ``initial * factor**n`` capped at ``cap``, each drawn from ``[d/2, d]``.
-
-    The jitter keeps many partitions (and many collectors) from retrying in lockstep
-    after a broker restart.
-    """
-
-    initial: float = 0.1
-    factor: float = 2.0
-    cap: float = 5.0
-
-    def delays(self) -> Iterator[float]:
-        """An endless iterator of delays; start a fresh one after each success."""
-        delay = self.initial
-        while True:
-            yield delay / 2 + random.random() * delay / 2
-            delay = min(delay * self.factor, self.cap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +89,7 @@ class KafkaSettings:
     linger: float = 0.005
     batch_bytes: int = 256 * 1024
     request_timeout: float = 30.0
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.1, cap=5.0))
     connect_timeout: float = 30.0
     close_timeout: float = 30.0
     client_id: str = "collector"
@@ -217,7 +194,7 @@ def _aiokafka() -> Any:
     try:
         return importlib.import_module("aiokafka")
     except ImportError as exc:
-        raise UsageError("the Kafka sink needs aiokafka: pip install 'collector[kafka]'") from exc
+        raise UsageError("the Kafka sink needs aiokafka: pip install 'crypto-collector[kafka]'") from exc
 
 
 class KafkaSink:
@@ -252,6 +229,8 @@ class KafkaSink:
         self._episode_losses = 0
         self._latencies: deque[float] = deque(maxlen=200_000)
         self._loop_time = time.monotonic
+        self.on_status: Callable[[str, str, str], None] | None = None
+        """Set by the collector: ``on_status(sink, kind, detail)`` reports backpressure and recovery."""
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -294,6 +273,14 @@ class KafkaSink:
                     raise BrokerUnavailable(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
                 log.warning("kafka broker not reachable yet", bootstrap=self.bootstrap, error=str(exc))
                 await asyncio.sleep(min(next(delays), left))
+            except self._errors.KafkaError as exc:
+                await producer.stop()
+                if s.enable_idempotence:
+                    raise SinkError(
+                        f"the broker at {self.bootstrap} refused the idempotent producer ({type(exc).__name__}); "
+                        "pass --no-kafka-idempotence (KafkaSettings(enable_idempotence=False))"
+                    ) from exc
+                raise SinkError(f"the broker at {self.bootstrap} refused the producer: {exc!r}") from exc
             else:
                 break
         self._producer = producer
@@ -404,6 +391,8 @@ class KafkaSink:
                 self._overflowing = True
                 self._episode_losses = 0
                 log.warning("kafka buffer full", policy=policy, **stats.as_dict())
+                if self.on_status is not None:
+                    self.on_status("kafka", "backpressure", f"buffer of {self.settings.buffer_size} full ({policy})")
             if policy == "fail":
                 stats.rejected += 1
                 raise BufferOverflow(f"Kafka sink buffer full ({stats.buffered} events unacknowledged); event rejected")
@@ -578,6 +567,8 @@ class KafkaSink:
         if self._overflowing and stats.buffered <= self.settings.buffer_size // 2:
             self._overflowing = False
             log.warning("kafka buffer has room again", lost_while_full=self._episode_losses, **stats.as_dict())
+            if self.on_status is not None:
+                self.on_status("kafka", "recovered", f"{self._episode_losses} events dropped while full")
 
     # -- introspection -------------------------------------------------------------------
 
@@ -623,70 +614,3 @@ def shard_of(exchange: str, symbol: str, shards: int) -> int:
 
 def _public(settings: KafkaSettings) -> dict[str, Any]:
     return {k: v for k, v in asdict(settings).items() if k not in ("backoff",)}
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--kafka BOOTSTRAP`` and its tuning options (for ``run``, ``replay``, ``demo``)."""
-    defaults = KafkaSettings()
-    group = parser.add_argument_group("Kafka / Redpanda fan-out")
-    group.add_argument(
-        "--kafka",
-        metavar="BOOTSTRAP",
-        default=None,
-        help="also publish every event to this broker (host:port[,host:port]); "
-        "'embedded' starts a local in-memory test broker",
-    )
-    group.add_argument(
-        "--kafka-topic-template",
-        default=defaults.topic_template,
-        metavar="TEMPLATE",
-        help="topic name per event; may use {type} and {exchange} (default %(default)s)",
-    )
-    group.add_argument(
-        "--kafka-overflow",
-        choices=OVERFLOW_POLICIES,
-        default=defaults.overflow,
-        help="when the buffer is full: block the pipeline, drop the oldest event, or fail (default %(default)s)",
-    )
-    group.add_argument(
-        "--kafka-buffer",
-        type=int,
-        default=defaults.buffer_size,
-        metavar="EVENTS",
-        help="events held until acknowledged (default %(default)s)",
-    )
-    group.add_argument(
-        "--kafka-idempotence",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="idempotent producer (default on; off for --kafka embedded, which does not support it)",
-    )
-    group.add_argument("--kafka-compression", choices=get_args(Compression), default=None)
-    group.add_argument(
-        "--kafka-close-timeout",
-        type=float,
-        default=defaults.close_timeout,
-        metavar="SECONDS",
-        help="how long shutdown waits for acknowledgements (default %(default)s)",
-    )
-
-
-def sink_from_args(args: argparse.Namespace) -> KafkaSink | None:
-    """The sink ``--kafka`` asks for, not yet started; ``None`` without ``--kafka``."""
-    if not args.kafka:
-        return None
-    embedded = args.kafka == "embedded"
-    idempotence = args.kafka_idempotence if args.kafka_idempotence is not None else not embedded
-    settings = KafkaSettings(
-        topic_template=args.kafka_topic_template,
-        buffer_size=args.kafka_buffer,
-        overflow=args.kafka_overflow,
-        enable_idempotence=idempotence,
-        compression=args.kafka_compression,
-        close_timeout=args.kafka_close_timeout,
-    )
-    target: str | EmbeddedBroker = EmbeddedBroker() if embedded else args.kafka
-    return KafkaSink(target, settings)

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from collector import Collector, Event
+from collector.backoff import backoff_delays
 from collector.book import OrderBook
-from collector.rest import backoff_delays
 from collector.simulator import Simulator
 
 FAST = {"idle_timeout": 1.0, "ping_interval": 0.3, "ping_timeout": 0.6}

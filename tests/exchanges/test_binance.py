@@ -193,8 +193,10 @@ def test_acks_rejections_and_unused_streams(spot: Adapter) -> None:
     (rejected,) = spot.parse("c", '{"code":2,"msg":"Invalid request: too many params","id":7}', 1.0)
     assert isinstance(rejected, Error) and rejected.reason == "rejected"
     assert rejected.detail == "code 2: Invalid request: too many params (id 7)"
-    assert spot.parse("c", '{"stream":"bnbbtc@forceOrder","data":{}}', 1.0) == []
-    assert spot.stats["ignored.forceOrder"] == 1
+    assert spot.parse("c", '{"stream":"bnbbtc@miniTicker","data":{}}', 1.0) == []
+    assert spot.stats["ignored.miniTicker"] == 1
+    (unknown,) = spot.parse("c", '{"stream":"bnbbtc@noSuchStream","data":{}}', 1.0)
+    assert isinstance(unknown, Error) and unknown.reason == "unknown_stream"
 
 
 def test_server_shutdown_asks_for_reconnect(spot: Adapter) -> None:

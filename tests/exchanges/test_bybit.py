@@ -263,14 +263,13 @@ def test_skipped_update_id_resubscribes_the_topic(bybit: BybitAdapter) -> None:
     assert bybit.books.stats["resync.gap"] == 1
 
 
-def test_repeated_update_id_is_a_gap(bybit: BybitAdapter) -> None:
-    """``u`` must increase: a delta with the current id resubscribes too."""
+def test_repeated_update_id_is_a_duplicate(bybit: BybitAdapter) -> None:
+    """A delta with the current ``u`` again is a duplicate: skipped and counted, the book stays."""
     bybit.parse("linear", raw("orderbook_snapshot.json"), T)
-    out = bybit.parse("linear", edited("orderbook_delta.json", u=177400506), T + 1)
-    assert out == [
-        Resync("bybit", "BTC/USDT:USDT", None, T + 1, "gap", "sequence went from 177400506 to 177400506"),
-        *RESUBSCRIBE,
-    ]
+    assert bybit.parse("linear", edited("orderbook_delta.json", u=177400506), T + 1) == []
+    assert bybit.books.stats["stale_delta"] == 1
+    book = bybit.book("BTC/USDT:USDT")
+    assert book is not None and (book.synced, book.sequence) == (True, 177400506)
 
 
 def test_crossed_book_resubscribes(bybit: BybitAdapter) -> None:

@@ -175,11 +175,18 @@ def test_older_orderbook_is_dropped(upbit: UpbitAdapter) -> None:
 def test_status_error_and_unsupported_types(upbit: UpbitAdapter) -> None:
     """``{"status":"UP"}`` and unused types are counted; an error message is an error event."""
     assert upbit.parse(CONN, raw("status_up.json"), T) == []
-    assert upbit.parse(CONN, b'{"ty":"candle.1s","cd":"KRW-BTC"}', T) == []
+    assert upbit.parse(CONN, b'{"ty":"myOrder","cd":"KRW-BTC"}', T) == []
+    (unknown,) = upbit.parse(CONN, b'{"ty":"noSuchType","cd":"KRW-BTC"}', T)
+    assert isinstance(unknown, Error) and unknown.reason == "unknown_type"
     assert upbit.parse(CONN, raw("error.json"), T) == [
         Error("upbit", None, None, T, CONN, "rejected", "WRONG_FORMAT: 요청 형식이 올바르지 않습니다.")
     ]
-    assert dict(upbit.stats) == {"ignored.status": 1, "ignored.candle.1s": 1, "error.rejected": 1}
+    assert dict(upbit.stats) == {
+        "ignored.status": 1,
+        "ignored.myOrder": 1,
+        "error.unknown_type": 1,
+        "error.rejected": 1,
+    }
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from collector.cli.consume import add_consume_arguments, run_consume
+from collector.cli.kafka import add_kafka_arguments, sink_from_args
 from collector.codec import encode_event
-from collector.consume import add_consume_arguments, consume, run_consume, topics_for
+from collector.consume import consume, topics_for
 from collector.errors import UsageError
-from collector.sinks.kafka import EmbeddedBroker, KafkaSink, add_kafka_arguments, publish, sink_from_args
+from collector.sinks.kafka import EVENT_TYPES, EmbeddedBroker, KafkaSink, publish
 from tests.kafka.util import quick_settings, streams, synthetic
 
 # Short group timeouts so joining after a member left takes about a second, not the defaults' 10-20 s.
@@ -84,7 +86,7 @@ def test_topics_for() -> None:
     """Event types map to the sink's topic names; unknown types are a usage error."""
     assert topics_for(["trade", "book"]) == ["collector.trade", "collector.book"]
     assert topics_for(["trade"], "md.{type}.v1") == ["md.trade.v1"]
-    assert len(topics_for()) == 10
+    assert len(topics_for()) == len(EVENT_TYPES) == 13
     with pytest.raises(UsageError):
         topics_for(["trades"])
 

@@ -221,7 +221,7 @@ async def test_embedded_broker_owned_by_the_sink() -> None:
     """``--kafka embedded`` gives a sink that starts a local broker (no idempotence) and stops it on close()."""
     import argparse
 
-    from collector.sinks.kafka import add_kafka_arguments, sink_from_args
+    from collector.cli.kafka import add_kafka_arguments, sink_from_args
 
     parser = argparse.ArgumentParser()
     add_kafka_arguments(parser)

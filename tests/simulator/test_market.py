@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from collector.simulator.binance import BinanceWire
+from collector.exchanges.binance.sim import BinanceWire
 from collector.simulator.market import InstrumentSpec, SymbolMarket, split_symbol
 
 T0 = 1_700_000_000_000

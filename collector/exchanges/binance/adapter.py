@@ -15,21 +15,22 @@ everything else on ``/market`` (a stream on the wrong path is accepted and never
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode
 
 import msgspec
 import orjson
 
-from ... import speedups
 from ...actions import Reconnect, RestRequest
-from ...book import BookSync, Rule
+from ...book import PREV_ID, RANGE, BookSync, Rule
 from ...errors import UsageError
 from ...models import Candle, Ticker, Trade
-from ...symbols import Instrument, unified_symbol
-from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, excerpt
+from ...symbols import Instrument, expiry_of, unified_symbol
+from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+
+if TYPE_CHECKING:
+    from ...simulator.wire import WireFormat
 from .schemas import (
     AggTrade,
     BookTicker,
@@ -74,6 +75,16 @@ KLINE_INTERVALS = (
 _CHANNEL_STREAM = {"trades": "aggTrade", "ticker": "bookTicker", "book": "depth@100ms"}
 
 _Handler = Callable[[str, str | bytes, float, Output], None]
+# Public Binance streams this adapter does not turn into events.
+_UNUSED_STREAMS = frozenset(
+    {"trade", "ticker", "miniTicker", "avgPrice", "depth5", "depth10", "depth20", "compositeIndex", "contractInfo"}
+    | {
+        f"{kind}@{speed}"
+        for kind in ("depth5", "depth10", "depth20", "ticker")
+        for speed in ("100ms", "500ms", "1000ms")
+    }
+    | {"ticker_1h", "ticker_4h", "ticker_1d", "assetIndex", "indexPrice", "indexPrice@1s"}
+)
 _PREFIX = '{"stream":"'
 # Subscribed streams per adapter stay far below this; the cap keeps hostile input from growing it.
 _MAX_CACHED_STREAMS = 65_536
@@ -86,7 +97,7 @@ class BinanceAdapter(Adapter):
     default_endpoints: ClassVar[Endpoints] = Endpoints(
         ws="wss://stream.binance.com:9443", rest="https://api.binance.com"
     )
-    rule: ClassVar[Rule] = Rule.RANGE
+    rule: ClassVar[Rule] = RANGE
     depth_path: ClassVar[str] = "/api/v3/depth"
     info_path: ClassVar[str] = "/api/v3/exchangeInfo"
     info_weight: ClassVar[int] = 20
@@ -100,6 +111,13 @@ class BinanceAdapter(Adapter):
     # Binance disconnects every connection after 24 h; reconnect on our own terms before that.
     max_lifetime: ClassVar[float] = 23.5 * 3600
     size_in_contracts: ClassVar[bool] = False
+    # "6,000 request weight per minute per IP" (spot); every answer reports the used weight.
+    rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=6000, weight_header="x-mbx-used-weight-1m")
+    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USDT", "ETH/USDT")
+    # Depth diffs come only when the book changes, but active books change many times a
+    # second and even quiet listed symbols' books are requoted within a minute: two
+    # minutes without a diff on a live socket means the stream is stuck.
+    book_stale_after: ClassVar[float] = 120.0
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         super().__init__(endpoints=endpoints, book_top=book_top)
@@ -116,24 +134,12 @@ class BinanceAdapter(Adapter):
         }
         for interval in KLINE_INTERVALS:
             self._routes["kline_" + interval] = self._on_kline
-        # The C scanner reads the common frames straight into events and returns None for
-        # anything else, which then takes the Python path below. COIN-M trades need the
-        # contract conversion, so they stay in Python there.
-        kinds: dict[_Handler, int] = {
-            self._on_agg_trade: 0,
-            self._on_book_ticker: 1,
-            self._on_depth: 2,
-            self._on_kline: 3,
-        }
-        channels = {
-            suffix: kinds[handler]
-            for suffix, handler in self._routes.items()
-            if not (self.size_in_contracts and handler == self._on_agg_trade)
-        }
-        self._scan = speedups.binance_scanner(
-            self.id, self._symbols, channels, (Trade, Ticker, Candle), self._parse_python, self.books
-        )
-        self._parse = self._scan.parse if self._scan is not None else self._parse_python
+
+    @classmethod
+    def simulator_wire(cls) -> WireFormat:
+        from .sim import BinanceWire
+
+        return BinanceWire(cls.id)
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, self.rule, self._snapshot_request, top_n=book_top)
@@ -222,14 +228,6 @@ class BinanceAdapter(Adapter):
     # -- frames ---------------------------------------------------------------------------------
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
-        return self._parse(conn, frame, received)
-
-    def frame_parser(self) -> Callable[[str, str | bytes, float], Output]:
-        # With the C scanner, its parse: no Python frame at all for the common frames.
-        return self._parse
-
-    def _parse_python(self, conn: str, frame: str | bytes, received: float) -> Output:
-        """Every frame without the C scanner; with it, the frames it declines."""
         out: Output = []
         if type(frame) is str and frame.startswith(_PREFIX):
             # Fast path: Binance writes the stream name first, so the route is known before
@@ -248,7 +246,7 @@ class BinanceAdapter(Adapter):
         try:
             handler(conn, frame, received, out)
         except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{stream}: {exc}", received))
+            out.append(self.error(conn, "malformed", f"{stream}: {exc}", received, frame=frame))
         return out
 
     def _route(self, stream: str) -> _Handler | None:
@@ -263,7 +261,7 @@ class BinanceAdapter(Adapter):
         try:
             env = _envelope.decode(frame)
         except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+            out.append(self.error(conn, "malformed", str(exc), received, frame=frame))
             return None
         if not env.data:
             self._on_control(conn, env, frame, received, out)
@@ -275,21 +273,28 @@ class BinanceAdapter(Adapter):
             return  # the fast path saw a stream name, but the frame itself is not valid JSON
         if stream == "!serverShutdown":
             # Spot announces planned maintenance: reconnect now rather than be cut off.
-            self.stats["server_shutdown"] += 1
+            self.control("server_shutdown")
             out.append(Reconnect(conn, "serverShutdown"))
         else:
-            self.stats["ignored." + stream[stream.find("@") + 1 :]] += 1
+            kind = stream[stream.find("@") + 1 :]
+            if kind in _UNUSED_STREAMS:
+                # A Binance stream this adapter does not turn into events (someone else subscribed it).
+                self.control(kind)
+            else:
+                # Not a Binance stream at all: whatever sent it is not the exchange we asked.
+                out.append(self.error(conn, "unknown_stream", stream[:100], received, frame=frame))
 
     def _on_control(self, conn: str, env: Envelope, frame: str | bytes, received: float, out: Output) -> None:
         if env.code is not None:
+            self.control()
             out.append(self.error(conn, "rejected", f"code {env.code}: {env.msg} (id {env.id})", received))
         elif env.id is not None:
-            self.stats["ignored.ack"] += 1
+            self.control("ack")
         else:
-            out.append(self.error(conn, "unknown_message", excerpt(frame), received))
+            out.append(self.error(conn, "unknown_message", "not a stream message", received, frame=frame))
 
     def _unknown(self, conn: str, native: str, received: float, out: Output) -> None:
-        out.append(self.error(conn, "unknown_symbol", native, received))
+        out.append(self.error(conn, "unknown_symbol", native[:100], received))
 
     def _on_depth(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         d = _depth.decode(frame).data
@@ -361,13 +366,13 @@ class BinanceAdapter(Adapter):
         symbol = request.symbol or ""
         if status != 200:
             self.books.snapshot_failed(symbol)
-            out.append(self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received, symbol))
+            out.append(self.error("rest", "http_status", f"{status} {request.url}", received, symbol, frame=body))
             return out
         try:
             snap = _snapshot.decode(body)
         except msgspec.DecodeError as exc:
             self.books.snapshot_failed(symbol)
-            out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received, symbol))
+            out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received, symbol, frame=body))
             return out
         ts = snap.E / 1000.0 if snap.E is not None else None
         self.books.snapshot(out, symbol, snap.bids, snap.asks, snap.lastUpdateId, ts, received)
@@ -391,17 +396,15 @@ def _tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
     return tick, step
 
 
-def _expiry(delivery_ms: int) -> str:
-    """``deliveryDate`` (ms) as ``YYMMDD`` in UTC."""
-    return time.strftime("%y%m%d", time.gmtime(delivery_ms / 1000))
-
-
 class BinanceUsdmAdapter(BinanceAdapter):
     """Binance USDⓈ-M futures: ``pu`` continuity, routed ``/public`` and ``/market`` paths."""
 
     id: ClassVar[str] = "binance_usdm"
     default_endpoints: ClassVar[Endpoints] = Endpoints(ws="wss://fstream.binance.com", rest="https://fapi.binance.com")
-    rule: ClassVar[Rule] = Rule.PREV_ID
+    # "2,400 request weight per minute per IP" on USDⓈ-M and COIN-M.
+    rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=2400, weight_header="x-mbx-used-weight-1m")
+    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USDT:USDT",)
+    rule: ClassVar[Rule] = PREV_ID
     depth_path: ClassVar[str] = "/fapi/v1/depth"
     info_path: ClassVar[str] = "/fapi/v1/exchangeInfo"
     info_weight: ClassVar[int] = 1
@@ -418,7 +421,7 @@ class BinanceUsdmAdapter(BinanceAdapter):
         if s.contractType in ("PERPETUAL", "TRADIFI_PERPETUAL"):
             kind, expiry = "swap", None
         elif s.deliveryDate:
-            kind, expiry = "future", _expiry(s.deliveryDate)
+            kind, expiry = "future", expiry_of(s.deliveryDate)
         else:
             return None
         tick, step = _tick_and_step(s)
@@ -446,6 +449,7 @@ class BinanceCoinmAdapter(BinanceUsdmAdapter):
     depth_path: ClassVar[str] = "/dapi/v1/depth"
     info_path: ClassVar[str] = "/dapi/v1/exchangeInfo"
     size_in_contracts: ClassVar[bool] = True
+    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USD:BTC",)
 
     def _route_of(self, channel: str) -> str:
         return ""  # COIN-M has no routed paths

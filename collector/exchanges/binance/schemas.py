@@ -1,8 +1,9 @@
 """Binance wire messages, one struct each, keys as Binance sends them.
 
 Decoders are built once with ``strict=False`` so msgspec turns Binance's decimal
-strings (``"0.35130000"``) into floats in C while it parses. Unknown keys are ignored,
-so new fields Binance adds do not break decoding.
+strings (``"0.35130000"``) into floats in C while it parses; prices, sizes, ids and times
+use the constrained types of :mod:`collector.exchanges.fields`, so impossible values fail
+to decode. Unknown keys are ignored, so new fields Binance adds do not break decoding.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 import msgspec
+
+from ..fields import Id, Levels, Millis, Price, Size
 
 __all__ = [
     "AggTrade",
@@ -25,7 +28,6 @@ __all__ = [
     "SymbolInfo",
 ]
 
-Levels = list[tuple[float, float]]
 T = TypeVar("T")
 
 
@@ -53,25 +55,25 @@ class Combined(msgspec.Struct, Generic[T], gc=False):
 class DepthUpdate(msgspec.Struct, gc=False):
     """``<symbol>@depth[@100ms]``: absolute sizes, "0" removes the level."""
 
-    E: int  # event time, ms
+    E: Millis  # event time, ms
     s: str  # symbol
-    U: int  # first update id in event
-    u: int  # final update id in event
+    U: Id  # first update id in event
+    u: Id  # final update id in event
     b: Levels  # bids
     a: Levels  # asks
-    pu: int | None = None  # futures only: final update id of the previous event
-    T: int | None = None  # futures only: transaction time, ms
+    pu: Id | None = None  # futures only: final update id of the previous event
+    T: Millis | None = None  # futures only: transaction time, ms
 
 
 class AggTrade(msgspec.Struct, gc=False):
     """``<symbol>@aggTrade``: fills of one taker order at one price."""
 
-    E: int  # event time, ms
+    E: Millis  # event time, ms
     s: str  # symbol
-    a: int  # aggregate trade id
-    p: float  # price
-    q: float  # quantity (contracts on COIN-M)
-    T: int  # trade time, ms
+    a: Id  # aggregate trade id
+    p: Price  # price
+    q: Size  # quantity (contracts on COIN-M)
+    T: Millis  # trade time, ms
     m: bool  # buyer is the maker, i.e. the taker sold
 
 
@@ -79,33 +81,33 @@ class BookTicker(msgspec.Struct, gc=False):
     """``<symbol>@bookTicker``: best bid/offer. Spot sends no event time."""
 
     s: str  # symbol
-    b: float  # best bid price
-    B: float  # best bid quantity
-    a: float  # best ask price
-    A: float  # best ask quantity
-    u: int | None = None  # order book update id
-    E: int | None = None  # futures only: event time, ms
+    b: Price  # best bid price
+    B: Size  # best bid quantity
+    a: Price  # best ask price
+    A: Size  # best ask quantity
+    u: Id | None = None  # order book update id
+    E: Millis | None = None  # futures only: event time, ms
 
 
 class Kline(msgspec.Struct, gc=False):
     """The ``k`` object of a kline event."""
 
-    t: int  # start time, ms
-    T: int  # close time, ms (start + interval - 1 ms)
+    t: Millis  # start time, ms
+    T: Millis  # close time, ms (start + interval - 1 ms)
     i: str  # interval
-    o: float  # open
-    c: float  # close
-    h: float  # high
-    l: float  # low  # noqa: E741 - Binance's key
-    v: float  # base volume (contracts on COIN-M)
-    n: int  # number of trades
+    o: Price  # open
+    c: Price  # close
+    h: Price  # high
+    l: Price  # low  # noqa: E741 - Binance's key
+    v: Size  # base volume (contracts on COIN-M)
+    n: Id  # number of trades
     x: bool  # is this kline closed?
 
 
 class KlineEvent(msgspec.Struct, gc=False):
     """``<symbol>@kline_<interval>``."""
 
-    E: int  # event time, ms
+    E: Millis  # event time, ms
     s: str  # symbol
     k: Kline
 
@@ -113,10 +115,10 @@ class KlineEvent(msgspec.Struct, gc=False):
 class DepthSnapshot(msgspec.Struct, gc=False):
     """REST ``/api/v3/depth`` (spot), ``/fapi/v1/depth``, ``/dapi/v1/depth``."""
 
-    lastUpdateId: int
+    lastUpdateId: Id
     bids: Levels
     asks: Levels
-    E: int | None = None  # futures only: message output time, ms
+    E: Millis | None = None  # futures only: message output time, ms
 
 
 class Filter(msgspec.Struct, gc=False):

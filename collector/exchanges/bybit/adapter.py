@@ -18,20 +18,23 @@ so native ids are always looked up together with the connection's category.
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
 import orjson
 
 from ...actions import RestRequest, SendFrame
-from ...book import BookSync, Rule
+from ...book import MONOTONIC, NEXT_ID, BookSync
 from ...errors import UsageError
 from ...models import Candle, Side, Ticker, Trade
-from ...symbols import Instrument, unified_symbol
-from ..base import Adapter, ConnectionPlan, Endpoints, Output, Subscription, excerpt
+from ...symbols import Instrument, expiry_of, unified_symbol
+from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+
+if TYPE_CHECKING:
+    from ...simulator.wire import WireFormat
 from .schemas import Envelope, InstrumentInfo, InstrumentsResponse, Kline, OrderbookData, PublicTrade, Push, TickerData
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
@@ -69,6 +72,8 @@ KLINE_INTERVALS = {
 """Unified candle interval -> Bybit kline interval."""
 
 _SIDES: dict[str, Side] = {"Buy": "buy", "Sell": "sell"}
+# Public channels a recording may hold that this adapter does not turn into events.
+_UNUSED = frozenset({"allLiquidation", "liquidation", "orderbook.rpi", "lt", "insurance", "adlAlert"})
 _PERPETUAL = frozenset({"LinearPerpetual", "InversePerpetual"})
 _DATED = frozenset({"LinearFutures", "InverseFutures"})
 _TESTNET_HOSTS = frozenset({"stream-testnet.bybit.com"})
@@ -110,6 +115,13 @@ class BybitAdapter(Adapter):
     # The docs call u "generally continuous" and the fact sheet's safe practice is to
     # resubscribe when a delta skips an id; set False to accept any increasing u.
     require_consecutive_u: ClassVar[bool] = True
+    # "HTTP IP limit: 600 requests / 5 s per IP (403 "access too frequent")"; no weight header.
+    rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=6000)
+    match_scope: ClassVar[tuple[str, ...]] = ("category",)
+    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USDT", "BTC/USDT:USDT")
+    # orderbook.<depth> pushes every 20-200 ms while the book changes and nothing while it
+    # does not; a minute of silence on a live book means its feed has stopped.
+    book_stale_after: ClassVar[float] = 60.0
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         super().__init__(endpoints=endpoints, book_top=book_top)
@@ -130,9 +142,14 @@ class BybitAdapter(Adapter):
             self._routes[f"kline.{native}"] = (self._on_kline, unified)
 
     def _make_books(self, book_top: int | None) -> BookSync:
-        return BookSync(
-            self.id, Rule.NEXT_ID if self.require_consecutive_u else Rule.MONOTONIC, self._resubscribe, top_n=book_top
-        )
+        rule = NEXT_ID if self.require_consecutive_u else MONOTONIC
+        return BookSync(self.id, rule, self._resubscribe, top_n=book_top)
+
+    @classmethod
+    def simulator_wire(cls) -> WireFormat:
+        from .sim import BybitWire
+
+        return BybitWire(cls.id)
 
     @classmethod
     def recognizes(cls, url: str) -> bool:
@@ -189,7 +206,7 @@ class BybitAdapter(Adapter):
         if info.contractType in _PERPETUAL:
             expiry = None
         elif info.contractType in _DATED and info.deliveryTime:
-            expiry = _expiry(info.deliveryTime)
+            expiry = expiry_of(info.deliveryTime)
         else:
             return None  # options or a contract type this adapter does not know
         return Instrument(
@@ -282,12 +299,12 @@ class BybitAdapter(Adapter):
             self._categories[plan.conn] = category
         return super().on_connect(plan, received)
 
-    def on_disconnect(self, conn: str, reason: str, received: float) -> Output:
+    def on_disconnect(self, conn: str, reason: str, received: float, *, report: bool = True) -> Output:
         """Forget the connection's ticker state too: the resubscription starts with fresh snapshots."""
         for symbol in self._conn_tickers.pop(conn, ()):
             self._tickers.pop(symbol, None)
             self._bbo.pop(symbol, None)
-        return super().on_disconnect(conn, reason, received)
+        return super().on_disconnect(conn, reason, received, report=report)
 
     def _category(self, conn: str) -> str | None:
         category = self._categories.get(conn)
@@ -310,7 +327,7 @@ class BybitAdapter(Adapter):
             try:
                 env = _envelope.decode(frame)
             except msgspec.DecodeError as exc:
-                out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+                out.append(self.error(conn, "malformed", str(exc), received, frame=frame))
                 return out
             topic = env.topic
             if not topic:
@@ -319,39 +336,43 @@ class BybitAdapter(Adapter):
         key, _, native = topic.rpartition(".")
         route = self._routes.get(key)
         if route is None:
-            # Channels this adapter does not turn into events (allLiquidation, orderbook.rpi, ...).
-            self.stats["ignored." + (key or topic)] += 1
+            if key in _UNUSED:
+                # Public channels this adapter does not turn into events (a recorder subscribed them).
+                self.control(key)
+            else:
+                out.append(self.error(conn, "unknown_topic", topic[:100], received, frame=frame))
             return out
         category = self._category(conn)
         if category is None:
-            out.append(self.error(conn, "unknown_connection", f"no category known for {conn}: {topic}", received))
+            out.append(self.error(conn, "unknown_connection", f"no category known for {conn}: {topic[:100]}", received))
             return out
         symbol = self._by_native.get((category, native))
         if symbol is None:
             try:
                 _envelope.decode(frame)  # a cut-off frame is malformed before its symbol is unknown
             except msgspec.DecodeError as exc:
-                out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+                out.append(self.error(conn, "malformed", str(exc), received, frame=frame))
             else:
-                out.append(self.error(conn, "unknown_symbol", f"{category} {native}", received))
+                out.append(self.error(conn, "unknown_symbol", f"{category} {native[:100]}", received))
             return out
         handler, param = route
         try:
             handler(conn, category, symbol, param, frame, received, out)
         except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{topic}: {exc}", received, symbol))
+            out.append(self.error(conn, "malformed", f"{topic}: {exc}", received, symbol, frame=frame))
         return out
 
     def _on_control(self, conn: str, env: Envelope, frame: str | bytes, received: float, out: Output) -> None:
         # Ack and pong shapes differ per category: match on op/success, not on the exact shape.
         if env.success is False:
+            self.control()
             out.append(self.error(conn, "rejected", f"{env.op}: {env.ret_msg} (req_id {env.req_id!r})", received))
         elif env.op in ("ping", "pong"):
-            self.stats["ignored.pong"] += 1
+            self.control("pong")
         elif env.op or env.success:
-            self.stats["ignored.ack"] += 1
+            self.control("ack")
         else:
-            out.append(self.error(conn, "unknown_message", excerpt(frame), received))
+            out.append(self.error(conn, "unknown_message", "not a topic push or reply", received, frame=frame))
 
     def _on_trades(
         self, conn: str, category: str, symbol: str, param: str, frame: str | bytes, received: float, out: Output
@@ -363,7 +384,7 @@ class BybitAdapter(Adapter):
         for t in env.data:
             side = _SIDES.get(t.S)
             if side is None:
-                out.append(self.error(conn, "malformed", f"{env.topic}: side {t.S!r}", received, symbol))
+                out.append(self.error(conn, "malformed", f"{env.topic}: side {t.S[:20]!r}", received, symbol))
                 continue
             # Inverse sizes are contracts worth `contract` USD each; report base units.
             amount = t.v * contract / t.p if inverse else t.v
@@ -374,12 +395,17 @@ class BybitAdapter(Adapter):
     ) -> None:
         env = _ticker.decode(frame)
         data = env.data
+        bad = _unreadable(data)
+        if bad is not None:
+            # Check before merging: a bad value merged into the cache would break every later delta.
+            out.append(self.error(conn, "malformed", f"{env.topic}: {bad}", received, symbol, frame=frame))
+            return
         if env.type == "delta":
             cached = self._tickers.get(symbol)
             if cached is None:
                 # "snapshot then delta messages carrying only changed fields": without the
                 # snapshot there is nothing to merge into; the next snapshot restarts it.
-                self.stats["ignored.ticker_delta_before_snapshot"] += 1
+                self.control("ticker_delta_before_snapshot")
                 return
             _merge(cached, data)
         else:
@@ -394,8 +420,8 @@ class BybitAdapter(Adapter):
             bbo = self._bbo.get(symbol)
             bid, bid_size, ask, ask_size = bbo[1:] if bbo is not None else (None, None, None, None)
         elif t is not None:
-            bid, bid_size = _num(t.bid1Price), _num(t.bid1Size)
-            ask, ask_size = _num(t.ask1Price), _num(t.ask1Size)
+            bid, bid_size = _price(t.bid1Price), _num(t.bid1Size)
+            ask, ask_size = _price(t.ask1Price), _num(t.ask1Size)
         else:
             bid = bid_size = ask = ask_size = None
         if t is None:
@@ -413,10 +439,10 @@ class BybitAdapter(Adapter):
             bid_size,
             ask,
             ask_size,
-            last=_num(t.lastPrice),
-            open=_num(t.prevPrice24h),
-            high=_num(t.highPrice24h),
-            low=_num(t.lowPrice24h),
+            last=_price(t.lastPrice),
+            open=_price(t.prevPrice24h),
+            high=_price(t.highPrice24h),
+            low=_price(t.lowPrice24h),
             volume=volume,
             quote_volume=quote_volume,
         )
@@ -428,19 +454,19 @@ class BybitAdapter(Adapter):
         d = env.data
         kind = env.type
         if kind != "snapshot" and kind != "delta":
-            out.append(self.error(conn, "malformed", f"{env.topic}: type {kind!r}", received, symbol))
+            out.append(self.error(conn, "malformed", f"{env.topic}: type {kind[:20]!r}", received, symbol))
             return
         feeds_book = depth != "1" or self.book_depth == 1
         if depth == "1" and category == "spot":
             self._on_bbo(conn, symbol, d, env.ts, received, out)
         elif not feeds_book:
-            self.stats["ignored.orderbook.1"] += 1
+            self.control("orderbook.1")
         if not feeds_book:
             return
         held = self._book_topics.get(symbol)
         if held is not None and held[1] != env.topic:
             # Two depths of one symbol would fight over one book: the first one keeps it.
-            self.stats["ignored.second_depth"] += 1
+            self.control("second_depth")
             return
         self._book_topics[symbol] = (conn, env.topic)
         ts = _seconds(env.ts)
@@ -455,7 +481,7 @@ class BybitAdapter(Adapter):
         prev = self._bbo.get(symbol)
         if prev is not None and prev[0] == d.u:
             # "If unchanged for 3 s the same snapshot is re-sent with the same u."
-            self.stats["ignored.bbo_repeat"] += 1
+            self.control("bbo_repeat")
             return
         bid, bid_size = d.b[0] if d.b else (None, None)
         ask, ask_size = d.a[0] if d.a else (None, None)
@@ -510,7 +536,7 @@ class BybitAdapter(Adapter):
             self.stats["ignored.http." + request.purpose] += 1
             return out
         if status != 200:
-            out.append(self.error("rest", "http_status", f"{status} {request.url}: {excerpt(body)}", received))
+            out.append(self.error("rest", "http_status", f"{status} {request.url}", received, frame=body))
             return out
         try:
             category, instruments, cursor = self._decode_instruments(request, body)
@@ -552,14 +578,28 @@ def _merge(cached: TickerData, delta: TickerData) -> None:
 
 
 def _num(text: str | None) -> float | None:
-    """A ticker field as a float; Bybit's ``""`` means "no value"."""
+    """A ticker size or volume as a float; Bybit's ``""`` means "no value"."""
     return float(text) if text else None
+
+
+def _price(text: str | None) -> float | None:
+    """A ticker price as a float; ``""`` and ``"0"`` (an empty book side) mean "no value"."""
+    return (float(text) or None) if text else None
+
+
+def _unreadable(data: TickerData) -> str | None:
+    """The first ticker field that is not a finite, non-negative decimal (or ``""``), or ``None``."""
+    for name in TickerData.__struct_fields__:
+        value = getattr(data, name)
+        if value and name != "symbol":
+            try:
+                number = float(value)
+            except ValueError:
+                return f"{name} {value[:30]!r}"
+            if not 0.0 <= number < math.inf:
+                return f"{name} {value[:30]!r}"
+    return None
 
 
 def _seconds(ms: int | None) -> float | None:
     return ms / 1000.0 if ms is not None else None
-
-
-def _expiry(delivery_ms: int) -> str:
-    """``deliveryTime`` (ms) as ``YYMMDD`` in UTC."""
-    return time.strftime("%y%m%d", time.gmtime(delivery_ms / 1000))

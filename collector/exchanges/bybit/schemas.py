@@ -12,6 +12,8 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from ..fields import Id, Levels, Millis, Price, Size
+
 __all__ = [
     "Envelope",
     "InstrumentInfo",
@@ -26,7 +28,6 @@ __all__ = [
     "TickerData",
 ]
 
-Levels = list[tuple[float, float]]
 T = TypeVar("T")
 
 
@@ -56,17 +57,17 @@ class Push(msgspec.Struct, Generic[T], gc=False):
     data: T
     topic: str = ""
     type: str = ""  # "snapshot" or "delta"
-    ts: int | None = None  # system generation time, ms
+    ts: Millis | None = None  # system generation time, ms
 
 
 class PublicTrade(msgspec.Struct, gc=False):
     """One element of ``publicTrade.<symbol>`` ``data`` (an array, ascending by fill time)."""
 
-    T: int  # fill time, ms
+    T: Millis  # fill time, ms
     s: str  # symbol
     S: str  # taker side: "Buy" or "Sell"
-    v: float  # size (contracts on inverse)
-    p: float  # price
+    v: Size  # size (contracts on inverse)
+    p: Price  # price
     i: str  # trade id (always a string)
     BT: bool = False  # block trade
     RPI: bool = False  # retail-price-improvement trade
@@ -80,7 +81,7 @@ class OrderbookData(msgspec.Struct, gc=False):
     s: str  # symbol
     b: Levels  # bids, best (highest) first
     a: Levels  # asks, best (lowest) first
-    u: int  # update id; 1 after a service restart
+    u: Id  # update id; 1 after a service restart
     seq: int | None = None  # cross sequence, comparable across depths
 
 
@@ -113,17 +114,17 @@ class Kline(msgspec.Struct, gc=False):
     When a bar closes Bybit sends it (``confirm: true``) together with the next one.
     """
 
-    start: int  # bar start, ms
-    end: int  # bar end, ms, inclusive (start + interval - 1)
+    start: Millis  # bar start, ms
+    end: Millis  # bar end, ms, inclusive (start + interval - 1)
     interval: str  # Bybit interval: "1", "60", "D", ...
-    open: float
-    close: float
-    high: float
-    low: float
-    volume: float  # base units; contracts on inverse
-    turnover: float  # quote units; base coin on inverse
+    open: Price
+    close: Price
+    high: Price
+    low: Price
+    volume: Size  # base units; contracts on inverse
+    turnover: Size  # quote units; base coin on inverse
     confirm: bool  # true once the bar is final
-    timestamp: int  # time of this update, ms
+    timestamp: Millis  # time of this update, ms
 
 
 class PriceFilter(msgspec.Struct, gc=False):

@@ -15,18 +15,21 @@ the ``DEFAULT`` or ``SIMPLE`` key set; both are read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 import msgspec
 import orjson
 
 from ...actions import Action, RestRequest
-from ...book import BookSync, Rule
+from ...book import SNAPSHOT, BookSync
 from ...errors import UnknownChannel, UsageError
 from ...models import Side, Ticker, Trade
 from ...symbols import Instrument, unified_symbol
-from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, Subscription, excerpt
+from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+
+if TYPE_CHECKING:
+    from ...simulator.wire import WireFormat
 from .schemas import (
     Envelope,
     Market,
@@ -50,6 +53,8 @@ FORMATS = ("DEFAULT", "SIMPLE")
 """Response key sets this adapter reads (the list formats are not requested)."""
 
 _SIDES: dict[str, Side] = {"BID": "buy", "ASK": "sell"}
+# Upbit message types this adapter does not turn into events (private ones on a shared socket).
+_UNUSED_TYPES = frozenset({"myOrder", "myAsset", "myTrade"})
 _CHANNEL_TYPE = {"trades": "trade", "ticker": "ticker", "book": "orderbook"}
 _GLOBAL_HOSTS = frozenset({"sg-api.upbit.com", "id-api.upbit.com", "th-api.upbit.com"})
 
@@ -77,6 +82,13 @@ class UpbitAdapter(Adapter):
     # Trades already seen, remembered per market, so the SNAPSHOT trade sent again after
     # a resubscription is not reported twice ("dedupe by sequential_id").
     recent_trades: ClassVar[int] = 1000
+    # Quotation REST: "10 requests per second per IP" for market data; no weight header.
+    rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=600)
+    match_params: ClassVar[tuple[str, ...]] = ("market", "markets")
+    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/KRW", "ETH/KRW")
+    # Orderbook messages come when the top levels change; Upbit KRW books change every few
+    # seconds at most. Two minutes of silence means the feed stopped (a resync costs no request).
+    book_stale_after: ClassVar[float] = 120.0
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         super().__init__(endpoints=endpoints, book_top=book_top)
@@ -88,7 +100,13 @@ class UpbitAdapter(Adapter):
         }
 
     def _make_books(self, book_top: int | None) -> BookSync:
-        return BookSync(self.id, Rule.SNAPSHOT, _no_request, top_n=book_top)
+        return BookSync(self.id, SNAPSHOT, _no_request, top_n=book_top)
+
+    @classmethod
+    def simulator_wire(cls) -> WireFormat:
+        from .sim import UpbitWire
+
+        return UpbitWire(cls.id)
 
     @classmethod
     def recognizes(cls, url: str) -> bool:
@@ -170,26 +188,30 @@ class UpbitAdapter(Adapter):
         try:
             env = _envelope.decode(frame)
         except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{exc}: {excerpt(frame)}", received))
+            out.append(self.error(conn, "malformed", str(exc), received, frame=frame))
             return out
         simple = bool(env.ty)
         kind = env.ty or env.type
         if not kind:
             if env.error is not None:
-                out.append(self.error(conn, "rejected", f"{env.error.name}: {env.error.message}", received))
+                self.control()
+                out.append(self.error(conn, "rejected", f"{env.error.name}: {env.error.message}"[:200], received))
             elif env.status:
-                self.stats["ignored.status"] += 1  # {"status":"UP"}, the answer to PING
+                self.control("status")  # {"status":"UP"}, the answer to PING
             else:
-                out.append(self.error(conn, "unknown_message", excerpt(frame), received))
+                out.append(self.error(conn, "unknown_message", "no type", received, frame=frame))
             return out
         handler = self._routes.get(kind)
         if handler is None:
-            self.stats["ignored." + kind] += 1
+            if kind in _UNUSED_TYPES or kind.startswith("candle."):
+                self.control(kind if len(kind) < 20 else "candle")
+            else:
+                out.append(self.error(conn, "unknown_type", kind[:50], received, frame=frame))
             return out
         try:
             handler(conn, frame, simple, received, out)
         except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", f"{kind}: {exc}", received))
+            out.append(self.error(conn, "malformed", f"{kind}: {exc}", received, frame=frame))
         return out
 
     def _symbol(self, conn: str, code: str, received: float, out: Output) -> str | None:
@@ -198,7 +220,7 @@ class UpbitAdapter(Adapter):
             # Orderbook codes may carry a depth suffix ("KRW-BTC.15"): strip it defensively.
             symbol = self.instruments.symbol_of(code.partition(".")[0])
         if symbol is None:
-            out.append(self.error(conn, "unknown_symbol", code, received))
+            out.append(self.error(conn, "unknown_symbol", code[:100], received))
         return symbol
 
     def _on_trade(self, conn: str, frame: str | bytes, simple: bool, received: float, out: Output) -> None:
@@ -208,11 +230,11 @@ class UpbitAdapter(Adapter):
             return
         side = _SIDES.get(t.ask_bid)
         if side is None:
-            out.append(self.error(conn, "malformed", f"trade {t.code}: ask_bid {t.ask_bid!r}", received, symbol))
+            out.append(self.error(conn, "malformed", f"trade {t.code}: ask_bid {t.ask_bid[:20]!r}", received, symbol))
             return
         seen = self._seen.setdefault(t.code, {})
         if t.sequential_id in seen:
-            self.stats["ignored.duplicate_trade"] += 1
+            self.control("duplicate_trade")
             return
         seen[t.sequential_id] = None
         if len(seen) > self.recent_trades:
@@ -268,7 +290,7 @@ class UpbitAdapter(Adapter):
         book = self.books.book(symbol)
         if ts is not None and book is not None and book.synced and book.timestamp is not None and ts < book.timestamp:
             # "Staleness: compare timestamp; drop messages older than the last applied."
-            self.stats["ignored.stale_orderbook"] += 1
+            self.control("stale_orderbook")
             return
         # Thin books can be padded with price-0 units: they are not levels.
         units = ob.orderbook_units

@@ -14,6 +14,8 @@ from typing import Any, TypeVar, cast
 import msgspec
 from msgspec.structs import fields
 
+from ..fields import Id, Millis, Price, Size
+
 __all__ = [
     "Envelope",
     "ErrorBody",
@@ -64,12 +66,12 @@ class Trade(msgspec.Struct):
     """``trade``: one fill. ``ask_bid`` is the taker side (``BID`` = the buyer took the ask)."""
 
     code: str  # market, QUOTE-BASE: "KRW-BTC"
-    trade_price: float
-    trade_volume: float
+    trade_price: Price
+    trade_volume: Size
     ask_bid: str  # "BID" or "ASK"
-    trade_timestamp: int  # fill time, ms
-    sequential_id: int  # unique trade id; no ordering guarantee
-    timestamp: int | None = None  # server send time, ms
+    trade_timestamp: Millis  # fill time, ms
+    sequential_id: Id  # unique trade id; no ordering guarantee
+    timestamp: Millis | None = None  # server send time, ms
     stream_type: str = ""  # "SNAPSHOT" or "REALTIME"
 
 
@@ -77,23 +79,27 @@ class Ticker(msgspec.Struct):
     """``ticker``: last price and statistics; no best bid/ask."""
 
     code: str
-    trade_price: float  # last price
-    opening_price: float | None = None  # since 00:00 UTC
-    high_price: float | None = None  # since 00:00 UTC
-    low_price: float | None = None  # since 00:00 UTC
-    acc_trade_volume_24h: float | None = None  # rolling 24 h, base units
-    acc_trade_price_24h: float | None = None  # rolling 24 h, quote units
-    timestamp: int | None = None  # ms
+    trade_price: Price  # last price
+    opening_price: Price | None = None  # since 00:00 UTC
+    high_price: Price | None = None  # since 00:00 UTC
+    low_price: Price | None = None  # since 00:00 UTC
+    acc_trade_volume_24h: Size | None = None  # rolling 24 h, base units
+    acc_trade_price_24h: Size | None = None  # rolling 24 h, quote units
+    timestamp: Millis | None = None  # ms
     stream_type: str = ""
 
 
 class OrderbookUnit(msgspec.Struct):
-    """One row of ``orderbook_units``: the i-th best ask and the i-th best bid."""
+    """One row of ``orderbook_units``: the i-th best ask and the i-th best bid.
 
-    ask_price: float
-    bid_price: float
-    ask_size: float
-    bid_size: float
+    Thin books are padded with rows of price 0, which are not levels (the adapter drops
+    them), so prices here are only non-negative.
+    """
+
+    ask_price: Size
+    bid_price: Size
+    ask_size: Size
+    bid_size: Size
 
 
 class Orderbook(msgspec.Struct):
@@ -101,7 +107,7 @@ class Orderbook(msgspec.Struct):
 
     code: str
     orderbook_units: list[OrderbookUnit]
-    timestamp: int | None = None  # ms
+    timestamp: Millis | None = None  # ms
     total_ask_size: float | None = None
     total_bid_size: float | None = None
     stream_type: str = ""

@@ -46,9 +46,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from ..errors import UnknownExchange, UnknownSymbol, UsageError
-from .market import CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from .wire import Control, Message, RestAnswer, Tag
+from ...errors import UnknownExchange, UnknownSymbol, UsageError
+from ...simulator.market import CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "DEFAULT_DEPTH", "BybitMarket", "BybitWire"]
 
@@ -233,7 +233,7 @@ class _Names(NamedTuple):
     kline: str  # prefix; the Bybit interval and ".<native>" follow
 
 
-class BybitWire:
+class BybitWire(WireFormat):
     """Bybit v5 public market data for the ``bybit`` exchange id (all three categories)."""
 
     exchange = "bybit"
@@ -245,6 +245,7 @@ class BybitWire:
     def __init__(self, exchange: str = "bybit") -> None:
         if exchange != "bybit":
             raise UnknownExchange(f"the Bybit wire format serves 'bybit', not {exchange!r}")
+        super().__init__(exchange)
         self._seed = 0
         self._markets: dict[str, BybitMarket] = {}  # by market key
         self._names: dict[str, _Names] = {}
@@ -321,10 +322,10 @@ class BybitWire:
 
     # -- websocket ------------------------------------------------------------------------------
 
-    def snapshot_path(self, native: str) -> str:
-        """REST book of a market key (``linear:BTCUSDT``; a bare native id means linear)."""
-        category, _, symbol = native.rpartition(":")
-        return f"/v5/market/orderbook?category={category or 'linear'}&symbol={symbol}&limit=1000"
+    def instrument_queries(self, keys: Collection[str]) -> list[dict[str, str]]:
+        """One ``instruments-info`` listing per category of the markets (``linear:BTCUSDT`` keys)."""
+        categories = sorted({key.partition(":")[0] for key in keys})
+        return [{"category": category, "limit": "1000"} for category in categories]
 
     def ws_path(self, route: str) -> str:
         """``/v5/public/<category>``."""
@@ -343,7 +344,7 @@ class BybitWire:
         """Bybit subscribes by message only."""
         return []
 
-    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
+    def _subscribe_frame(self, streams: list[str], request_id: int) -> str:
         """``{"req_id":"N","op":"subscribe","args":[...]}`` for qualified or bare topics."""
         args = [s.partition(":")[2] or s for s in streams]
         return _dumps({"req_id": str(request_id), "op": "subscribe", "args": args})
@@ -367,17 +368,12 @@ class BybitWire:
             per = _SPOT_ARGS if category == "spot" else 100
             for i in range(0, len(args), per):
                 n += 1
-                frames.setdefault(category, []).append(self.subscribe_frame(args[i : i + per], n))
+                frames.setdefault(category, []).append(self._subscribe_frame(args[i : i + per], n))
         return frames
 
-    def on_text(self, text: str, current: list[str]) -> Control:
-        """The route-less answer (as on the linear path, without snapshots); the server uses :meth:`on_client_text`."""
-        return self.on_client_text("linear", text, current, {}, 0)
-
-    def on_client_text(
-        self, route: str, text: str, current: list[str], markets: Mapping[str, SymbolMarket], now_ms: int
-    ) -> Control:
+    def on_client_text(self, session: Session, text: str, markets: Mapping[str, SymbolMarket], now_ms: int) -> Control:
         """Answer ping, subscribe (ack, then a snapshot per book and ticker topic) and unsubscribe."""
+        route = session.route
 
         def subscribe(topic: str) -> tuple[bool, str | None]:
             market = self._served(route, topic, markets)
@@ -385,20 +381,22 @@ class BybitWire:
                 return False, None
             return True, self._snapshot(route, topic, market, now_ms)
 
-        return self._control(route, text, current, subscribe)
+        return self._control(route, text, session.streams, subscribe)
 
-    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
+    def on_recorded_text(self, session: Session, text: str, recorded: Collection[str]) -> Control:
         """As :meth:`on_client_text`, for a capture: no snapshots are made (the recorded ones are played).
 
         A topic is served if Bybit serves its shape (trades, tickers, books, klines,
         liquidations) or the recording holds it on this category.
         """
 
+        route = session.route
+
         def subscribe(topic: str) -> tuple[bool, str | None]:
             channel = topic.partition(".")[0]
             return _topic_shape(topic) or channel in _RECORDED_ONLY or f"{route}:{topic}" in recorded, None
 
-        return self._control(route, text, current, subscribe)
+        return self._control(route, text, session.streams, subscribe)
 
     def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
         """``<category>:<topic>`` of a recorded push; acks and pongs (``op``/``success``) are skipped.
@@ -523,10 +521,6 @@ class BybitWire:
         if len(parts) == 3 and parts[0] == "kline":
             return _KLINES.get(parts[1])
         return None
-
-    def book_key(self, native: str) -> str:
-        """The market key (``linear:BTCUSDT``) marks the book deltas a ``GAP`` may withhold."""
-        return native
 
     def stream_book_key(self, stream: str) -> str | None:
         """``linear:orderbook.200.BTCUSDT`` -> ``linear:BTCUSDT``; ``orderbook.1`` (snapshots only) -> ``None``."""
@@ -797,12 +791,12 @@ class BybitWire:
 
     # -- REST -----------------------------------------------------------------------------------
 
-    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+    def rest(self, call: RestCall, markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         """Answer ``/v5/market/...``; errors come as ``retCode`` in an HTTP 200 body, as on Bybit."""
-        handler = self._rest.get(path)
-        if handler is None:
-            return RestAnswer(404, _dumps({"retCode": 10404, "retMsg": f"path {path} not found"}).encode())
-        return handler(query, markets, now_ms)
+        handler = self._rest.get(call.path)
+        if handler is None or call.method != "GET":
+            return RestAnswer(404, _dumps({"retCode": 10404, "retMsg": f"path {call.path} not found"}).encode())
+        return handler(call.query, markets, now_ms)
 
     def rate_limited(self) -> RestAnswer:
         """The rate-limit body (Bybit's per-IP limit answers 403; the fault uses 429 + Retry-After)."""
@@ -816,6 +810,49 @@ class BybitWire:
     def weight_header(self) -> str:
         """A simulator-only header with the minute's REST weight (Bybit's public REST reports none)."""
         return _WEIGHT_HEADER
+
+    def hostile(self, spec: InstrumentSpec, now_ms: int) -> list[tuple[str | bytes, str]]:
+        """Bybit-shaped frames of ``spec`` with impossible values, each of which a client must reject."""
+        native = spec.native
+        price, size = spec.price(spec.start_ticks), spec.size(1)
+
+        def trade(**changes: Any) -> str:
+            t = {"T": now_ms, "s": native, "S": "Buy", "v": size, "p": price, "i": "1", "BT": False} | changes
+            return _dumps({"topic": f"publicTrade.{native}", "type": "snapshot", "ts": now_ms, "data": [t]})
+
+        def book(**changes: Any) -> str:
+            d = {"s": native, "b": [], "a": [], "u": 5, "seq": 1} | changes
+            return _dumps({"topic": f"orderbook.{DEFAULT_DEPTH}.{native}", "type": "delta", "ts": now_ms, "data": d})
+
+        def ticker(kind: str, **fields: Any) -> str:
+            data = {"symbol": native} | fields
+            return _dumps({"topic": f"tickers.{native}", "type": kind, "ts": now_ms, "cs": 1, "data": data})
+
+        def kline(**changes: Any) -> str:
+            k = {"start": now_ms, "end": now_ms + 59_999, "interval": "1", "open": price, "close": price}
+            k |= {"high": price, "low": price, "volume": size, "turnover": size, "confirm": False, "timestamp": now_ms}
+            return _dumps({"topic": f"kline.1.{native}", "type": "snapshot", "ts": now_ms, "data": [k | changes]})
+
+        return [
+            (trade(p="NaN"), "NaN price"),
+            (trade(p="Infinity"), "infinite price"),
+            (trade(p="0"), "zero price"),
+            (trade(p="-" + price), "negative price"),
+            (trade(v="-" + size), "negative size"),
+            (trade(p=[price]), "price of the wrong type"),
+            (trade(S="Sideways"), "unknown taker side"),
+            (trade(T=2**70), "time beyond 64 bits"),
+            (book(b=[["nan", size]]), "NaN book level"),
+            (book(a=[[price, "-" + size]]), "negative book size"),
+            (book(u=2**70), "update id beyond 64 bits"),
+            (ticker("delta", lastPrice="n/a"), "ticker price that is not a number"),
+            (ticker("snapshot", lastPrice="NaN"), "NaN ticker price"),
+            (ticker("snapshot", bid1Size="-3"), "negative ticker size"),
+            (kline(high="-1"), "negative kline price"),
+            (_dumps({"topic": f"publicTrade.{native}", "type": "snapshot", "ts": now_ms, "data": None}), "null data"),
+            (_dumps({"topic": f"notATopic.{native}", "type": "snapshot", "data": {}}), "unknown topic"),
+            (_dumps({"topic": "publicTrade.NOSUCHSYMBOL", "type": "snapshot", "data": []}), "unknown symbol"),
+        ]
 
     def _envelope(self, result: Any, now_ms: int, code: int = 0, msg: str = "OK") -> RestAnswer:
         body = {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms}

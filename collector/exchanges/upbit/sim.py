@@ -42,9 +42,9 @@ from typing import Any
 
 import orjson
 
-from ..errors import UnknownExchange, UnknownSymbol, UsageError
-from .market import Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from .wire import Control, Message, RestAnswer, Tag
+from ...errors import UnknownExchange, UnknownSymbol, UsageError
+from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat
 
 __all__ = ["BOOK_LEVELS", "DEFAULT_LEVELS", "FORMATS", "UpbitMarket", "UpbitWire"]
 
@@ -267,18 +267,19 @@ class _Stream:
         return cls(fmt, kind, code, int(rest[0]) if rest else 0)
 
 
-class UpbitWire:
+class UpbitWire(WireFormat):
     """Upbit's public websocket and quotation REST for the ``upbit`` exchange id."""
 
-    exchange = "upbit"
     default_ws = "wss://api.upbit.com"
     default_rest = "https://api.upbit.com"
     instruments_path = "/v1/market/all"
     endpoint_path = "/websocket/v1"
+    book_diffs = False
 
     def __init__(self, exchange: str = "upbit") -> None:
         if exchange != "upbit":
             raise UnknownExchange(f"the Upbit wire format serves 'upbit', not {exchange!r}")
+        super().__init__(exchange)
         self._markets: dict[str, UpbitMarket] = {}  # by native id
         self._units: dict[str, float] = {}  # native id -> KRW per tick, for ticks of 1 KRW and more
         self._published: dict[tuple[str, int], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
@@ -345,10 +346,6 @@ class UpbitWire:
 
     # -- websocket ------------------------------------------------------------------------------
 
-    def snapshot_path(self, native: str) -> str:
-        """``/v1/orderbook?markets=KRW-BTC``."""
-        return f"/v1/orderbook?markets={native}"
-
     def ws_path(self, route: str) -> str:
         """``/websocket/v1``."""
         return self.endpoint_path
@@ -365,7 +362,7 @@ class UpbitWire:
         """Upbit subscribes by message only."""
         return []
 
-    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
+    def _subscribe_frame(self, streams: list[str], request_id: int) -> str:
         """The request array for ``streams`` (their format is the first stream's)."""
         parsed = [_Stream.parse(s) for s in streams]
         codes: dict[str, list[str]] = {}
@@ -384,16 +381,11 @@ class UpbitWire:
             for spec in specs
             for kind in _TYPES
         ]
-        return {"": [self.subscribe_frame([s.name for s in streams], 1)]}
+        return {"": [self._subscribe_frame([s.name for s in streams], 1)]}
 
-    def on_text(self, text: str, current: list[str]) -> Control:
-        """The state-less answer (no snapshots); the server uses :meth:`on_client_text`."""
-        return self.on_client_text("", text, current, {}, 0)
-
-    def on_client_text(
-        self, route: str, text: str, current: list[str], markets: Mapping[str, SymbolMarket], now_ms: int
-    ) -> Control:
+    def on_client_text(self, session: Session, text: str, markets: Mapping[str, SymbolMarket], now_ms: int) -> Control:
         """Replace the connection's subscriptions with the request's, sending each stream's SNAPSHOT first."""
+        current = session.streams
         if text == "PING":
             return Control(_PONG)
         request = _read_request(text)
@@ -431,7 +423,7 @@ class UpbitWire:
         # "A new request on the same socket ... replaces the first."
         return Control(None, subscribe=names, unsubscribe=[s for s in current if s not in keep], frames=frames)
 
-    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
+    def on_recorded_text(self, session: Session, text: str, recorded: Collection[str]) -> Control:
         """As :meth:`on_client_text`, for a capture: subscribe the recorded keys ``type|code|stream_type``.
 
         The recorded frames are played as they were recorded, in their format and book
@@ -439,6 +431,7 @@ class UpbitWire:
         holds one rendering of each message. ``is_only_snapshot``/``is_only_realtime``
         select the recorded SNAPSHOT or REALTIME messages.
         """
+        current = session.streams
         if text == "PING":
             return Control(_PONG)
         request = _read_request(text)
@@ -499,12 +492,6 @@ class UpbitWire:
     def wanted_intervals(self, stream: str) -> str | None:
         """Upbit's public socket has no candle stream here."""
         return None
-
-    def book_key(self, native: str) -> str:
-        """Refused: Upbit sends only full book snapshots, so there is no delta a ``GAP`` could withhold."""
-        raise UsageError(
-            "upbit order books are full snapshots: a sequence gap cannot happen; use STALL or ABRUPT_CLOSE instead"
-        )
 
     def stream_book_key(self, stream: str) -> str | None:
         """No Upbit stream carries book deltas."""
@@ -682,12 +669,49 @@ class UpbitWire:
 
     # -- REST -----------------------------------------------------------------------------------
 
-    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+    def rest(self, call: RestCall, markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         """Answer ``/v1/...`` quotation calls."""
-        handler = self._rest.get(path)
-        if handler is None:
-            return RestAnswer(404, _error("404", f"path {path} not found"))
-        return handler(query, markets, now_ms)
+        handler = self._rest.get(call.path)
+        if handler is None or call.method != "GET":
+            return RestAnswer(404, _error("404", f"path {call.path} not found"))
+        return handler(call.query, markets, now_ms)
+
+    def instrument_queries(self, keys: Collection[str]) -> list[dict[str, str]]:
+        """``/v1/market/all?is_details=true``, as the adapter asks."""
+        return [{"is_details": "true"}]
+
+    def hostile(self, spec: InstrumentSpec, now_ms: int) -> list[tuple[str | bytes, str]]:
+        """Upbit-shaped binary frames of ``spec`` with impossible values, each of which a client must reject."""
+        code = spec.native
+        price = self._price(spec, spec.start_ticks)
+
+        def simple(obj: dict[str, Any]) -> bytes:
+            return orjson.dumps(obj)
+
+        def trade(**changes: Any) -> bytes:
+            t = {"ty": "trade", "cd": code, "tms": now_ms, "td": "2026-01-01", "ttm": "00:00:00", "ttms": now_ms}
+            t |= {"tp": price, "tv": 0.5, "ab": "BID", "pcp": price, "c": "EVEN", "cp": 0, "sid": 1, "st": "REALTIME"}
+            return simple(t | changes)
+
+        def book(units: list[dict[str, Any]]) -> bytes:
+            book = {"ty": "orderbook", "cd": code, "tms": now_ms, "tas": 1, "tbs": 1, "obu": units}
+            return simple(book | {"st": "REALTIME"})
+
+        unit = {"ap": price * 1.01, "bp": price, "as": 1.0, "bs": 1.0}
+        return [
+            (b'{"ty":"trade","cd":"' + code.encode() + b'","tp":NaN}', "NaN literal (not JSON)"),
+            (trade(tp=1e400), "price beyond a double"),
+            (trade(tp=0), "zero price"),
+            (trade(tp=-price), "negative price"),
+            (trade(tv=-1.5), "negative size"),
+            (trade(tp="cheap"), "price of the wrong type"),
+            (trade(ab="SIDEWAYS"), "unknown taker side"),
+            (trade(sid=2**70), "trade id beyond 64 bits"),
+            (book([unit | {"bp": -price}]), "negative book price"),
+            (book([unit | {"as": -1.0}]), "negative book size"),
+            (simple({"ty": "trade", "cd": "KRW-NOSUCHCOIN", "tp": price}), "unknown market"),
+            (simple({"ty": "notAType", "cd": code}), "unknown message type"),
+        ]
 
     def rate_limited(self) -> RestAnswer:
         """Upbit's answer when the request rate is exceeded (HTTP 429)."""

@@ -23,15 +23,23 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
-from ..errors import UnknownExchange, UnknownSymbol
-from .market import INTERVAL_MS, CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from .wire import Control, Message, RestAnswer, Tag
+from ...errors import UnknownExchange, UnknownSymbol
+from ...simulator.market import (
+    INTERVAL_MS,
+    CandleState,
+    InstrumentSpec,
+    SymbolMarket,
+    Update,
+    split_symbol,
+    start_price,
+)
+from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat
 
 __all__ = ["BinanceWire"]
 
@@ -88,13 +96,13 @@ def _valid_id(req_id: Any) -> bool:
     return isinstance(req_id, str) and len(req_id) <= 36 and req_id.isalnum()
 
 
-class BinanceWire:
+class BinanceWire(WireFormat):
     """The wire format of one Binance market family: ``binance``, ``binance_usdm`` or ``binance_coinm``."""
 
     def __init__(self, exchange: str) -> None:
         if exchange not in _HOSTS:
             raise UnknownExchange(f"the simulator speaks no {exchange!r}; known: {', '.join(_HOSTS)}")
-        self.exchange = exchange
+        super().__init__(exchange)
         self.default_ws, self.default_rest, self._api = _HOSTS[exchange]
         self.futures = exchange != "binance"
         self.inverse = exchange == "binance_coinm"
@@ -163,17 +171,26 @@ class BinanceWire:
 
     # -- websocket ------------------------------------------------------------------------------
 
-    def snapshot_path(self, native: str) -> str:
+    def snapshot_path(self, key: str) -> str:
         """``/api/v3/depth?symbol=BTCUSDT&limit=1000`` (the adapters' snapshot request)."""
-        return f"{self._api}/depth?symbol={native}&limit=1000"
+        return f"{self._api}/depth?symbol={key}&limit=1000"
 
     def ws_path(self, route: str) -> str:
         """``/stream``, or ``/public/stream`` and ``/market/stream`` on USDⓈ-M."""
         return f"/{route}/stream" if route else "/stream"
 
-    def subscribe_frame(self, streams: list[str], request_id: int) -> str:
-        """``{"method":"SUBSCRIBE","params":[...],"id":N}``."""
-        return _dumps({"method": "SUBSCRIBE", "params": streams, "id": request_id})
+    def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
+        """Per route, one ``SUBSCRIBE`` of every symbol's depth, bookTicker, aggTrade and kline streams."""
+        routes: dict[str, list[str]] = {}
+        for spec in specs:
+            low = spec.native.lower()
+            for kind in ("depth@100ms", "bookTicker", "aggTrade", f"kline_{interval}"):
+                stream = f"{low}@{kind}"
+                routes.setdefault(self.stream_route(stream), []).append(stream)
+        return {
+            route: [_dumps({"method": "SUBSCRIBE", "params": streams, "id": n})]
+            for n, (route, streams) in enumerate(sorted(routes.items()), 1)
+        }
 
     def ws_route(self, path: str) -> str | None:
         """``stream`` on spot/COIN-M; ``public/stream`` or ``market/stream`` on USDⓈ-M."""
@@ -193,8 +210,11 @@ class BinanceWire:
         """``/stream?streams=a/b/c`` subscribes at connect time."""
         return [s for s in query.get("streams", "").split("/") if s]
 
-    def on_text(self, text: str, current: list[str]) -> Control:
+    def on_client_text(self, session: Session, text: str, markets: Mapping[str, SymbolMarket], now_ms: int) -> Control:
         """Answer one control message (``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, properties)."""
+        return self._control(text, session.streams)
+
+    def _control(self, text: str, current: list[str]) -> Control:
         try:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
@@ -226,14 +246,10 @@ class BinanceWire:
         _, sep, interval = stream.partition("@kline_")
         return interval if sep and interval in self.intervals else None
 
-    def book_key(self, native: str) -> str:
-        """The lowercase native id, as in stream names."""
-        return native.lower()
-
     def stream_book_key(self, stream: str) -> str | None:
-        """``btcusdt@depth@100ms`` -> ``btcusdt``; other streams -> ``None``."""
+        """``btcusdt@depth@100ms`` -> ``BTCUSDT`` (the market key); other streams -> ``None``."""
         symbol, _, kind = stream.partition("@")
-        return symbol if kind in _DIFF_KINDS else None
+        return symbol.upper() if kind in _DIFF_KINDS else None
 
     def tag_recorded(self, route: str | None, frame: str | bytes) -> Tag:
         """The combined-stream ``stream`` of a recorded frame; ``{"result":..,"id":..}`` replies are skipped.
@@ -255,9 +271,9 @@ class BinanceWire:
             return Tag()
         return Tag(stream, self.stream_book_key(stream))
 
-    def on_recorded_text(self, route: str, text: str, current: list[str], recorded: Collection[str]) -> Control:
-        """As :meth:`on_text`: Binance acknowledges any stream name, recorded or not."""
-        return self.on_text(text, current)
+    def on_recorded_text(self, session: Session, text: str, recorded: Collection[str]) -> Control:
+        """As :meth:`on_client_text`: Binance acknowledges any stream name, recorded or not."""
+        return self._control(text, session.streams)
 
     def listed_key(self, url: str, native: str) -> str:
         """The native id: Binance ids are unique within an exchange id."""
@@ -299,7 +315,7 @@ class BinanceWire:
                 d["a"] = [[price(p), size(q)] for p, q in update.asks]
                 data = _dumps(d)
                 for s in streams:
-                    out.append(Message(s, f'{{"stream":"{s}","data":{data}}}', n.low))
+                    out.append(Message(s, f'{{"stream":"{s}","data":{data}}}', native))
         if update.bbo_changed and n.book_ticker in subscribed:
             out.append(self._book_ticker(spec, n, update))
         if update.fills and n.agg_trade in subscribed:
@@ -368,12 +384,12 @@ class BinanceWire:
 
     # -- REST -----------------------------------------------------------------------------------
 
-    def rest(self, path: str, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
+    def rest(self, call: RestCall, markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         """Answer a GET below the exchange prefix (``/api/v3/depth`` ...)."""
-        handler = self._rest.get(path)
-        if handler is None:
-            return RestAnswer(404, _dumps({"code": -1, "msg": f"Unknown path {path}"}).encode())
-        return handler(query, markets, now_ms)
+        handler = self._rest.get(call.path)
+        if handler is None or call.method != "GET":
+            return RestAnswer(404, _dumps({"code": -1, "msg": f"Unknown path {call.path}"}).encode())
+        return handler(call.query, markets, now_ms)
 
     def rate_limited(self) -> RestAnswer:
         """Binance's answer when the request weight is exhausted (HTTP 429)."""
@@ -497,6 +513,54 @@ class BinanceWire:
             }
         )
         return info
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def hostile(self, spec: InstrumentSpec, now_ms: int) -> list[tuple[str | bytes, str]]:
+        """Binance-shaped frames of ``spec`` with impossible values, each of which a client must reject."""
+        n = self.names(spec)
+        price, size = spec.price(spec.start_ticks), spec.size(1)
+
+        def frame(stream: str, data: Any) -> str:
+            return f'{{"stream":"{stream}","data":{_dumps(data)}}}'
+
+        def trade(**changes: Any) -> str:
+            t = {"e": "aggTrade", "E": now_ms, "s": spec.native, "a": 7, "p": price, "q": size}
+            t |= {"f": 1, "l": 1, "T": now_ms, "m": False} | changes
+            return frame(n.agg_trade, t)
+
+        def ticker(**changes: Any) -> str:
+            t = {"u": 1, "s": spec.native, "b": price, "B": size, "a": price, "A": size}
+            return frame(n.book_ticker, t | changes)
+
+        def depth(**changes: Any) -> str:
+            d = {"e": "depthUpdate", "E": now_ms, "s": spec.native, "U": 1, "u": 2, "b": [], "a": []}
+            return frame(n.depth_100ms, d | changes)
+
+        kline = orjson.loads(self._kline(spec, CandleState("1m", now_ms, now_ms + 60_000, 1, 1, 1, 1), False, now_ms))
+        kline["k"]["T"] = 2**63 - 1
+        return [
+            (trade(p="NaN"), "NaN price"),
+            (trade(p="Infinity"), "infinite price"),
+            (trade(p="0"), "zero price"),
+            (trade(p="-" + price), "negative price"),
+            (trade(q="-" + size), "negative size"),
+            (trade(p={"value": price}), "price of the wrong type"),
+            (trade(p=None), "null price"),
+            (trade(a=2**70), "trade id beyond 64 bits"),
+            (trade(p="1e400"), "price beyond a double"),
+            (ticker(b="nan"), "NaN best bid"),
+            (ticker(A="-1"), "negative ask size"),
+            (depth(b=[["NaN", size]]), "NaN book level"),
+            (depth(a=[[price, "-1"]]), "negative book size"),
+            (depth(b=[[price]]), "book level without a size"),
+            (depth(u=2**70), "update id beyond 64 bits"),
+            (frame(n.kline + "1m", kline), "kline close time beyond 2**53 ms"),
+            (frame(n.agg_trade, None), "null payload"),
+            (frame(n.agg_trade, [1, 2, 3]), "array payload"),
+            (frame(f"{n.low}@notAStream", {"s": spec.native}), "unknown stream"),
+            (frame("nosuchsymbol@aggTrade", {"s": "NOSUCHSYMBOL"}), "unknown symbol"),
+        ]
 
     def _ping(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         return RestAnswer(200, b"{}")
