@@ -32,7 +32,7 @@ from .book import OrderBook
 from .capture import CaptureWriter
 from .connection import Connection
 from .errors import ConnectionFailed, HttpError, UsageError
-from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output, Subscription, create
+from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output, Poll, Subscription, create
 from .indicators import IndicatorEngine
 from .log import get_logger
 from .models import Disconnected, Event, EventBase, Outage
@@ -272,6 +272,8 @@ class Collector:
             task = self._spawn(self._run_connection(conn), f"{plan.conn}:run")
             self._conn_tasks.append(task)
         self._spawn(self._check_loop(adapter, handle), f"{exchange}:check")
+        for poll in adapter.polls(subs):
+            self._spawn(self._poll_loop(adapter, poll, handle), f"{exchange}:poll:{poll.request.url}")
 
     async def _run_connection(self, conn: Connection) -> None:
         await conn.run()
@@ -288,6 +290,13 @@ class Collector:
             out = adapter.check(time.time())
             if out:
                 await handle(out)
+
+    async def _poll_loop(self, adapter: Adapter, poll: Poll, handle: Callable[[Output], Awaitable[None]]) -> None:
+        # A first call at once, then every interval (a REST budget wait delays, never skips, one).
+        while True:
+            status, body = await self._fetch(poll.request)
+            await handle(adapter.answer(poll.request, status, body, time.time()))
+            await asyncio.sleep(poll.interval)
 
     async def _flush_loop(self, engine: IndicatorEngine, period: float = 1.0, lag: float = 2.0) -> None:
         while True:

@@ -25,6 +25,7 @@ from .cli.kafka import sink_from_args
 from .cli.live import simulator_markets
 from .client import Collector
 from .errors import UnknownSymbol
+from .exchanges import EXCHANGES
 from .indicators import IndicatorEngine
 from .indicators.cli import engine_from_args
 from .models import Book, Connected, Disconnected, Error, Event, Outage, Resync, Ticker, Trade
@@ -154,7 +155,9 @@ async def run_demo(args: argparse.Namespace) -> int:
             c.add_sink(kafka)
         await c.start()
         # The gap goes to the first exchange whose books are diffs (a whole-book exchange cannot gap).
-        gap_target = next(((ex, syms[0]) for ex, syms in sorted(markets.items()) if ex.startswith("binance")), None)
+        gap_target = next(
+            ((ex, syms[0]) for ex, syms in sorted(markets.items()) if EXCHANGES[ex].simulator_wire().book_diffs), None
+        )
         start = time.monotonic()
         injected = False
         synced = 0

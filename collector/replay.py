@@ -94,6 +94,8 @@ class Replay:
     ) -> None:
         self.warnings: list[str] = []
         self.truncated: CaptureTruncated | None = None
+        self.records_read = 0
+        """Records taken from the capture so far (progress, and where a run stands)."""
         self._path: Path | None = None
         self._frames: list[Frame] | None = None
         if isinstance(source, str | Path):
@@ -188,6 +190,7 @@ class Replay:
         receive = adapter.receive
         stats = self.stats
         for frame in self._records():
+            self.records_read += 1
             ts = frame.ts
             if pending and pending[0][0] <= ts:
                 yield from self._deliver(ts)

@@ -15,7 +15,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 
 from ..errors import UnknownExchange
-from .base import CHANNELS, Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+from .base import CHANNELS, Adapter, Channel, ConnectionPlan, Endpoints, Output, Poll, RestPolicy, Subscription
 
 __all__ = [
     "CHANNELS",
@@ -26,6 +26,7 @@ __all__ = [
     "ConnectionPlan",
     "Endpoints",
     "Output",
+    "Poll",
     "RestPolicy",
     "Subscription",
     "create",

@@ -45,6 +45,7 @@ __all__ = [
     "ConnectionPlan",
     "Endpoints",
     "Output",
+    "Poll",
     "RestPolicy",
     "Subscription",
     "excerpt",
@@ -88,6 +89,14 @@ class RestPolicy(msgspec.Struct, frozen=True):
     weight_limit: int = 1200
     weight_header: str | None = None
     rate_limited: frozenset[int] = frozenset({403, 418, 429})
+
+
+class Poll(msgspec.Struct, frozen=True):
+    """A REST call the I/O layer repeats every ``interval`` seconds (data with no stream, e.g.
+    Binance open interest); each answer goes to :meth:`Adapter.answer` like any other."""
+
+    request: RestRequest
+    interval: float
 
 
 class ConnectionPlan(msgspec.Struct, frozen=True):
@@ -185,6 +194,14 @@ class Adapter(abc.ABC):
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         """Take the response to a :class:`RestRequest` this adapter asked for (called through :meth:`answer`)."""
 
+    def polls(self, subscriptions: Sequence[Subscription]) -> list[Poll]:
+        """REST calls to repeat while collecting ``subscriptions`` (none by default)."""
+        return []
+
+    def poll_request(self, url: str) -> RestRequest | None:
+        """The poll a recorded REST answer from ``url`` belongs to, if any (replay delivers those unasked)."""
+        return None
+
     # -- exchange facts used outside the adapter ------------------------------------------------
 
     @classmethod
@@ -217,6 +234,9 @@ class Adapter(abc.ABC):
         self._control_frame = False
         try:
             out = self.parse(conn, frame, received)
+        except RecursionError:
+            # JSON nested deeper than any decoder follows: the frame's fault, not the adapter's.
+            return [self.error(conn, "malformed", "nested too deeply", received, frame=frame)]
         except Exception as exc:  # the boundary: no frame may end a connection
             return [self.error(conn, "exception", f"{type(exc).__name__}: {exc}", received, frame=frame)]
         if not self._control_frame:

@@ -24,7 +24,8 @@ play captures leave the defaults, which refuse.
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping, Sequence
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ import orjson
 from ..errors import UsageError
 from .market import InstrumentSpec, SymbolMarket, Update
 
-__all__ = ["Control", "Message", "RestAnswer", "RestCall", "Session", "Tag", "WireFormat"]
+__all__ = ["Control", "Message", "RestAnswer", "RestCall", "Session", "Tag", "WireFormat", "dumps", "hostile_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,11 @@ class Session:
 def dumps(obj: Any) -> str:
     """Compact JSON text, as exchanges send it."""
     return orjson.dumps(obj).decode()
+
+
+def hostile_json(obj: Any) -> str:
+    """Compact JSON text that may hold what orjson refuses: integers past 64 bits, ``NaN``, ``Infinity``."""
+    return json.dumps(obj, separators=(",", ":"))
 
 
 class WireFormat(abc.ABC):
@@ -250,6 +256,13 @@ class WireFormat(abc.ABC):
     def malformed(self) -> str | bytes:
         """A frame that is not valid JSON, for the ``MALFORMED`` fault."""
         return '{"broken":'
+
+    checksums: bool = False
+    """Whether this exchange's book messages carry a checksum (the ``CHECKSUM`` fault applies)."""
+
+    def frame_codec(self) -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]] | None:
+        """``(decode, encode)`` between a binary frame and its JSON, for compressed frames (fuzzing)."""
+        return None
 
     def corrupt(self, message: Message) -> Message:
         """``message`` with its checksum (or a level) wrong, for the ``CHECKSUM`` fault."""

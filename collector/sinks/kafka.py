@@ -100,7 +100,7 @@ class KafkaSettings:
         if self.buffer_size < 1 or self.batch_bytes < 1024:
             raise UsageError("buffer_size must be >= 1 and batch_bytes >= 1024")
         try:
-            self.topic_template.format(type="trade", exchange="binance")
+            self.topic_template.format(type="trade", exchange="example")
         except (KeyError, IndexError, ValueError) as exc:
             raise UsageError(f"topic template {self.topic_template!r} may only use {{type}} and {{exchange}}") from exc
 

@@ -216,9 +216,9 @@ class BinanceAdapter(Adapter):
                         control_interval=self.control_interval,
                         ping_interval=self.ping_interval,
                         ping_timeout=20.0,
-                        # Book and BBO streams tick many times a minute; trades and klines of a
-                        # quiet market may legitimately be silent, so only the former get an idle limit.
-                        idle_timeout=60.0 if carries_book_data else 0.0,
+                        # Book and BBO streams tick many times a minute; trades of a quiet market may
+                        # be silent for minutes, so those connections get a longer idle limit.
+                        idle_timeout=60.0 if carries_book_data else 300.0,
                         max_lifetime=self.max_lifetime,
                         symbols=list(dict.fromkeys(sub.symbol for _, sub in chunk if sub.channel == "book")),
                     )

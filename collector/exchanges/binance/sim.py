@@ -39,7 +39,7 @@ from ...simulator.market import (
     split_symbol,
     start_price,
 )
-from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat
+from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
 
 __all__ = ["BinanceWire"]
 
@@ -522,7 +522,7 @@ class BinanceWire(WireFormat):
         price, size = spec.price(spec.start_ticks), spec.size(1)
 
         def frame(stream: str, data: Any) -> str:
-            return f'{{"stream":"{stream}","data":{_dumps(data)}}}'
+            return f'{{"stream":"{stream}","data":{hostile_json(data)}}}'
 
         def trade(**changes: Any) -> str:
             t = {"e": "aggTrade", "E": now_ms, "s": spec.native, "a": 7, "p": price, "q": size}

@@ -48,7 +48,7 @@ import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol, UsageError
 from ...simulator.market import CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat
+from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "DEFAULT_DEPTH", "BybitMarket", "BybitWire"]
 
@@ -818,20 +818,22 @@ class BybitWire(WireFormat):
 
         def trade(**changes: Any) -> str:
             t = {"T": now_ms, "s": native, "S": "Buy", "v": size, "p": price, "i": "1", "BT": False} | changes
-            return _dumps({"topic": f"publicTrade.{native}", "type": "snapshot", "ts": now_ms, "data": [t]})
+            return hostile_json({"topic": f"publicTrade.{native}", "type": "snapshot", "ts": now_ms, "data": [t]})
 
         def book(**changes: Any) -> str:
             d = {"s": native, "b": [], "a": [], "u": 5, "seq": 1} | changes
-            return _dumps({"topic": f"orderbook.{DEFAULT_DEPTH}.{native}", "type": "delta", "ts": now_ms, "data": d})
+            return hostile_json(
+                {"topic": f"orderbook.{DEFAULT_DEPTH}.{native}", "type": "delta", "ts": now_ms, "data": d}
+            )
 
         def ticker(kind: str, **fields: Any) -> str:
             data = {"symbol": native} | fields
-            return _dumps({"topic": f"tickers.{native}", "type": kind, "ts": now_ms, "cs": 1, "data": data})
+            return hostile_json({"topic": f"tickers.{native}", "type": kind, "ts": now_ms, "cs": 1, "data": data})
 
         def kline(**changes: Any) -> str:
             k = {"start": now_ms, "end": now_ms + 59_999, "interval": "1", "open": price, "close": price}
             k |= {"high": price, "low": price, "volume": size, "turnover": size, "confirm": False, "timestamp": now_ms}
-            return _dumps({"topic": f"kline.1.{native}", "type": "snapshot", "ts": now_ms, "data": [k | changes]})
+            return hostile_json({"topic": f"kline.1.{native}", "type": "snapshot", "ts": now_ms, "data": [k | changes]})
 
         return [
             (trade(p="NaN"), "NaN price"),
@@ -849,9 +851,12 @@ class BybitWire(WireFormat):
             (ticker("snapshot", lastPrice="NaN"), "NaN ticker price"),
             (ticker("snapshot", bid1Size="-3"), "negative ticker size"),
             (kline(high="-1"), "negative kline price"),
-            (_dumps({"topic": f"publicTrade.{native}", "type": "snapshot", "ts": now_ms, "data": None}), "null data"),
-            (_dumps({"topic": f"notATopic.{native}", "type": "snapshot", "data": {}}), "unknown topic"),
-            (_dumps({"topic": "publicTrade.NOSUCHSYMBOL", "type": "snapshot", "data": []}), "unknown symbol"),
+            (
+                hostile_json({"topic": f"publicTrade.{native}", "type": "snapshot", "ts": now_ms, "data": None}),
+                "null data",
+            ),
+            (hostile_json({"topic": f"notATopic.{native}", "type": "snapshot", "data": {}}), "unknown topic"),
+            (hostile_json({"topic": "publicTrade.NOSUCHSYMBOL", "type": "snapshot", "data": []}), "unknown symbol"),
         ]
 
     def _envelope(self, result: Any, now_ms: int, code: int = 0, msg: str = "OK") -> RestAnswer:

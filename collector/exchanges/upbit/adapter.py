@@ -172,8 +172,9 @@ class UpbitAdapter(Adapter):
                 control_interval=self.control_interval,
                 ping_interval=self.ping_interval,
                 ping_timeout=20.0,
-                # Quiet markets may send nothing for minutes; the pings catch a dead peer.
-                idle_timeout=0.0,
+                # Protocol pings catch a dead peer; a socket that answers them but delivers no
+                # trade, ticker or book for two minutes is stuck (KRW books change every few seconds).
+                idle_timeout=120.0,
                 symbols=list(dict.fromkeys(books)),
                 # No Origin header: "any request carrying an Origin header is limited to
                 # 1 request per 10 s". The plan adds none; the transport must not either.

@@ -44,7 +44,7 @@ import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol, UsageError
 from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
-from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat
+from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
 
 __all__ = ["BOOK_LEVELS", "DEFAULT_LEVELS", "FORMATS", "UpbitMarket", "UpbitWire"]
 
@@ -686,7 +686,7 @@ class UpbitWire(WireFormat):
         price = self._price(spec, spec.start_ticks)
 
         def simple(obj: dict[str, Any]) -> bytes:
-            return orjson.dumps(obj)
+            return hostile_json(obj).encode()
 
         def trade(**changes: Any) -> bytes:
             t = {"ty": "trade", "cd": code, "tms": now_ms, "td": "2026-01-01", "ttm": "00:00:00", "ttms": now_ms}
