@@ -304,9 +304,9 @@ class Collector:
             for event in engine.flush(time.time() - lag):
                 await self._pipeline.deliver(event)
 
-    async def _fetch(self, request: RestRequest) -> tuple[int, bytes]:
+    async def _fetch(self, request: RestRequest, on_send: Callable[[], None] | None = None) -> tuple[int, bytes]:
         try:
-            status, body, _ = await self._rest.fetch(request)
+            status, body, _ = await self._rest.fetch(request, on_send)
         except ResponseTooLarge as exc:
             return 0, str(exc).encode()
         if self._recorder is not None and status == 200:
@@ -408,22 +408,32 @@ class Collector:
             self.stats["rest_coalesced"] += 1
             return
         conn = request.conn or (adapter.book_conn(request.symbol) if request.symbol is not None else None)
-        task = self._spawn(self._rest_roundtrip(adapter, request, handle), f"rest:{request.url}")
+        serving = self._pending.setdefault(conn, set()) if conn is not None else set()
+
+        def sent() -> None:
+            # On the wire, its weight spent: let it finish, its answer may still join the next book.
+            serving.discard(task)
+
+        task = self._spawn(self._rest_roundtrip(adapter, request, handle, sent), f"rest:{request.url}")
         self._inflight[key] = task
         task.add_done_callback(lambda _: self._inflight.pop(key, None))
-        if conn is not None:
-            serving = self._pending.setdefault(conn, set())
-            serving.add(task)
-            task.add_done_callback(serving.discard)
+        serving.add(task)
+        task.add_done_callback(serving.discard)
 
     async def _rest_roundtrip(
-        self, adapter: Adapter, request: RestRequest, handle: Callable[[Output], Awaitable[None]]
+        self,
+        adapter: Adapter,
+        request: RestRequest,
+        handle: Callable[[Output], Awaitable[None]],
+        on_send: Callable[[], None] | None = None,
     ) -> None:
-        status, body = await self._fetch(request)
+        status, body = await self._fetch(request, on_send)
         await handle(adapter.answer(request, status, body, time.time()))
 
     def abandon(self, conn: str) -> None:
-        """Cancel the REST work still pending for connection ``conn`` (it dropped; its books start over)."""
+        """Cancel the REST requests for connection ``conn`` that have not left yet (it dropped; its books
+        start over). Requests already sent finish: their weight is spent and a snapshot taken after
+        the reconnect still joins the new connection's deltas."""
         for task in list(self._pending.pop(conn, ())):
             task.cancel()
             self.stats["rest_abandoned"] += 1

@@ -118,7 +118,8 @@ class RestClient:
         if self.on_outage is not None:
             self.on_outage(kind, host, detail, retry_in)
 
-    async def _wait_for_budget(self, budget: _HostBudget, weight: int) -> None:
+    async def _wait_for_budget(self, budget: _HostBudget, weight: int) -> int:
+        """Wait until ``weight`` fits the host's budget and reserve it; returns the budget minute."""
         while True:
             now = time.time()
             if now < budget.paused_until:
@@ -131,7 +132,7 @@ class RestClient:
                 budget.used = 0
             if budget.used + weight <= budget.limit * self.safety or budget.used == 0:
                 budget.used += weight
-                return
+                return minute
             # Exchange weight windows are calendar minutes: wait for the next one.
             self.stats["waited"] += 1
             await asyncio.sleep((minute + 1) * self.window - now + 0.05)
@@ -152,10 +153,14 @@ class RestClient:
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return 0, (str(exc) or type(exc).__name__).encode(), {}
 
-    async def fetch(self, request: RestRequest) -> tuple[int, bytes, dict[str, str]]:
+    async def fetch(
+        self, request: RestRequest, on_send: Callable[[], None] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
         """Request ``request.url``; return ``(status, body, headers)``. Status 0 means it never got an answer.
 
-        Raises :class:`ResponseTooLarge` when the body exceeds ``max_body``.
+        ``on_send`` is called when the request leaves (its weight is then spent, so cancelling
+        it no longer saves anything). Raises :class:`ResponseTooLarge` when the body exceeds
+        ``max_body``.
         """
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
@@ -164,15 +169,25 @@ class RestClient:
         delays = self.backoff.delays()
         status, body, headers = 0, b"", dict[str, str]()
         for attempt in range(self.retries + 1):
-            await self._wait_for_budget(budget, request.weight)
-            async with self._sem:
+            minute = await self._wait_for_budget(budget, request.weight)
+            try:
+                await self._sem.acquire()
+            except asyncio.CancelledError:
+                # Abandoned before it left: the weight it reserved was never spent.
+                if budget.minute == minute:
+                    budget.used = max(0, budget.used - request.weight)
+                raise
+            try:
                 self.stats["requests"] += 1
-                try:
-                    status, body, headers = await self._once(request)
-                except ResponseTooLarge as exc:
-                    self.stats["failed"] += 1
-                    self._report("rest_failed", host, str(exc), None)
-                    raise
+                if on_send is not None:
+                    on_send()
+                status, body, headers = await self._once(request)
+            except ResponseTooLarge as exc:
+                self.stats["failed"] += 1
+                self._report("rest_failed", host, str(exc), None)
+                raise
+            finally:
+                self._sem.release()
             header = budget.policy.weight_header
             used = headers.get(header) if header else None
             if used is not None and used.isdigit():

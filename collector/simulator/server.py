@@ -42,7 +42,8 @@ class Simulator:
     ``ping_interval`` is how often the server sends protocol pings (``None``: never) and
     ``pong_timeout`` how long it waits for the echo before disconnecting (Binance: 20 s
     and 1 min). ``depth`` is the typical number of levels per side; ``queue_size`` the
-    frames a client may fall behind before it is disconnected.
+    frames a client may fall behind before it is disconnected; ``rest_delay`` the seconds
+    every REST answer takes.
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class Simulator:
         pong_timeout: float = 60.0,
         depth: int = 40,
         queue_size: int = 10_000,
+        rest_delay: float = 0.0,
     ) -> None:
         self.seed = seed
         self.tick_interval = tick_interval
@@ -65,6 +67,8 @@ class Simulator:
         self.ping_interval = ping_interval
         self.pong_timeout = pong_timeout
         self.queue_size = queue_size
+        self.rest_delay = rest_delay
+        """Seconds every REST answer takes (a slow exchange; tests of REST backlogs use it)."""
         self.stats: Counter[str] = Counter()
         """Counters: ``connections``, ``subscriptions``, ``frames_sent``, ``faults_applied``
         (and ``faults.<name>``), ``rest_calls``, ``dropped.<why>``, ``pong_timeouts``."""
@@ -301,6 +305,8 @@ class Simulator:
         if request.method not in ("GET", "POST"):
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
         self.stats["rest_calls"] += 1
+        if self.rest_delay:
+            await asyncio.sleep(self.rest_delay)
         headers = {}
         if venue.faults.rate_limited > 0:
             venue.faults.rate_limited -= 1
