@@ -85,3 +85,78 @@ async def test_record_then_replay_reproduces_the_session(tmp_path: Path) -> None
     book = replay.adapter.book("BTC/USDT")
     assert book is not None and book.synced and not book.crossed()
     assert replay.stats["unanswered_requests"] == 0
+
+
+async def _record(path: Path, ep_ws: str, ep_rest: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "collector",
+        "record",
+        "binance:BTC/USDT",
+        "--channels",
+        "trades,book",
+        "-o",
+        str(path),
+        "--endpoint",
+        f"binance={ep_ws},{ep_rest}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+async def _wait_for_size(path: Path, size: int, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while _size(path) < size:
+        assert asyncio.get_running_loop().time() < deadline, "the recording did not grow"
+        await asyncio.sleep(0.1)
+
+
+async def test_record_stopped_with_sigterm_finishes_its_file(tmp_path: Path) -> None:
+    """SIGTERM is Ctrl-C: the capture is finished and complete, the summary is printed."""
+    import signal
+
+    path = tmp_path / "s.jsonl.zst"
+    async with Simulator({"binance": ["BTC/USDT"]}, seed=7, tick_interval=0.02) as sim:
+        ep = sim.endpoints("binance")
+        proc = await _record(path, ep.ws, ep.rest)
+        await _wait_for_size(path, 2000)
+        await asyncio.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert b"recorded" in err and b"stopped by SIGTERM" in err
+    replay = collector.Replay(path)
+    events = list(replay)
+    assert replay.truncated is None
+    assert any(isinstance(e, Trade) for e in events)
+
+
+async def test_record_killed_outright_still_replays_up_to_its_last_flush(tmp_path: Path) -> None:
+    """SIGKILL gives no chance to clean up: the complete zstd frames flushed every 2 s still replay,
+    and replay reports where the file ends instead of failing."""
+    import signal
+
+    path = tmp_path / "s.jsonl.zst"
+    async with Simulator({"binance": ["BTC/USDT"]}, seed=8, tick_interval=0.02) as sim:
+        ep = sim.endpoints("binance")
+        proc = await _record(path, ep.ws, ep.rest)
+        await _wait_for_size(path, 2000)
+        await asyncio.sleep(2.5)
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert _size(path) > 2000
+    replay = collector.Replay(path)
+    events = list(replay)
+    trades = [e for e in events if isinstance(e, Trade)]
+    assert trades, "frames flushed before the kill replay"
+    code, out, err = await run_cli("replay", str(path))
+    assert code in (0, 1), err.decode()
+    assert len([line for line in out.splitlines() if b'"type":"trade"' in line]) == len(trades)
+    if replay.truncated is not None:
+        assert code == 1 and b"warning" in err
+        assert events[-1].type == "error"  # type: ignore[union-attr]

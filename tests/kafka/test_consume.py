@@ -121,3 +121,67 @@ def test_sink_from_args() -> None:
     default = sink_from_args(parser.parse_args(["--kafka", "h1:9092"]))
     assert default is not None
     assert default.settings.enable_idempotence is True
+
+
+async def test_a_consumer_stopped_early_resumes_exactly_after_what_it_was_given(broker: EmbeddedBroker) -> None:
+    """3 of 10 events handed out, then a clean stop: the next member of the group gets the other 7, no more,
+    no less (the offsets committed are those handed out, not those fetched)."""
+    events = synthetic(0, 10)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait("collector.trade", encode_event(event), key=b"k", partition=0)
+    finally:
+        await producer.stop()
+    got: list[object] = []
+    async with consume(broker.bootstrap, types=["trade"], group="bot", from_beginning=True, options=FAST_GROUP) as s:
+        async for event in s:
+            got.append(event)
+            if len(got) == 3:
+                break
+    assert got == events[:3]
+    rest: list[object] = []
+    async with consume(
+        broker.bootstrap, types=["trade"], group="bot", from_beginning=True, idle_timeout=3.0, options=FAST_GROUP
+    ) as s:
+        async for event in s:
+            rest.append(event)
+    assert rest == events[3:]
+
+
+async def test_a_poison_message_is_skipped_and_the_good_ones_after_it_delivered(broker: EmbeddedBroker) -> None:
+    """Deep nesting in an extra field (which makes the decoder recurse) is counted, skipped, and committed past."""
+    good = synthetic(5, 2)
+    poison = encode_event(good[0])[:-1] + b',"extra":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait("collector.trade", poison, key=b"k", partition=0)
+        for event in good:
+            await producer.send_and_wait("collector.trade", encode_event(event), key=b"k", partition=0)
+    finally:
+        await producer.stop()
+    got: list[object] = []
+    async with consume(broker.bootstrap, types=["trade"], group="g", from_beginning=True, options=FAST_GROUP) as s:
+        async for event in s:
+            got.append(event)
+            if len(got) == 2:
+                break
+    assert got == good
+    assert s.stats.as_dict() == {"received": 3, "decoded": 2, "undecodable": 1}
+    # Committed past the poison too: a restart does not trip on it again.
+    async with consume(
+        broker.bootstrap, types=["trade"], group="g", from_beginning=True, idle_timeout=2.0, options=FAST_GROUP
+    ) as s:
+        assert [e async for e in s] == []
+    assert s.stats.undecodable == 0
+
+
+async def test_consuming_from_no_broker_is_a_clear_error() -> None:
+    """No broker at the address: BrokerUnavailable with the address, after the connect timeout."""
+    from collector.errors import BrokerUnavailable
+
+    with pytest.raises(BrokerUnavailable, match=r"127\.0\.0\.1:1"):
+        async with consume("127.0.0.1:1", types=["trade"], connect_timeout=2.0):
+            pass
