@@ -50,3 +50,13 @@ async def test_replay_to_kafka_delivers_exactly_the_printed_events(broker: Embed
         assert record.topic == f"collector.{event.type}"
         symbol = getattr(event, "symbol", None)
         assert record.key == (f"{event.exchange}:{symbol}" if symbol else event.exchange).encode()
+
+
+async def test_a_broker_without_idempotent_producers_is_one_clear_line(broker: EmbeddedBroker) -> None:
+    """tansu refuses idempotent producers: the command says so and names the flag that fixes it."""
+    code, _, err = await cli("replay", str(recording("binance.jsonl.zst")), "--kafka", broker.bootstrap)
+    assert code == 2
+    assert err.decode().splitlines() == [
+        f"collector: error: the broker at {broker.bootstrap} refused the idempotent producer (UnknownError); "
+        "pass --no-kafka-idempotence (KafkaSettings(enable_idempotence=False))"
+    ]
