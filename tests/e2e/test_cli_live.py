@@ -160,3 +160,59 @@ async def test_record_killed_outright_still_replays_up_to_its_last_flush(tmp_pat
     if replay.truncated is not None:
         assert code == 1 and b"warning" in err
         assert events[-1].type == "error"  # type: ignore[union-attr]
+
+
+async def test_simulate_prints_flags_that_run_can_use() -> None:
+    """`collector simulate` serves the exchanges and prints --endpoint flags; `collector run` with them gets data."""
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "collector",
+        "simulate",
+        "binance:BTC/USDT",
+        "bybit:BTC/USDT:USDT",
+        "--duration",
+        "20",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert sim.stdout is not None
+    flags: dict[str, str] = {}
+    while len(flags) < 2:
+        raw = await asyncio.wait_for(sim.stdout.readline(), 20)
+        assert raw, "simulate ended before printing its flags"
+        line = raw.decode().strip()
+        if line.startswith("--endpoint "):
+            value = line.removeprefix("--endpoint ")
+            flags[value.partition("=")[0]] = value
+    try:
+        code, out, err = await run_cli(
+            "run",
+            "binance:BTC/USDT",
+            "bybit:BTC/USDT:USDT",
+            "--channels",
+            "trades,book",
+            "--duration",
+            "3",
+            "--endpoint",
+            flags["binance"],
+            "--endpoint",
+            flags["bybit"],
+        )
+    finally:
+        sim.terminate()
+        await sim.communicate()
+    assert code == 0, err.decode()
+    seen = {(e["exchange"], e["type"]) for e in map(orjson.loads, out.splitlines())}
+    assert {("binance", "trade"), ("binance", "book"), ("bybit", "trade"), ("bybit", "book")} <= seen
+
+
+async def test_demo_fits_80_columns_and_shows_every_exchange() -> None:
+    """`collector demo` runs offline, prints a view no wider than 80 columns and ends with synced books."""
+    code, out, err = await run_cli("demo", "--duration", "5", timeout=90)
+    assert code == 0, err.decode()
+    text = out.decode()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "done:" in text and "synced books" in text
+    for exchange in collector.EXCHANGES:
+        assert f"{exchange} " in text, f"{exchange} missing from the demo"
