@@ -1,9 +1,11 @@
 """Types of the optional C module; see collector/_speedups.c and collector.speedups."""
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["apply_delta"]
+__all__ = ["Router", "apply_delta", "load_side"]
 
+def load_side(levels: Any, /) -> tuple[list[float], list[float]] | None: ...
 def apply_delta(
     bid_prices: list[float],
     bid_sizes: list[float],
@@ -13,3 +15,17 @@ def apply_delta(
     asks: Any,
     /,
 ) -> int: ...
+
+class Router:
+    def __init__(
+        self,
+        key: str,
+        data_at: dict[str, float],
+        fallback: Callable[[str, str | bytes, float], list[Any]],
+        on_error: Callable[[str, str | bytes, float, BaseException], list[Any]],
+        *,
+        per_conn: bool = False,
+    ) -> None: ...
+    def add(self, value: str, decoder: Any, symbol: str | None, *steps: Any, conn: str | None = None) -> None: ...
+    def __call__(self, conn: str, frame: str | bytes, received: float, /) -> list[Any]: ...
+    def __len__(self) -> int: ...

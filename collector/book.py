@@ -342,10 +342,22 @@ def _sorted_side(levels: Iterable[Level]) -> tuple[list[float], list[float]]:
     return prices, sizes
 
 
+def _load_side(levels: Iterable[Level]) -> tuple[list[float], list[float]] | None:
+    """Snapshot levels as aligned (prices, sizes) lists, ascending, size 0 dropped, a repeated
+    price keeping its last size; ``None`` when a level is impossible (see :func:`valid_levels`)."""
+    if not valid_levels(levels):
+        return None
+    return _sorted_side(levels)
+
+
 # A buffered delta: (bids, asks, first id U, last id u, previous id pu, timestamp, received, checksum).
 _Delta = tuple[list[Level], list[Level], int, int, "int | None", "float | None", float, "int | None"]
 _WAITING = BookState.WAITING
 _LIVE = BookState.LIVE
+_NO_LINK = Link.NONE
+_CONTIGUOUS = Link.CONTIGUOUS
+_PREV = Link.PREV
+_NEXT = Link.NEXT
 
 
 class _SymbolState:
@@ -398,9 +410,12 @@ class BookSync:
         self._request = request_snapshot
         self._symbols: dict[str, _SymbolState] = {}
         self._rest = rule.snapshots is Snapshots.REST
+        self._every = rule.snapshots is Snapshots.EVERY
         self._link = rule.link
-        # The C version of _apply_delta when compiled (same results; see collector.speedups).
+        self._max_jump = rule.max_jump
+        # The C versions of _apply_delta and _load_side when compiled (same results; see collector.speedups).
         self._apply = speedups.delta_applier() or _apply_delta
+        self._load = speedups.side_loader() or _load_side
 
     def book(self, symbol: str) -> OrderBook | None:
         """The maintained book for ``symbol``, or ``None`` if no data arrived for it yet."""
@@ -443,50 +458,53 @@ class BookSync:
         Rules without ids (:attr:`Link.NONE`) ignore the ids; pass 0.
         """
         st = self._symbols.get(symbol) or self._state(symbol)
-        st.book.updated = received
+        book = st.book
+        book.updated = received
         if st.state is not _LIVE:
             self._waiting(out, symbol, st, (bids, asks, first, last, prev, timestamp, received, checksum))
             return
-        # The live path runs for every delta of every symbol, so it is one function and the
-        # fields arrive unpacked: a tuple is built only when the delta must be kept (a gap).
+        # The live path runs for every delta of every symbol, so it is one function, the
+        # fields arrive unpacked (a tuple is built only when the delta must be kept) and the
+        # rule is read from plain attributes, not enum members (each of those is a lookup).
         link = self._link
-        if link is not Link.NONE:
-            if last <= st.last:
+        sequence: int | None = None
+        if link is not _NO_LINK:
+            held = st.last
+            if last <= held:
                 # A duplicate (an overlapping stream, a replayed message). A long run of them
                 # means the book's id ran ahead of its own stream: it cannot be right.
                 self.stats["stale_delta"] += 1
                 st.stale_run += 1
                 if st.stale_run > STALE_RUN:
-                    self._gap(out, symbol, st, "gap", f"{st.stale_run} deltas behind id {st.last}", received, None)
+                    self._gap(out, symbol, st, "gap", f"{st.stale_run} deltas behind id {held}", received, None)
                 return
-            if last - st.last > self.rule.max_jump:
-                self._gap(out, symbol, st, "gap", f"id jumped from {st.last} to {last}", received, None)
+            if last - held > self._max_jump:
+                self._gap(out, symbol, st, "gap", f"id jumped from {held} to {last}", received, None)
                 return
             if not st.joined and self._rest:
                 # The first delta after a REST snapshot must straddle it.
-                if not self._joins(first, last, prev, st.last):
+                if not self._joins(first, last, prev, held):
                     d = (bids, asks, first, last, prev, timestamp, received, checksum)
-                    self._gap(out, symbol, st, "gap", f"first delta [{first}, {last}] misses id {st.last}", received, d)
+                    self._gap(out, symbol, st, "gap", f"first delta [{first}, {last}] misses id {held}", received, d)
                     return
-            elif link is Link.CONTIGUOUS:
+            elif link is _CONTIGUOUS:
                 # Binance spot: "If the event U is > the local book's update ID + 1, something went wrong."
-                if first > st.last + 1:
+                if first > held + 1:
                     d = (bids, asks, first, last, prev, timestamp, received, checksum)
-                    self._gap(out, symbol, st, "gap", f"expected U<={st.last + 1}, got U={first}", received, d)
+                    self._gap(out, symbol, st, "gap", f"expected U<={held + 1}, got U={first}", received, d)
                     return
-            elif link is Link.PREV:
+            elif link is _PREV:
                 # "each new event's pu should be equal to the previous event's u"
-                if prev != st.last:
+                if prev != held:
                     d = (bids, asks, first, last, prev, timestamp, received, checksum)
-                    self._gap(out, symbol, st, "gap", f"expected previous id {st.last}, got {prev}", received, d)
+                    self._gap(out, symbol, st, "gap", f"expected previous id {held}, got {prev}", received, d)
                     return
-            elif link is Link.NEXT and last != st.last + 1:
-                self._gap(out, symbol, st, "gap", f"expected u={st.last + 1}, got u={last}", received, None)
+            elif link is _NEXT and last != held + 1:
+                self._gap(out, symbol, st, "gap", f"expected u={held + 1}, got u={last}", received, None)
                 return
-            st.last = last
+            st.last = sequence = last
         st.joined = True
         st.stale_run = 0
-        book = st.book
         try:
             verdict = self._apply(book._bid_prices, book._bid_sizes, bids, book._ask_prices, book._ask_sizes, asks)
         except (TypeError, ValueError):
@@ -499,10 +517,11 @@ class BookSync:
             return
         if self.depth is not None:
             book.truncate(self.depth)
-        book.sequence = last if link is not Link.NONE else None
+        book.sequence = sequence
         book.timestamp = timestamp
         if checksum is not None and self.checksum is not None and not self._checks(out, symbol, st, checksum, received):
             return
+        top_n = self.top_n
         out.append(
             Book(
                 self.exchange,
@@ -512,8 +531,8 @@ class BookSync:
                 False,
                 bids,
                 asks,
-                book.sequence,
-                book.top(self.top_n) if self.top_n else UNSET,
+                sequence,
+                book.top(top_n) if top_n else UNSET,
             )
         )
 
@@ -592,8 +611,21 @@ class BookSync:
         received: float,
         checksum: int | None = None,
     ) -> None:
-        """Take a full book for ``symbol`` (REST response or in-stream snapshot) with update id ``last_id``."""
+        """Take a full book for ``symbol`` (REST response or in-stream snapshot) with update id ``last_id``.
+
+        Where every message is a whole book, one older than the book held (by ``timestamp``) is
+        skipped: messages can overtake each other ("drop messages older than the last applied").
+        """
         st = self._state(symbol)
+        if (
+            self._every
+            and st.state is _LIVE
+            and timestamp is not None
+            and st.book.timestamp is not None
+            and timestamp < st.book.timestamp
+        ):
+            self.stats["stale_snapshot"] += 1
+            return
         st.requested = False
         st.book.updated = received
         seq = last_id or 0
@@ -618,10 +650,11 @@ class BookSync:
                 return
         st.buffer = []
         try:
-            valid = valid_levels(bids) and valid_levels(asks)
+            bid_side = self._load(bids)
+            ask_side = self._load(asks)
         except (TypeError, ValueError):
-            valid = False  # not (price, size) pairs of numbers
-        if not valid:
+            bid_side = ask_side = None  # not (price, size) pairs of numbers
+        if bid_side is None or ask_side is None:
             st.book.clear()
             st.state = _WAITING
             self.stats["resync.invalid"] += 1
@@ -630,7 +663,10 @@ class BookSync:
                 self._ask_snapshot(out, symbol, st)
             return
         book = st.book
-        book.load(bids, asks, last_id)
+        book._bid_prices, book._bid_sizes = bid_side
+        book._ask_prices, book._ask_sizes = ask_side
+        book.sequence = last_id
+        book.synced = True
         if self.depth is not None:
             book.truncate(self.depth)
         book.timestamp = timestamp
@@ -696,9 +732,17 @@ class BookSync:
                 self._gap(out, symbol, st, "stale", f"no update for {now - updated:.1f}s", now, None)
 
     def reset(
-        self, out: list[Any], symbols: Iterable[str], reason: str, received: float, *, report: bool = True
+        self,
+        out: list[Any],
+        symbols: Iterable[str],
+        reason: str,
+        received: float,
+        *,
+        report: bool = True,
+        detail: str = "",
     ) -> None:
-        """Discard the books of ``symbols`` without requesting snapshots (their connection is gone).
+        """Discard the books of ``symbols`` without requesting snapshots (their connection is gone,
+        or the exchange announced maintenance: ``reason`` ``maintenance``).
 
         With ``report``, a ``Resync`` event is emitted for each book that was live; the first
         delta after the reconnect starts the rebuild. A collector that is stopping passes
@@ -716,7 +760,7 @@ class BookSync:
             st.joined = False
             if was_live and report:
                 self.stats["resync." + reason] += 1
-                out.append(Resync(self.exchange, symbol, None, received, reason, ""))
+                out.append(Resync(self.exchange, symbol, None, received, reason, detail))
 
     def _gap(
         self,

@@ -22,12 +22,11 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 
 from .actions import RestRequest, SendFrame
-from .backoff import backoff_delays
+from .backoff import ConnectPacer, backoff_delays
 from .book import OrderBook
 from .capture import CaptureWriter
 from .connection import Connection
@@ -100,7 +99,7 @@ class Collector:
         self._overlap = renewal_overlap
         self._subs: dict[str, list[Subscription]] = {}
         self._adapters: dict[str, Adapter] = {}
-        self._hosts: dict[str, str] = {}  # REST host -> exchange id
+        self._hosts: dict[str, str] = {}  # REST budget scope -> exchange id
         self._connections: list[Connection] = []
         self._by_conn: dict[str, Connection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -243,7 +242,8 @@ class Collector:
     async def _start_exchange(self, exchange: str, subs: Sequence[Subscription]) -> None:
         adapter = create(exchange, endpoints=self._endpoints.get(exchange), book_top=self._book_top)
         self._adapters[exchange] = adapter
-        host = urlsplit(adapter.endpoints.rest).netloc
+        # Budgets are per exchange REST base: the simulator serves every exchange from one host.
+        host = adapter.endpoints.rest.rstrip("/")
         self._hosts[host] = exchange
         self._rest.set_policy(host, adapter.rest_policy)
         handle = self._handler(adapter)
@@ -256,6 +256,8 @@ class Collector:
             self._rest.set_policy(host, adapter.rest_policy, adapter.rest_weight_limit)
         plans = [msgspec.structs.replace(p, **self._plan_overrides) for p in adapter.plan(subs)]
         log.info("starting", exchange=exchange, connections=len(plans), subscriptions=len(subs))
+        limit = adapter.connect_limit
+        pacer = ConnectPacer(*limit) if limit is not None else None
         for plan in plans:
             conn = Connection(
                 plan,
@@ -266,6 +268,7 @@ class Collector:
                 stable_after=self._stable_after,
                 delays=self._delays,
                 overlap=self._overlap,
+                pacer=pacer,
             )
             self._connections.append(conn)
             self._by_conn[plan.conn] = conn

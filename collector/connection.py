@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from .actions import Reconnect, SendFrame
-from .backoff import backoff_delays
+from .backoff import ConnectPacer, backoff_delays
 from .capture import CaptureWriter
 from .exchanges.base import Adapter, ConnectionPlan, Output
 from .log import get_logger
@@ -125,8 +125,10 @@ class Connection:
         open_timeout: float = 10.0,
         delays: Callable[[], Iterator[float]] = backoff_delays,
         overlap: float = 2.0,
+        pacer: ConnectPacer | None = None,
     ) -> None:
         self.plan = plan
+        self._pacer = pacer
         self.adapter = adapter
         self._handle = handle
         self._transport = transport
@@ -152,6 +154,8 @@ class Connection:
 
     async def _connect(self) -> Socket:
         plan = self.plan
+        if self._pacer is not None:
+            await self._pacer.wait()  # the exchange's limit on new connections per IP
         return await self._transport.connect(
             plan.url,
             headers=plan.headers,

@@ -15,6 +15,7 @@ suite runs fewer.
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,16 +272,18 @@ def ready_at(exchange: str, frames: Sequence[Frame]) -> int:
     A fuzz episode replays that many records unmutated (instruments, connections, snapshots)
     before it starts breaking frames.
     """
+    frames = sorted(frames, key=lambda f: f.ts)
     whole = Replay(frames, exchange=exchange)
     for _ in whole:
         pass
     symbols = whole.adapter.books.symbols()
     replay = Replay(frames, exchange=exchange)
     books = replay.adapter.books
-    for _ in replay:
+    for event in replay:
         if all((b := books.book(s)) is not None and b.synced for s in symbols):
-            return replay.records_read
-    return replay.records_read
+            # Every record up to the frame (or REST answer) that produced this event.
+            return bisect_right([f.ts for f in frames], event.received)
+    return len(frames)
 
 
 def fuzz_session(

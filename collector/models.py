@@ -225,7 +225,8 @@ class Resync(StatusEvent, frozen=True, gc=False, tag="resync"):
     that cannot be right), ``checksum`` (the exchange's checksum disagrees), ``crossed``
     (best bid >= best ask), ``invalid`` (a delta or snapshot carried an impossible value),
     ``stale`` (no update for longer than the book's limit), ``buffer`` (too many deltas
-    waited for a snapshot) or ``reconnect`` (the connection carrying it dropped).
+    waited for a snapshot), ``reconnect`` (the connection carrying it dropped) or
+    ``maintenance`` (the exchange announced maintenance; the book returns when it ends).
     ``detail`` has the numbers.
     """
 
@@ -281,5 +282,5 @@ Event: TypeAlias = (
 )
 """Every event type collector emits (a tagged union on ``type``)."""
 
-RESYNC_REASONS = ("gap", "checksum", "crossed", "invalid", "stale", "buffer", "reconnect")
+RESYNC_REASONS = ("gap", "checksum", "crossed", "invalid", "stale", "buffer", "reconnect", "maintenance")
 """Every ``reason`` a :class:`Resync` carries."""

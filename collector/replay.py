@@ -94,8 +94,6 @@ class Replay:
     ) -> None:
         self.warnings: list[str] = []
         self.truncated: CaptureTruncated | None = None
-        self.records_read = 0
-        """Records taken from the capture so far (progress, and where a run stands)."""
         self._path: Path | None = None
         self._frames: list[Frame] | None = None
         if isinstance(source, str | Path):
@@ -188,9 +186,9 @@ class Replay:
             yield Error(adapter.id, None, None, 0.0, "replay", "no_instruments", detail)
         pending = self._pending
         receive = adapter.receive
-        stats = self.stats
-        for frame in self._records():
-            self.records_read += 1
+        actions = _ACTION_TYPES
+        records = self._frames if self._frames is not None else self._records()
+        for frame in records:
             ts = frame.ts
             if pending and pending[0][0] <= ts:
                 yield from self._deliver(ts)
@@ -200,18 +198,18 @@ class Replay:
             elif kind == "connect":
                 out = adapter.connected(ConnectionPlan(frame.conn, frame.url), ts)
             else:
-                stats["skipped." + kind] += 1
+                self.stats["skipped." + kind] += 1
                 continue
             # The hot path: most frames yield events only, so test for actions inline.
             for item in out:
-                if type(item) in _ACTION_TYPES:
+                if type(item) in actions:
                     self._act(item, ts)  # type: ignore[arg-type]
                 else:
                     yield item  # type: ignore[misc]
         # Responses recorded after the last frame would still have arrived: deliver them.
         yield from self._deliver(float("inf"))
         if self.truncated is not None:
-            stats["truncated"] += 1
+            self.stats["truncated"] += 1
             detail = f"{self.truncated}; the events before it were replayed"
             yield Error(adapter.id, None, None, 0.0, "replay", "truncated_capture", detail)
 

@@ -87,6 +87,7 @@ class RestClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._budgets: dict[str, _HostBudget] = {}
+        self._prefixes: list[str] = []  # URL-prefix scopes, longest first
         self.policy = policy or RestPolicy()
         self.safety = safety
         self.retries = retries
@@ -97,21 +98,37 @@ class RestClient:
         self.on_outage = on_outage
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "rate_limited": 0, "failed": 0, "waited": 0}
 
-    def set_policy(self, host: str, policy: RestPolicy, weight_limit: int | None = None) -> None:
-        """Use an exchange's ``policy`` for ``host`` (``weight_limit`` overrides its budget, e.g. from
-        Binance ``exchangeInfo.rateLimits``)."""
-        budget = self._budget(host)
+    def set_policy(self, scope: str, policy: RestPolicy, weight_limit: int | None = None) -> None:
+        """Use an exchange's ``policy`` for the requests under ``scope`` (``weight_limit`` overrides its
+        budget, e.g. from Binance ``exchangeInfo.rateLimits``).
+
+        ``scope`` is a host (``api.binance.com``) or a URL prefix (an exchange's REST base,
+        ``http://127.0.0.1:8000/bitfinex``): each scope has its own budget, so exchanges
+        served from one host (the simulator) do not share one, and a request counts against
+        the longest scope its URL starts with, else against its host.
+        """
+        budget = self._budget(scope)
         budget.policy = policy
         budget.limit = weight_limit or policy.weight_limit
+        if "/" in scope and scope not in self._prefixes:
+            self._prefixes.append(scope)
+            self._prefixes.sort(key=len, reverse=True)
 
-    def set_weight_limit(self, host: str, limit: int) -> None:
-        """Use ``limit`` weight per minute for ``host``."""
-        self._budget(host).limit = limit
+    def set_weight_limit(self, scope: str, limit: int) -> None:
+        """Use ``limit`` weight per minute for ``scope`` (see :meth:`set_policy`)."""
+        self._budget(scope).limit = limit
 
-    def _budget(self, host: str) -> _HostBudget:
-        budget = self._budgets.get(host)
+    def scope_of(self, url: str) -> str:
+        """The budget scope a request to ``url`` counts against (see :meth:`set_policy`)."""
+        for prefix in self._prefixes:
+            if url.startswith(prefix) and url[len(prefix) : len(prefix) + 1] in ("", "/", "?"):
+                return prefix
+        return urlsplit(url).netloc
+
+    def _budget(self, scope: str) -> _HostBudget:
+        budget = self._budgets.get(scope)
         if budget is None:
-            budget = self._budgets[host] = _HostBudget(self.policy)
+            budget = self._budgets[scope] = _HostBudget(self.policy)
         return budget
 
     def _report(self, kind: str, host: str, detail: str, retry_in: float | None) -> None:
@@ -164,7 +181,7 @@ class RestClient:
         """
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        host = urlsplit(request.url).netloc
+        host = self.scope_of(request.url)
         budget = self._budget(host)
         delays = self.backoff.delays()
         status, body, headers = 0, b"", dict[str, str]()

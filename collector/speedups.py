@@ -3,9 +3,10 @@
 ``collector._speedups`` is compiled at install time when a C compiler is present; without
 it every path runs in pure Python with identical results (the tests run both ways and
 compare). The C code knows no exchange and makes no book transition: each function does
-what a named Python function does, faster. Today that is applying a validated delta to
-the two sides of a book (:func:`delta_applier`, the Python twin is
-``collector.book._apply_delta``).
+what a named Python function does, faster: applying a validated delta to the two sides
+of a book (:func:`delta_applier`, twin of ``collector.book._apply_delta``) and routing
+frames to events by the recipes adapters declare (:func:`router_type`, twin of
+``collector.fastpath.PyRouter``).
 
 Set ``COLLECTOR_NO_SPEEDUPS=1`` in the environment to run pure Python, or use
 :func:`disabled` around the construction of books (tests and benchmarks do). The choice
@@ -24,7 +25,7 @@ try:
 except ImportError:  # not compiled on this machine: pure Python it is
     _speedups = None  # type: ignore[assignment]
 
-__all__ = ["available", "delta_applier", "disabled", "enabled"]
+__all__ = ["available", "delta_applier", "disabled", "enabled", "router_type", "side_loader"]
 
 _enabled = _speedups is not None and os.environ.get("COLLECTOR_NO_SPEEDUPS", "") in ("", "0")
 
@@ -53,6 +54,16 @@ def disabled() -> Iterator[None]:
         _enabled = before
 
 
+def side_loader() -> Callable[[Any], tuple[list[float], list[float]] | None] | None:
+    """The C ``load_side`` (twin of ``collector.book._load_side``), or ``None`` to use the Python one."""
+    return _speedups.load_side if _enabled else None
+
+
 def delta_applier() -> ApplyDelta | None:
     """The C ``apply_delta``, or ``None`` to use the Python one."""
     return _speedups.apply_delta if _enabled else None
+
+
+def router_type() -> type[Any] | None:
+    """The C ``Router`` (see :mod:`collector.fastpath`), or ``None`` to use the Python one."""
+    return _speedups.Router if _enabled else None

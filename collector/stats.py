@@ -3,8 +3,9 @@
 Adapters, books and the collector count what happens to every frame
 (``ignored.<kind>``, ``error.<reason>``, ``resync.<reason>``). Some of those keys come
 from the wire (a channel name), so a hostile peer could otherwise grow a counter by one
-key per frame. :class:`Stats` keeps at most ``max_keys`` keys; past that, new keys are
-counted under ``"other"``.
+key per frame. Keys made from wire data go through :meth:`Stats.count`, which keeps at
+most ``max_keys`` keys and counts the rest under ``"other"``; fixed keys are counted with
+plain ``stats[key] += 1`` (a hot path pays nothing for the bound).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ __all__ = ["Stats"]
 
 
 class Stats(Counter[str]):
-    """A :class:`collections.Counter` of at most ``max_keys`` keys (then ``"other"`` takes the rest)."""
+    """A :class:`collections.Counter`; :meth:`count` keeps wire-derived keys bounded."""
 
     max_keys = 256
 
-    def __setitem__(self, key: str, value: int) -> None:
+    def count(self, key: str, n: int = 1) -> None:
+        """Add ``n`` to ``key``, or to ``"other"`` once ``max_keys`` keys exist."""
         if key not in self and len(self) >= self.max_keys:
-            # A new key is only ever set to its first increment (a missing key reads as 0).
-            key, value = "other", self.get("other", 0) + value
-        super().__setitem__(key, value)
+            key = "other"
+        self[key] += n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -32,6 +33,8 @@ async def server() -> AsyncIterator[Server]:
     srv = Server()
     app = web.Application()
     app.router.add_get("/x", srv.handle)
+    app.router.add_get("/a/x", srv.handle)
+    app.router.add_get("/b/x", srv.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -81,3 +84,23 @@ async def test_unreachable_host_fails_after_retries() -> None:
         status, _, _ = await rest.fetch(RestRequest("http://127.0.0.1:9/x", "snapshot", 1))
     assert status == 0
     assert (rest.stats["failed"], rest.stats["retries"]) == (1, 2)
+
+
+async def test_exchanges_served_from_one_host_have_their_own_budgets(server: Server) -> None:
+    """Scopes are REST bases: a strict budget for one (``/a``) never throttles another (``/b``) on the host."""
+    base = server.url.removesuffix("/x")
+    async with RestClient(safety=1.0, window=60.0) as rest:
+        rest.set_policy(f"{base}/a", RestPolicy(weight_limit=1))
+        rest.set_policy(f"{base}/b", RestPolicy(weight_limit=1000))
+        assert rest.scope_of(f"{base}/a/x?q=1") == f"{base}/a"
+        assert rest.scope_of(f"{base}/ab/x") == base.removeprefix("http://")  # not under /a: the host's
+        assert (await rest.fetch(RestRequest(f"{base}/a/x", "instruments", 1)))[0] == 200
+        for _ in range(5):
+            assert (await rest.fetch(RestRequest(f"{base}/b/x", "snapshot", 1)))[0] == 200
+        assert rest.stats["waited"] == 0
+        # /a's budget is spent: its next request waits for the next minute (cancelled here).
+        waiting = asyncio.ensure_future(rest.fetch(RestRequest(f"{base}/a/x", "instruments", 1)))
+        await asyncio.sleep(0.2)
+        assert not waiting.done() and rest.stats["waited"] == 1
+        waiting.cancel()
+    assert len(server.times) == 6

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
+from .. import fastpath
 from ..actions import Action, RestRequest
 from ..book import BookSync, OrderBook
 from ..errors import UsageError
@@ -152,6 +153,10 @@ class Adapter(abc.ABC):
     """Query parameters that select a variant of an endpoint (Bybit's ``category``)."""
     demo_symbols: ClassVar[tuple[str, ...]] = ()
     """Unified symbols ``collector demo`` and ``collector simulate`` show for this exchange."""
+    connect_limit: ClassVar[tuple[int, float] | None] = None
+    """``(attempts, seconds)``: how many new websocket connections the exchange accepts from
+    one IP in that many seconds (``None``: no documented limit). The collector paces every
+    connect and reconnect of this exchange to it (:class:`~collector.backoff.ConnectPacer`)."""
     book_stale_after: ClassVar[float] = 60.0
     """A live book with no update (or exchange heartbeat) for this many seconds is resynced
     with reason ``stale``. Each adapter sets it from how often its book channel publishes."""
@@ -228,6 +233,22 @@ class Adapter(abc.ABC):
         raise UsageError(f"the simulator does not speak {cls.id!r} yet")
 
     # -- the boundary ---------------------------------------------------------------------------
+
+    def use_router(self, key: str, *, per_conn: bool = False) -> Any:
+        """Install a fast path (:mod:`collector.fastpath`) in front of :meth:`receive` and return it.
+
+        Add routes to it for the message kinds worth it; every frame it declines still goes
+        through :meth:`receive`'s boundary and :meth:`parse`. ``key`` is the JSON field that
+        comes first in the frames to route; ``per_conn`` registers routes per connection.
+        """
+        router = fastpath.Router(key, self.data_at, self.receive, self._routed_error, per_conn=per_conn)
+        if router is None:
+            return fastpath.NoRouter()
+        self.receive = router  # type: ignore[method-assign]
+        return router
+
+    def _routed_error(self, conn: str, frame: str | bytes, received: float, exc: BaseException) -> Output:
+        return [self.error(conn, "exception", f"{type(exc).__name__}: {exc}", received, frame=frame)]
 
     def receive(self, conn: str, frame: str | bytes, received: float) -> Output:
         """Parse one frame. Never raises: what goes wrong becomes an ``error`` event and a counter."""
@@ -339,7 +360,7 @@ class Adapter(abc.ABC):
         reported as an error instead)."""
         self._control_frame = True
         if kind is not None:
-            self.stats["ignored." + kind] += 1
+            self.stats.count("ignored." + kind)
 
     def error(
         self,
@@ -352,7 +373,7 @@ class Adapter(abc.ABC):
         frame: str | bytes | None = None,
     ) -> Error:
         """Count a bad frame and return the ``error`` event that reports it (with an excerpt of ``frame``)."""
-        self.stats["error." + reason] += 1
+        self.stats.count("error." + reason)
         if frame is not None:
             detail = f"{detail[:300]} | {excerpt(frame)}"
         return Error(self.id, symbol, None, received, conn, reason, detail[:600])

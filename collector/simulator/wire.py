@@ -140,6 +140,9 @@ class WireFormat(abc.ABC):
     heartbeat_interval: float | None = None
     book_diffs: bool = True
     """``False`` for exchanges whose every book message is a whole book: there is nothing a ``GAP`` could withhold."""
+    sequenced: bool = True
+    """``False`` for book diffs that carry no sequence (Kraken spot): a withheld diff shows only when a
+    later checksum covers a level it changed, and a client cannot tell a ``gap`` from a ``checksum``."""
 
     def __init__(self, exchange: str) -> None:
         self.exchange = exchange

@@ -189,9 +189,7 @@ async def test_a_4xx_handshake_is_fatal_and_told_to_the_user(status: int) -> Non
 async def test_a_bad_address_is_fatal(url: str) -> None:
     """A URL that is no websocket address ends the connection with a clear error instead of retrying."""
     async with Simulator({"binance": ["BTC/USDT"]}, seed=1) as sim:
-        c = Collector(
-            endpoints={"binance": Endpoints(ws=url, rest=sim.endpoints("binance").rest)}, queue_size=0
-        )
+        c = Collector(endpoints={"binance": Endpoints(ws=url, rest=sim.endpoints("binance").rest)}, queue_size=0)
         c.subscribe("binance", "BTC/USDT", ["trades"])
         rec = Recorder()
         c.on(rec)
@@ -270,3 +268,26 @@ async def test_a_slow_reader_with_drop_oldest_loses_market_events_but_no_status(
     assert kinds.count("Connected") >= 2
     assert "Disconnected" in kinds
     assert not any(isinstance(e, Error) for e in seen)
+
+
+async def test_connections_open_no_faster_than_the_exchange_allows() -> None:
+    """OKX accepts 3 new connections per second per IP: 90 books need 4 connections (fewer than 30
+    books each), and the fourth opens a second after the first, also when all of them reconnect."""
+    symbols = [f"C{i:02d}/USDT" for i in range(90)]
+    markets = {"okx": symbols}
+    async with Simulator(markets, seed=5, tick_interval=0.1) as sim:
+        c = Collector(endpoints={"okx": sim.endpoints("okx")}, queue_size=0, delays=quick_delays, stable_after=0.5)
+        c.subscribe("okx", symbols, ["book"])
+        rec = Recorder()
+        c.on(rec)
+        await c.start()
+        try:
+            await wait_for(lambda: len(rec.of(Connected, "okx")) == 4, timeout=10)
+            sim.inject("okx", Fault.ABRUPT_CLOSE)
+            await wait_for(lambda: len(rec.of(Connected, "okx")) == 8, timeout=10)
+        finally:
+            await c.stop()
+    opened = sorted(e.received for e in rec.of(Connected, "okx"))
+    assert len({e.conn for e in rec.of(Connected, "okx")}) == 4
+    for i in range(3, len(opened)):
+        assert opened[i] - opened[i - 3] >= 0.99, opened  # never a 4th within one second

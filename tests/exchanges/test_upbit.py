@@ -166,7 +166,7 @@ def test_older_orderbook_is_dropped(upbit: UpbitAdapter) -> None:
     """A snapshot older than the one applied is stale and changes nothing."""
     upbit.parse(CONN, raw("orderbook_simple.json"), T)
     assert upbit.parse(CONN, edited("orderbook_simple.json", tms=1746601573999, obu=[]), T + 1) == []
-    assert upbit.stats["ignored.stale_orderbook"] == 1
+    assert upbit.books.stats["stale_snapshot"] == 1
     book = upbit.book("ETH/BTC")
     assert book is not None
     assert book.best_bid() == (0.03781, 2.25)

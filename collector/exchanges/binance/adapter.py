@@ -22,11 +22,14 @@ from urllib.parse import urlencode
 import msgspec
 import orjson
 
+from ... import fastpath
 from ...actions import Reconnect, RestRequest
 from ...book import PREV_ID, RANGE, BookSync, Rule
 from ...errors import UsageError
-from ...models import Candle, Ticker, Trade
+from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, emit, millis
+from ...models import Candle, Side, Ticker, Trade
 from ...symbols import Instrument, expiry_of, unified_symbol
+from ...validate import invalid
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 
 if TYPE_CHECKING:
@@ -75,6 +78,7 @@ KLINE_INTERVALS = (
 _CHANNEL_STREAM = {"trades": "aggTrade", "ticker": "bookTicker", "book": "depth@100ms"}
 
 _Handler = Callable[[str, str | bytes, float, Output], None]
+_TAKER_SIDE: dict[bool, Side] = {True: "sell", False: "buy"}  # m: "is the buyer the market maker?"
 # Public Binance streams this adapter does not turn into events.
 _UNUSED_STREAMS = frozenset(
     {"trade", "ticker", "miniTicker", "avgPrice", "depth5", "depth10", "depth20", "compositeIndex", "contractInfo"}
@@ -114,6 +118,8 @@ class BinanceAdapter(Adapter):
     # "6,000 request weight per minute per IP" (spot); every answer reports the used weight.
     rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=6000, weight_header="x-mbx-used-weight-1m")
     demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USDT", "ETH/USDT")
+    # "300 connections per attempt every 5 minutes" per IP.
+    connect_limit: ClassVar[tuple[int, float] | None] = (300, 300.0)
     # Depth diffs come only when the book changes, but active books change many times a
     # second and even quiet listed symbols' books are requoted within a minute: two
     # minutes without a diff on a live socket means the stream is stuck.
@@ -134,6 +140,12 @@ class BinanceAdapter(Adapter):
         }
         for interval in KLINE_INTERVALS:
             self._routes["kline_" + interval] = self._on_kline
+        # The fast path: once a stream's frames have been parsed here and found good, the
+        # router turns the next ones into events with no Python in between (collector.fastpath).
+        self._router = self.use_router("stream")
+        self._routed: set[str] = set()
+        if not isinstance(self._router, fastpath.NoRouter):
+            self._fast = self._route_fast  # type: ignore[method-assign]
 
     @classmethod
     def simulator_wire(cls) -> WireFormat:
@@ -296,6 +308,36 @@ class BinanceAdapter(Adapter):
     def _unknown(self, conn: str, native: str, received: float, out: Output) -> None:
         out.append(self.error(conn, "unknown_symbol", native[:100], received))
 
+    def _fast(self, frame: str | bytes, native: str, symbol: str, kind: str) -> None:
+        """Without a fast path (no C module) there is nothing to route."""
+
+    def _route_fast(self, frame: str | bytes, native: str, symbol: str, kind: str) -> None:
+        """Route the frame's stream through the fast path from now on (the same events, no Python)."""
+        if type(frame) is not str or not frame.startswith(_PREFIX):
+            return
+        stream = frame[11 : frame.find('"', 11)]
+        if stream in self._routed or len(self._routed) >= _MAX_CACHED_STREAMS:
+            return
+        self._routed.add(stream)
+        # The stream name fixes the symbol; the payload must agree, or the frame takes the slow path.
+        same = ("data.s", native)
+        ex = fastpath.const(self.id)
+        args: tuple[fastpath.Arg, ...]
+        if kind == "trade":
+            side = fastpath.choice("m", _TAKER_SIDE)
+            args = (ex, SYMBOL, millis("T"), RECEIVED, attr("p"), attr("q"), side, fastpath.text("a"))
+            self._router.add(stream, _agg_trade, symbol, emit(Trade, *args, at="data", when=same))
+        elif kind == "ticker":
+            args = (ex, SYMBOL, millis("E"), RECEIVED, attr("b"), attr("B"), attr("a"), attr("A"))
+            self._router.add(stream, _book_ticker, symbol, emit(Ticker, *args, at="data", when=same))
+        elif kind == "kline":
+            bar = (attr("k.i"), millis("k.t"), millis("k.T", 1), attr("k.o"), attr("k.h"), attr("k.l"), attr("k.c"))
+            args = (ex, SYMBOL, millis("E"), RECEIVED, *bar, attr("k.v"), attr("k.n"), attr("k.x"))
+            self._router.add(stream, _kline, symbol, emit(Candle, *args, at="data", when=same, check=invalid))
+        else:
+            fields = (attr("b"), attr("a"), attr("U"), attr("u"), attr("pu"), millis("E"), RECEIVED)
+            self._router.add(stream, _depth, symbol, call(self.books.delta, OUT, SYMBOL, *fields, at="data", when=same))
+
     def _on_depth(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         d = _depth.decode(frame).data
         symbol = self._symbols.get(d.s)
@@ -303,6 +345,7 @@ class BinanceAdapter(Adapter):
             self._unknown(conn, d.s, received, out)
         else:
             self.books.delta(out, symbol, d.b, d.a, d.U, d.u, d.pu, d.E / 1000.0, received)
+            self._fast(frame, d.s, symbol, "depth")
 
     def _on_agg_trade(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         t = _agg_trade.decode(frame).data
@@ -314,7 +357,9 @@ class BinanceAdapter(Adapter):
         if self.size_in_contracts:
             # COIN-M quantities are contracts worth contractSize quote units each.
             amount = t.q * self.instruments.by_native(t.s).contract_size / t.p
-        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, "sell" if t.m else "buy", str(t.a)))
+        else:
+            self._fast(frame, t.s, symbol, "trade")
+        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, _TAKER_SIDE[t.m], str(t.a)))
 
     def _on_book_ticker(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         t = _book_ticker.decode(frame).data
@@ -324,6 +369,7 @@ class BinanceAdapter(Adapter):
         else:
             ts = t.E / 1000.0 if t.E is not None else None
             out.append(Ticker(self.id, symbol, ts, received, t.b, t.B, t.a, t.A))
+            self._fast(frame, t.s, symbol, "ticker")
 
     def _on_kline(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         e = _kline.decode(frame).data
@@ -331,6 +377,7 @@ class BinanceAdapter(Adapter):
         if symbol is None:
             self._unknown(conn, e.s, received, out)
             return
+        self._fast(frame, e.s, symbol, "kline")
         k = e.k
         out.append(
             Candle(

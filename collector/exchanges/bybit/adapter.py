@@ -26,11 +26,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import msgspec
 import orjson
 
+from ... import fastpath
 from ...actions import RestRequest, SendFrame
 from ...book import MONOTONIC, NEXT_ID, BookSync
 from ...errors import UsageError
+from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, emit, millis
 from ...models import Candle, Side, Ticker, Trade
 from ...symbols import Instrument, expiry_of, unified_symbol
+from ...validate import invalid
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 
 if TYPE_CHECKING:
@@ -74,6 +77,8 @@ KLINE_INTERVALS = {
 _SIDES: dict[str, Side] = {"Buy": "buy", "Sell": "sell"}
 # Public channels a recording may hold that this adapter does not turn into events.
 _UNUSED = frozenset({"allLiquidation", "liquidation", "orderbook.rpi", "lt", "insurance", "adlAlert"})
+# Topics routed through the fast path at most (beyond it, frames keep the Python path).
+_MAX_ROUTES = 65_536
 _PERPETUAL = frozenset({"LinearPerpetual", "InversePerpetual"})
 _DATED = frozenset({"LinearFutures", "InverseFutures"})
 _TESTNET_HOSTS = frozenset({"stream-testnet.bybit.com"})
@@ -119,6 +124,8 @@ class BybitAdapter(Adapter):
     rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=6000)
     match_scope: ClassVar[tuple[str, ...]] = ("category",)
     demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USDT", "BTC/USDT:USDT")
+    # "<=500 new connections per 5 min" per websocket domain.
+    connect_limit: ClassVar[tuple[int, float] | None] = (500, 300.0)
     # orderbook.<depth> pushes every 20-200 ms while the book changes and nothing while it
     # does not; a minute of silence on a live book means its feed has stopped.
     book_stale_after: ClassVar[float] = 60.0
@@ -140,6 +147,11 @@ class BybitAdapter(Adapter):
             self._routes[f"orderbook.{depth}"] = (self._on_orderbook, str(depth))
         for unified, native in KLINE_INTERVALS.items():
             self._routes[f"kline.{native}"] = (self._on_kline, unified)
+        # Frames start with their topic, and a topic means the same on every connection of
+        # a category only: the fast path (collector.fastpath) routes per connection.
+        self._router = self.use_router("topic", per_conn=True)
+        self._routed: set[tuple[str, str]] = set()
+        self._fast_routes = not isinstance(self._router, fastpath.NoRouter)
 
     def _make_books(self, book_top: int | None) -> BookSync:
         rule = NEXT_ID if self.require_consecutive_u else MONOTONIC
@@ -360,7 +372,51 @@ class BybitAdapter(Adapter):
             handler(conn, category, symbol, param, frame, received, out)
         except msgspec.DecodeError as exc:
             out.append(self.error(conn, "malformed", f"{topic}: {exc}", received, symbol, frame=frame))
+            return out
+        if self._fast_routes and (conn, topic) not in self._routed:
+            self._route_fast(conn, category, topic, symbol, key, param)
         return out
+
+    def _route_fast(self, conn: str, category: str, topic: str, symbol: str, key: str, param: str) -> None:
+        """Route the topic through the fast path from now on: the same events, no Python.
+
+        Trades, book deltas and klines are routed; tickers (merged deltas) and spot
+        ``orderbook.1`` (best bid/offer) keep their Python path. A frame the route is not
+        sure of (a side it does not know, a book snapshot) still comes to :meth:`parse`.
+        """
+        if len(self._routed) >= _MAX_ROUTES:
+            return
+        self._routed.add((conn, topic))  # decided once per topic, routed or not
+        ex = fastpath.const(self.id)
+        if key == "publicTrade":
+            if category == "inverse":
+                return  # sizes are USD contracts: converted per trade in Python
+            args: tuple[fastpath.Arg, ...] = (
+                ex,
+                SYMBOL,
+                millis("T"),
+                RECEIVED,
+                attr("p"),
+                attr("v"),
+                fastpath.choice("S", _SIDES),
+                attr("i"),
+            )
+            self._router.add(topic, _trades, symbol, emit(Trade, *args, each="data"), conn=conn)
+        elif key.startswith("orderbook."):
+            # Only the topic that owns the book, and only its deltas: snapshots reset state in parse.
+            if self._book_topics.get(symbol) != (conn, topic) or (param == "1" and self.book_depth != 1):
+                return
+            fields = (attr("data.b"), attr("data.a"), attr("data.u"), attr("data.u"), fastpath.const(None))
+            step = call(self.books.delta, OUT, SYMBOL, *fields, millis("ts"), RECEIVED, when=("type", "delta"))
+            self._router.add(topic, _orderbook, symbol, step, conn=conn)
+        elif key.startswith("kline."):
+            # Inverse volume counts USD contracts; its turnover is the base-coin volume.
+            volume = attr("turnover" if category == "inverse" else "volume")
+            bar = (fastpath.const(param), millis("start"), millis("end", 1), attr("open"), attr("high"), attr("low"))
+            args = (ex, SYMBOL, millis("timestamp"), RECEIVED, *bar, attr("close"), volume, fastpath.const(None))
+            self._router.add(
+                topic, _klines, symbol, emit(Candle, *args, attr("confirm"), each="data", check=invalid), conn=conn
+            )
 
     def _on_control(self, conn: str, env: Envelope, frame: str | bytes, received: float, out: Output) -> None:
         # Ack and pong shapes differ per category: match on op/success, not on the exact shape.

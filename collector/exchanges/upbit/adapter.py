@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import msgspec
 import orjson
 
+from ... import fastpath
 from ...actions import Action, RestRequest
 from ...book import SNAPSHOT, BookSync
 from ...errors import UnknownChannel, UsageError
@@ -86,6 +87,8 @@ class UpbitAdapter(Adapter):
     rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=600)
     match_params: ClassVar[tuple[str, ...]] = ("market", "markets")
     demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/KRW", "ETH/KRW")
+    # "WS connect 5/s" per IP.
+    connect_limit: ClassVar[tuple[int, float] | None] = (5, 1.0)
     # Orderbook messages come when the top levels change; Upbit KRW books change every few
     # seconds at most. Two minutes of silence means the feed stopped (a resync costs no request).
     book_stale_after: ClassVar[float] = 120.0
@@ -98,6 +101,10 @@ class UpbitAdapter(Adapter):
             "ticker": self._on_ticker,
             "orderbook": self._on_orderbook,
         }
+        # The fast path (collector.fastpath) for SIMPLE orderbook messages, the bulk of the
+        # traffic: every one is a whole book, built straight from the frame.
+        self._router = self.use_router("ty")
+        self._routed: set[str] = set()
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, SNAPSHOT, _no_request, top_n=book_top)
@@ -288,17 +295,35 @@ class UpbitAdapter(Adapter):
         if symbol is None:
             return
         ts = ob.timestamp / 1000.0 if ob.timestamp is not None else None
-        book = self.books.book(symbol)
-        if ts is not None and book is not None and book.synced and book.timestamp is not None and ts < book.timestamp:
-            # "Staleness: compare timestamp; drop messages older than the last applied."
-            self.control("stale_orderbook")
-            return
         # Thin books can be padded with price-0 units: they are not levels.
         units = ob.orderbook_units
-        bids = [(u.bid_price, u.bid_size) for u in units if u.bid_price > 0 and u.bid_size > 0]
-        asks = [(u.ask_price, u.ask_size) for u in units if u.ask_price > 0 and u.ask_size > 0]
-        # "Every orderbook message is a full top-N snapshot": replace the book wholesale.
+        bids = [(u.bid_price, u.bid_size) for u in units if u.bid_price and u.bid_size]
+        asks = [(u.ask_price, u.ask_size) for u in units if u.ask_price and u.ask_size]
+        # "Every orderbook message is a full top-N snapshot": replace the book wholesale; the
+        # book skips one older than what it holds ("drop messages older than the last applied").
         self.books.snapshot(out, symbol, bids, asks, None, ts, received)
+        if simple and type(frame) is bytes and ob.code not in self._routed:
+            self._route_orderbook(ob.code)
+
+    def _route_orderbook(self, code: str) -> None:
+        """From now on, SIMPLE orderbook frames of known markets become book snapshots without Python."""
+        self._routed.add(code)
+        if len(self._routed) > 1:
+            return  # one route serves every market: the symbol comes from the frame's code
+        symbols = self.instruments.symbols_by_native
+        bids = fastpath.levels("orderbook_units", "bid_price", "bid_size")
+        asks = fastpath.levels("orderbook_units", "ask_price", "ask_size")
+        snapshot = fastpath.call(
+            self.books.snapshot,
+            fastpath.OUT,
+            fastpath.symbol_from("code", symbols),
+            bids,
+            asks,
+            fastpath.const(None),
+            fastpath.millis("timestamp"),
+            fastpath.RECEIVED,
+        )
+        self._router.add("orderbook", _orderbook[True], None, snapshot)
 
     # -- REST -----------------------------------------------------------------------------------
 

@@ -1,0 +1,462 @@
+"""A generic fast path from frames to events, driven by each adapter's declared recipes.
+
+Most frames an exchange sends are the same few message kinds: a trade, a best bid/offer,
+a book diff, a candle. For those, an adapter can declare — as data, beside its wire
+schemas — how the frame is routed and how the event is built from the decoded message:
+
+::
+
+    router = adapter.use_router("stream")               # frames start with {"stream":"...
+    router.add(
+        "btcusdt@aggTrade",                             # the routing key's value
+        msgspec.json.Decoder(Combined[AggTrade]),       # the adapter's own typed decoder
+        "BTC/USDT",                                     # the unified symbol of the route
+        emit(Trade, const("binance"), SYMBOL, millis("T"), RECEIVED, attr("p"), ..., at="data"),
+    )
+
+:class:`Router` then turns such frames into events without running Python code of the
+adapter: it reads the routing key, decodes the frame once with the adapter's decoder (so
+every constraint of the wire schema applies) and builds the events, or calls the book
+synchroniser with the fields a delta needs (the state machine stays in
+:mod:`collector.book`). Anything it is not sure of — a key it has no route for, a frame
+that does not decode, a value a recipe does not map, a condition that does not hold — it
+declines and hands the frame to the adapter's own boundary (``Adapter.receive``'s slow
+path: ``parse`` decides and reports). So the fast path never produces anything the
+adapter would not, and routed frames run no Python at all.
+
+The router is the C type ``collector._speedups.Router`` (see :mod:`collector.speedups`).
+:class:`PyRouter` is its specification in Python, and what the tests compare it with;
+without the C module no router is installed at all and every frame takes the adapter's
+own path, which gives the same events (the tests check that too).
+
+Recipes read only constrained wire fields (:mod:`collector.exchanges.fields`), so the
+values they copy were validated while decoding; the adapter boundary does not check fast
+events again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec.inspect as mi
+from msgspec import NODEFAULT
+
+from . import speedups
+
+__all__ = [
+    "OUT",
+    "RECEIVED",
+    "SYMBOL",
+    "NoRouter",
+    "PyRouter",
+    "Router",
+    "attr",
+    "call",
+    "choice",
+    "const",
+    "emit",
+    "levels",
+    "millis",
+    "specification",
+    "symbol_from",
+    "text",
+]
+
+# Schema node kinds (the C scanner reads the same codes).
+_K_STRUCT, _K_INT, _K_FLOAT, _K_STR, _K_BOOL, _K_OPTIONAL, _K_LEVELS, _K_LIST = range(8)
+# Argument operations (the C router reads the same codes).
+_CONST, _SYMBOL, _RECEIVED, _ATTR, _MILLIS, _TEXT, _CHOICE, _OUT, _SYMBOL_FROM, _LEVELS = range(10)
+# Step kinds.
+_EMIT, _CALL = 0, 1
+
+Arg = tuple[Any, ...]
+Step = tuple[Any, ...]
+
+
+def _path(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("."))
+
+
+def const(value: object) -> Arg:
+    """A fixed value (the exchange id, ``None``)."""
+    return (_CONST, value)
+
+
+SYMBOL: Arg = (_SYMBOL,)
+"""The route's unified symbol."""
+RECEIVED: Arg = (_RECEIVED,)
+"""The frame's receipt time."""
+OUT: Arg = (_OUT,)
+"""The output list (for a :func:`call` that appends to it, like ``BookSync.delta``)."""
+
+
+def attr(dotted: str) -> Arg:
+    """A field of the decoded message, e.g. ``"data.p"``."""
+    return (_ATTR, _path(dotted))
+
+
+def millis(dotted: str, plus: int = 0) -> Arg:
+    """A time field in milliseconds, plus ``plus`` ms, as float seconds (``None`` stays ``None``)."""
+    return (_MILLIS, _path(dotted), plus)
+
+
+def text(dotted: str) -> Arg:
+    """A field as ``str`` (trade ids sent as numbers)."""
+    return (_TEXT, _path(dotted))
+
+
+def choice(dotted: str, mapping: Mapping[Any, Any]) -> Arg:
+    """A field mapped through ``mapping`` (a taker side from a flag); an unmapped value declines the frame."""
+    return (_CHOICE, _path(dotted), dict(mapping))
+
+
+def symbol_from(dotted: str, symbols: Mapping[str, str]) -> Arg:
+    """The unified symbol of a native id field; an unknown id declines the frame (the adapter reports it)."""
+    return (_SYMBOL_FROM, _path(dotted), symbols)
+
+
+def levels(dotted: str, price: str, size: str) -> Arg:
+    """``[(price, size), ...]`` from a list of structs, skipping entries whose price or size is 0 (padding)."""
+    return (_LEVELS, _path(dotted), price, size)
+
+
+def emit(
+    event: type,
+    *args: Arg,
+    at: str | None = None,
+    each: str | None = None,
+    when: tuple[str, object] | None = None,
+    check: Callable[[Any], str | None] | None = None,
+) -> Step:
+    """Build ``event(*args)``. ``at``: argument paths start at that field (``"data"``); ``each``:
+    once per element of that list field (paths then start at the element). ``when=(path, value)``:
+    the frame is declined unless the field (from the message root) equals ``value``.
+    ``check(event)``: for events with rules across fields that no wire type states (a candle's
+    start before its end: :func:`collector.validate.invalid`); anything but ``None`` declines
+    the frame. Put emit steps before call steps: a declined frame must have changed nothing."""
+    condition = (_path(when[0]), when[1]) if when is not None else None
+    return (_EMIT, event, tuple(args), _path(each) if each else None, condition, _path(at) if at else (), check)
+
+
+def call(
+    function: Callable[..., Any], *args: Arg, at: str | None = None, when: tuple[str, object] | None = None
+) -> Step:
+    """Call ``function(*args)`` (it appends its events to :data:`OUT`), e.g. ``BookSync.delta``."""
+    condition = (_path(when[0]), when[1]) if when is not None else None
+    return (_CALL, function, tuple(args), None, condition, _path(at) if at else (), None)
+
+
+Node = tuple[Any, ...]
+
+
+class _Unsupported(Exception):
+    """A type the C scanner does not read: the route decodes with msgspec only."""
+
+
+def compile_schema(cls: Any, strict: bool) -> Node | None:
+    """The scanner's description of a wire type (``None`` when it has a part the scanner cannot read).
+
+    The C router scans a routed frame straight into nested tuples with it, checking every
+    constraint the msgspec decoder would (bounds on numbers, required fields, whole-frame
+    JSON validity); whatever it is not sure of goes to the decoder instead.
+    """
+    try:
+        return _node(mi.type_info(cls), strict)
+    except _Unsupported:
+        return None
+
+
+def _node(t: Any, strict: bool) -> Node:
+    if isinstance(t, mi.StructType):
+        if t.array_like or t.tag_field is not None or t.forbid_unknown_fields or len(t.fields) > 64:
+            raise _Unsupported
+        names, pynames, nodes, required, defaults = [], [], [], [], []
+        for f in t.fields:
+            if f.default_factory is not NODEFAULT:
+                raise _Unsupported
+            names.append(f.encode_name.encode())
+            pynames.append(f.name)
+            nodes.append(_node(f.type, strict))
+            required.append(f.required)
+            defaults.append(None if f.default is NODEFAULT else f.default)
+        return (_K_STRUCT, tuple(names), tuple(nodes), tuple(required), tuple(defaults), tuple(pynames))
+    if isinstance(t, mi.IntType):
+        if t.multiple_of is not None:
+            raise _Unsupported
+        low = t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else None)
+        high = t.le if t.le is not None else (t.lt - 1 if t.lt is not None else None)
+        return (_K_INT, low, high, strict)
+    if isinstance(t, mi.FloatType):
+        if t.multiple_of is not None:
+            raise _Unsupported
+        flow, low_open = (t.gt, True) if t.gt is not None else (t.ge, False)
+        fhigh, high_open = (t.lt, True) if t.lt is not None else (t.le, False)
+        return (_K_FLOAT, flow, low_open, fhigh, high_open, strict)
+    if isinstance(t, mi.StrType):
+        if t.min_length is not None or t.max_length is not None or t.pattern is not None:
+            raise _Unsupported
+        return (_K_STR,)
+    if isinstance(t, mi.BoolType):
+        return (_K_BOOL,)
+    if isinstance(t, mi.UnionType):
+        others = [x for x in t.types if not isinstance(x, mi.NoneType)]
+        if len(others) != 1 or len(t.types) != 2:
+            raise _Unsupported
+        return (_K_OPTIONAL, _node(others[0], strict))
+    if isinstance(t, mi.ListType) and t.min_length is None and t.max_length is None:
+        item = t.item_type
+        if isinstance(item, mi.TupleType) and len(item.item_types) == 2:
+            price, size = (_node(x, strict) for x in item.item_types)
+            if price[0] != _K_FLOAT or size[0] != _K_FLOAT:
+                raise _Unsupported
+            return (_K_LEVELS, price, size)
+        if isinstance(item, mi.StructType):
+            return (_K_LIST, _node(item, strict))
+    raise _Unsupported
+
+
+def _indexed(schema: Node, path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A field-name path as indices into the scanner's nested tuples; the node it ends at follows."""
+    node = schema
+    out: list[Any] = []
+    for name in path:
+        if node[0] == _K_OPTIONAL:
+            raise _Unsupported  # the value may be None: getattr would fail on it the same way
+        if node[0] != _K_STRUCT or name not in node[5]:
+            raise _Unsupported
+        i = node[5].index(name)
+        out.append(i)
+        node = node[2][i]
+    return (tuple(out), node)
+
+
+def _element(node: Node) -> Node:
+    if node[0] != _K_LIST:
+        raise _Unsupported
+    return node[1]  # type: ignore[no-any-return]
+
+
+def _indexed_steps(schema: Node, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """``steps`` with every path turned into indices into the scanner's output."""
+    out = []
+    for kind, target, args, each, condition, at, check in steps:
+        at_index, base = _indexed(schema, at)
+        item = base
+        each_index = None
+        if each is not None:
+            each_index, listed = _indexed(base, each)
+            item = _element(listed)
+        cond = None
+        if condition is not None:
+            cond = (_indexed(schema, condition[0])[0], condition[1])
+        new_args = []
+        for arg in args:
+            op = arg[0]
+            if op in (_CONST, _SYMBOL, _RECEIVED, _OUT):
+                new_args.append(arg)
+                continue
+            index, node = _indexed(item, arg[1])
+            if op == _LEVELS:
+                entry = _element(node)
+                new_args.append((op, index, entry[5].index(arg[2]), entry[5].index(arg[3])))
+            else:
+                new_args.append((op, index, *arg[2:]))
+        out.append((kind, target, tuple(new_args), each_index, cond, at_index, check))
+    return tuple(out)
+
+
+def compile_route(decoder: Any, steps: tuple[Step, ...]) -> tuple[Node | None, tuple[Step, ...] | None]:
+    """The scanner schema of a route's decoder and its steps on the scanner's output (both ``None``
+    when the C router should decode with msgspec only)."""
+    schema = compile_schema(decoder.type, decoder.strict)
+    if schema is None:
+        return None, None
+    try:
+        return schema, _indexed_steps(schema, steps)
+    except (_Unsupported, ValueError):
+        return None, None
+
+
+class _Decline(Exception):
+    """The fast path is not sure: the adapter's parse decides."""
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        obj = getattr(obj, name)
+    return obj
+
+
+Fallback = Callable[[str, "str | bytes", float], list[Any]]
+"""The adapter's own receive, for every frame the router declines: ``fallback(conn, frame, received)``."""
+OnError = Callable[[str, "str | bytes", float, BaseException], list[Any]]
+"""Turns an exception raised while building a routed frame's events into the adapter's error events."""
+
+
+class PyRouter:
+    """The pure-Python router; :class:`Router` is the C one when compiled, with the same behaviour.
+
+    Call it as ``router(conn, frame, received)``: the events of a routed frame, or
+    ``fallback(conn, frame, received)`` for any other. ``key`` names the JSON field that
+    must come first in every routed frame (``{"<key>":"<value>"...``); ``data_at`` is the
+    adapter's per-connection data clock, updated for every frame the router handles;
+    ``on_error`` reports an exception raised by a step (a bug, never a bad frame). With
+    ``per_conn``, routes are registered per connection id (native ids that repeat across a
+    venue's connections).
+    """
+
+    def __init__(
+        self,
+        key: str,
+        data_at: dict[str, float],
+        fallback: Fallback,
+        on_error: OnError,
+        *,
+        per_conn: bool = False,
+    ) -> None:
+        self.key = key
+        self.prefix = f'{{"{key}":"'
+        self.data_at = data_at
+        self.fallback = fallback
+        self.on_error = on_error
+        self.per_conn = per_conn
+        self._routes: dict[Any, tuple[Any, str | None, tuple[Step, ...]]] = {}
+
+    def add(
+        self,
+        value: str,
+        decoder: Any,
+        symbol: str | None,
+        *steps: Step,
+        conn: str | None = None,
+    ) -> None:
+        """Route frames whose key field is ``value`` (on connection ``conn`` when ``per_conn``)."""
+        key = (conn, value) if self.per_conn else value
+        self._routes[key] = (decoder.decode, symbol, steps)
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __call__(self, conn: str, frame: str | bytes, received: float) -> list[Any]:
+        out = self._route(conn, frame, received)
+        return out if out is not None else self.fallback(conn, frame, received)
+
+    def _route(self, conn: str, frame: str | bytes, received: float) -> list[Any] | None:
+        text_frame = frame if isinstance(frame, str) else _utf8(frame)
+        if text_frame is None or not text_frame.startswith(self.prefix):
+            return None
+        start = len(self.prefix)
+        end = text_frame.find('"', start, start + 256)
+        if end < 0:
+            return None
+        value = text_frame[start:end]
+        if "\\" in value:
+            return None
+        route = self._routes.get((conn, value) if self.per_conn else value)
+        if route is None:
+            return None
+        decode, symbol, steps = route
+        try:
+            message = decode(frame)
+        except Exception:
+            return None
+        out: list[Any] = []
+        try:
+            if any(c is not None and _get(message, c[0]) != c[1] for _, _, _, _, c, _, _ in steps):
+                return None
+            for kind, target, args, each, _, at, check in steps:
+                base = _get(message, at)
+                items = _get(base, each) if each is not None else (base,)
+                for item in items:
+                    values = [_value(arg, item, symbol, received, out) for arg in args]
+                    if kind == _EMIT:
+                        event = target(*values)
+                        if check is not None and check(event) is not None:
+                            return None
+                        out.append(event)
+                    else:
+                        target(*values)
+        except _Decline:
+            return None
+        except Exception as exc:
+            return self.on_error(conn, frame, received, exc)
+        self.data_at[conn] = received
+        return out
+
+
+def _utf8(frame: bytes) -> str | None:
+    try:
+        return frame[:256].decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        return None
+
+
+def _value(arg: Arg, item: Any, symbol: str | None, received: float, out: list[Any]) -> Any:
+    op = arg[0]
+    if op == _CONST:
+        return arg[1]
+    if op == _SYMBOL:
+        return symbol
+    if op == _RECEIVED:
+        return received
+    if op == _OUT:
+        return out
+    value = _get(item, arg[1])
+    if op == _ATTR:
+        return value
+    if op == _MILLIS:
+        return (value + arg[2]) / 1000.0 if value is not None else None
+    if op == _TEXT:
+        return str(value)
+    if op in (_CHOICE, _SYMBOL_FROM):
+        mapping = arg[2]
+        try:
+            return mapping[value]
+        except (KeyError, TypeError):
+            raise _Decline from None
+    # _LEVELS
+    price, size = arg[2], arg[3]
+    result = []
+    for entry in value:
+        p = getattr(entry, price)
+        q = getattr(entry, size)
+        if p and q:
+            result.append((p, q))
+    return result
+
+
+class NoRouter:
+    """What :meth:`Adapter.use_router` gives without the C module: routes are ignored and every
+    frame takes the adapter's own path (a router in Python would only add work to it)."""
+
+    def add(self, value: str, decoder: Any, symbol: str | None, *steps: Step, conn: str | None = None) -> None:
+        """Ignored."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+_specification = False
+
+
+@contextmanager
+def specification() -> Iterator[None]:
+    """Adapters built inside this block route with :class:`PyRouter` (tests compare it with the C one)."""
+    global _specification
+    before = _specification
+    _specification = True
+    try:
+        yield
+    finally:
+        _specification = before
+
+
+def Router(
+    key: str, data_at: dict[str, float], fallback: Fallback, on_error: OnError, *, per_conn: bool = False
+) -> Any:
+    """The C router when compiled and enabled, else ``None`` (see :class:`NoRouter`); a
+    :class:`PyRouter` inside :func:`specification`."""
+    cls: Any = PyRouter if _specification else speedups.router_type()
+    return cls(key, data_at, fallback, on_error, per_conn=per_conn) if cls is not None else None
