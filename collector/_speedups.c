@@ -687,75 +687,49 @@ done:
     return NULL;
 }
 
-/* [[p, s], ...] as a list of (float, float) tuples. */
+/* One [p, s] level as a (float, float) tuple. */
 static PyObject *
-scan_levels(Cursor *c, const Node *node, int *rc)
+scan_pair(Cursor *c, const Node *node, int *rc)
 {
     *rc = UNSURE;
     if (take(c, '[') < 0)
         return NULL;
-    PyObject *list = PyList_New(0);
-    if (list == NULL) {
+    PyObject *price = scan_float(c, node->a, rc);
+    if (price == NULL)
+        return NULL;
+    if (take(c, ',') < 0) {
+        Py_DECREF(price);
+        *rc = UNSURE;
+        return NULL;
+    }
+    PyObject *size = scan_float(c, node->b, rc);
+    if (size == NULL) {
+        Py_DECREF(price);
+        return NULL;
+    }
+    if (take(c, ']') < 0) {
+        Py_DECREF(price);
+        Py_DECREF(size);
+        *rc = UNSURE;
+        return NULL;
+    }
+    PyObject *pair = PyTuple_New(2);
+    if (pair == NULL) {
+        Py_DECREF(price);
+        Py_DECREF(size);
         *rc = FAILED;
         return NULL;
     }
-    ws(c);
-    if (c->p < c->end && *c->p == ']') {
-        c->p++;
-        *rc = 0;
-        return list;
-    }
-    for (;;) {
-        if (take(c, '[') < 0)
-            break;
-        PyObject *price = scan_float(c, node->a, rc);
-        if (price == NULL)
-            break;
-        if (take(c, ',') < 0) {
-            Py_DECREF(price);
-            *rc = UNSURE;
-            break;
-        }
-        PyObject *size = scan_float(c, node->b, rc);
-        if (size == NULL) {
-            Py_DECREF(price);
-            break;
-        }
-        PyObject *pair = PyTuple_New(2);
-        if (pair == NULL) {
-            Py_DECREF(price);
-            Py_DECREF(size);
-            *rc = FAILED;
-            break;
-        }
-        PyTuple_SET_ITEM(pair, 0, price);
-        PyTuple_SET_ITEM(pair, 1, size);
-        int appended = PyList_Append(list, pair);
-        Py_DECREF(pair);
-        if (appended < 0) {
-            *rc = FAILED;
-            break;
-        }
-        *rc = UNSURE;
-        if (take(c, ']') < 0)
-            break;
-        ws(c);
-        if (c->p >= c->end)
-            break;
-        char next = *c->p++;
-        if (next == ']') {
-            *rc = 0;
-            return list;
-        }
-        if (next != ',')
-            break;
-    }
-    Py_DECREF(list);
-    return NULL;
+    PyTuple_SET_ITEM(pair, 0, price);
+    PyTuple_SET_ITEM(pair, 1, size);
+    return pair;
 }
 
+typedef PyObject *(*ScanItem)(Cursor *c, const Node *node, int *rc);
+
+/* A JSON array, each element read by item(c, node, rc). */
 static PyObject *
-scan_list(Cursor *c, const Node *node, int *rc)
+scan_array(Cursor *c, const Node *node, ScanItem item, int *rc)
 {
     *rc = UNSURE;
     if (take(c, '[') < 0)
@@ -772,11 +746,11 @@ scan_list(Cursor *c, const Node *node, int *rc)
         return list;
     }
     for (;;) {
-        PyObject *item = scan_node(c, node->a, rc);
-        if (item == NULL)
+        PyObject *value = item(c, node, rc);
+        if (value == NULL)
             break;
-        int appended = PyList_Append(list, item);
-        Py_DECREF(item);
+        int appended = PyList_Append(list, value);
+        Py_DECREF(value);
         if (appended < 0) {
             *rc = FAILED;
             break;
@@ -843,9 +817,9 @@ scan_node(Cursor *c, const Node *node, int *rc)
         }
         return scan_node(c, node->a, rc);
     case K_LEVELS:
-        return scan_levels(c, node, rc);
+        return scan_array(c, node, scan_pair, rc); /* [[p, s], ...] as (float, float) tuples */
     case K_LIST:
-        return scan_list(c, node, rc);
+        return scan_array(c, node->a, scan_node, rc);
     default:
         *rc = UNSURE;
         return NULL;

@@ -21,6 +21,7 @@ the registry (``collector/exchanges/__init__.py``).
 from __future__ import annotations
 
 import abc
+import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
@@ -153,6 +154,12 @@ class Adapter(abc.ABC):
     """Query parameters that select a variant of an endpoint (Bybit's ``category``)."""
     demo_symbols: ClassVar[tuple[str, ...]] = ()
     """Unified symbols ``collector demo`` and ``collector simulate`` show for this exchange."""
+    ws_hosts: ClassVar[frozenset[str]] = frozenset()
+    """Websocket hosts of this exchange besides the default one (testnet, regional, older
+    names): captures recorded against them replay with this adapter (:meth:`recognizes`)."""
+    simulator: ClassVar[str | None] = None
+    """The package's simulator wire format as ``"<module>:<class>"`` (e.g. ``"sim:BybitWire"``),
+    imported only when a simulator or a synthetic session needs it."""
     connect_limit: ClassVar[tuple[int, float] | None] = None
     """``(attempts, seconds)``: how many new websocket connections the exchange accepts from
     one IP in that many seconds (``None``: no documented limit). The collector paces every
@@ -211,8 +218,10 @@ class Adapter(abc.ABC):
 
     @classmethod
     def recognizes(cls, url: str) -> bool:
-        """Whether a websocket address (e.g. a capture's ``connect`` record) is this adapter's."""
-        return urlsplit(url).hostname == urlsplit(cls.default_endpoints.ws).hostname
+        """Whether a websocket address (e.g. a capture's ``connect`` record) is this adapter's:
+        the default host or one of :attr:`ws_hosts`."""
+        host = urlsplit(url).hostname
+        return host == urlsplit(cls.default_endpoints.ws).hostname or host in cls.ws_hosts
 
     @classmethod
     def match_key(cls, url: str) -> tuple[str, str, str]:
@@ -229,8 +238,13 @@ class Adapter(abc.ABC):
 
     @classmethod
     def simulator_wire(cls) -> WireFormat:
-        """This exchange's wire format for :class:`collector.simulator.Simulator`."""
-        raise UsageError(f"the simulator does not speak {cls.id!r} yet")
+        """This exchange's wire format for :class:`collector.simulator.Simulator` (see :attr:`simulator`)."""
+        if cls.simulator is None:
+            raise UsageError(f"the simulator does not speak {cls.id!r} yet")
+        module, _, name = cls.simulator.partition(":")
+        package = cls.__module__.rpartition(".")[0]
+        wire: type[WireFormat] = getattr(importlib.import_module(f"{package}.{module}"), name)
+        return wire(cls.id)
 
     # -- the boundary ---------------------------------------------------------------------------
 

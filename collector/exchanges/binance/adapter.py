@@ -33,7 +33,7 @@ from ...validate import invalid
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 
 if TYPE_CHECKING:
-    from ...simulator.wire import WireFormat
+    pass
 from .schemas import (
     AggTrade,
     BookTicker,
@@ -98,6 +98,7 @@ class BinanceAdapter(Adapter):
     """Binance spot. Subclasses change only the class attributes below."""
 
     id: ClassVar[str] = "binance"
+    simulator: ClassVar[str | None] = "sim:BinanceWire"
     default_endpoints: ClassVar[Endpoints] = Endpoints(
         ws="wss://stream.binance.com:9443", rest="https://api.binance.com"
     )
@@ -146,12 +147,6 @@ class BinanceAdapter(Adapter):
         self._routed: set[str] = set()
         if not isinstance(self._router, fastpath.NoRouter):
             self._fast = self._route_fast  # type: ignore[method-assign]
-
-    @classmethod
-    def simulator_wire(cls) -> WireFormat:
-        from .sim import BinanceWire
-
-        return BinanceWire(cls.id)
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, self.rule, self._snapshot_request, top_n=book_top)

@@ -37,7 +37,7 @@ from ...validate import invalid
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 
 if TYPE_CHECKING:
-    from ...simulator.wire import WireFormat
+    pass
 from .schemas import Envelope, InstrumentInfo, InstrumentsResponse, Kline, OrderbookData, PublicTrade, Push, TickerData
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
@@ -100,6 +100,9 @@ class BybitAdapter(Adapter):
     """
 
     id: ClassVar[str] = "bybit"
+    simulator: ClassVar[str | None] = "sim:BybitWire"
+    # Bybit's public mainnet and testnet stream hosts, any category.
+    ws_hosts: ClassVar[frozenset[str]] = _TESTNET_HOSTS
     # The websocket base: plans append "/<category>", e.g. wss://stream.bybit.com/v5/public/spot.
     default_endpoints: ClassVar[Endpoints] = Endpoints(
         ws="wss://stream.bybit.com/v5/public", rest="https://api.bybit.com"
@@ -156,17 +159,6 @@ class BybitAdapter(Adapter):
     def _make_books(self, book_top: int | None) -> BookSync:
         rule = NEXT_ID if self.require_consecutive_u else MONOTONIC
         return BookSync(self.id, rule, self._resubscribe, top_n=book_top)
-
-    @classmethod
-    def simulator_wire(cls) -> WireFormat:
-        from .sim import BybitWire
-
-        return BybitWire(cls.id)
-
-    @classmethod
-    def recognizes(cls, url: str) -> bool:
-        """Bybit's public mainnet and testnet stream hosts, any category."""
-        return super().recognizes(url) or urlsplit(url).hostname in _TESTNET_HOSTS
 
     # -- instruments ----------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlsplit
 
 import msgspec
 import orjson
@@ -30,7 +29,7 @@ from ...symbols import Instrument, unified_symbol
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 
 if TYPE_CHECKING:
-    from ...simulator.wire import WireFormat
+    pass
 from .schemas import (
     Envelope,
     Market,
@@ -67,6 +66,9 @@ class UpbitAdapter(Adapter):
     """Upbit spot. Subscribe with unified symbols (``BTC/KRW``, ``ETH/BTC``, ``BTC/USDT``)."""
 
     id: ClassVar[str] = "upbit"
+    simulator: ClassVar[str | None] = "sim:UpbitWire"
+    # Upbit's Korean host and its global (Singapore, Indonesia, Thailand) hosts.
+    ws_hosts: ClassVar[frozenset[str]] = _GLOBAL_HOSTS
     channels: ClassVar[tuple[Channel, ...]] = ("trades", "ticker", "book")  # no candle stream used
     default_endpoints: ClassVar[Endpoints] = Endpoints(
         ws="wss://api.upbit.com/websocket/v1", rest="https://api.upbit.com"
@@ -108,17 +110,6 @@ class UpbitAdapter(Adapter):
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, SNAPSHOT, _no_request, top_n=book_top)
-
-    @classmethod
-    def simulator_wire(cls) -> WireFormat:
-        from .sim import UpbitWire
-
-        return UpbitWire(cls.id)
-
-    @classmethod
-    def recognizes(cls, url: str) -> bool:
-        """Upbit's Korean host and its global (Singapore, Indonesia, Thailand) hosts."""
-        return super().recognizes(url) or urlsplit(url).hostname in _GLOBAL_HOSTS
 
     # -- instruments ----------------------------------------------------------------------------
 
