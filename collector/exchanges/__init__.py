@@ -37,6 +37,7 @@ REGISTRY: dict[str, str] = {
     "binance_usdm": "binance:BinanceUsdmAdapter",
     "binance_coinm": "binance:BinanceCoinmAdapter",
     "bybit": "bybit:BybitAdapter",
+    "coinbase": "coinbase:CoinbaseAdapter",
     "okx": "okx:OkxAdapter",
     "upbit": "upbit:UpbitAdapter",
 }
