@@ -36,6 +36,7 @@ REGISTRY: dict[str, str] = {
     "binance": "binance:BinanceAdapter",
     "binance_usdm": "binance:BinanceUsdmAdapter",
     "binance_coinm": "binance:BinanceCoinmAdapter",
+    "bitfinex": "bitfinex:BitfinexAdapter",
     "bitget": "bitget:BitgetAdapter",
     "bybit": "bybit:BybitAdapter",
     "coinbase": "coinbase:CoinbaseAdapter",
