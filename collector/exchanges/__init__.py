@@ -40,6 +40,8 @@ REGISTRY: dict[str, str] = {
     "bitget": "bitget:BitgetAdapter",
     "bybit": "bybit:BybitAdapter",
     "coinbase": "coinbase:CoinbaseAdapter",
+    "kraken": "kraken:KrakenAdapter",
+    "kraken_futures": "kraken_futures:KrakenFuturesAdapter",
     "okx": "okx:OkxAdapter",
     "upbit": "upbit:UpbitAdapter",
 }
