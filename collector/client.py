@@ -63,6 +63,9 @@ class Collector:
     - ``stable_after``: a connection that stayed up this long reconnects at once when it
       drops; shorter ones back off (``delays``).
     - ``check_interval``: how often books are checked for staleness (seconds).
+    - ``poll_interval``: seconds between the REST polls adapters make for data with no
+      stream (Binance futures open interest); ``None`` keeps each adapter's own interval.
+      Polls count against the exchange's REST weight budget like every other request.
     """
 
     def __init__(
@@ -80,9 +83,13 @@ class Collector:
         plan_overrides: dict[str, Any] | None = None,
         check_interval: float = 1.0,
         renewal_overlap: float = 2.0,
+        poll_interval: float | None = None,
     ) -> None:
         if book_top is not None and book_top < 1:
             raise UsageError(f"book_top must be a positive number of levels, not {book_top}")
+        if poll_interval is not None and not poll_interval > 0:
+            raise UsageError(f"poll_interval must be a positive number of seconds, not {poll_interval}")
+        self._poll_interval = poll_interval
         self._endpoints = endpoints or {}
         self._book_top = book_top
         self._queue = EventQueue(queue_size, overflow) if queue_size else None
@@ -269,6 +276,7 @@ class Collector:
                 delays=self._delays,
                 overlap=self._overlap,
                 pacer=pacer,
+                fetch=self._fetch,
             )
             self._connections.append(conn)
             self._by_conn[plan.conn] = conn
@@ -276,6 +284,8 @@ class Collector:
             self._conn_tasks.append(task)
         self._spawn(self._check_loop(adapter, handle), f"{exchange}:check")
         for poll in adapter.polls(subs):
+            if self._poll_interval is not None:
+                poll = msgspec.structs.replace(poll, interval=self._poll_interval)
             self._spawn(self._poll_loop(adapter, poll, handle), f"{exchange}:poll:{poll.request.url}")
 
     async def _run_connection(self, conn: Connection) -> None:

@@ -31,7 +31,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
-from .actions import Reconnect, SendFrame
+from .actions import Reconnect, RestRequest, SendFrame
 from .backoff import ConnectPacer, backoff_delays
 from .capture import CaptureWriter
 from .exchanges.base import Adapter, ConnectionPlan, Output
@@ -39,13 +39,21 @@ from .log import get_logger
 from .models import Candle, Liquidation, Outage, Ticker, Trade
 from .transport import BadAddress, HandshakeRejected, Socket, SocketClosed, Transport
 
-__all__ = ["Connection", "OutputHandler", "is_fatal"]
+__all__ = ["ConnectPreparationFailed", "Connection", "Fetch", "OutputHandler", "is_fatal"]
 
 
 OutputHandler = Callable[[Output], Awaitable[None]]
 """Receives everything the adapter produced: events for the pipeline, and actions to route
 (REST requests to run, frames to send and reconnects, via :meth:`Connection.send` and
 :meth:`Connection.reconnect` of the connection they name)."""
+
+Fetch = Callable[[RestRequest], Awaitable[tuple[int, bytes]]]
+"""Runs a REST request within the exchange's budget: ``(status, body)``, status 0 when it got no answer."""
+
+
+class ConnectPreparationFailed(OSError):
+    """The REST call an adapter needs before connecting (a websocket token) failed: retried with backoff."""
+
 
 CONTROL_QUEUE = 1000
 """Frames the adapter may have queued for sending on one connection."""
@@ -87,10 +95,11 @@ class _Renewal:
     old socket during the overlap are remembered so their second copies are dropped.
     """
 
-    __slots__ = ("held", "limit", "ready", "seen", "socket", "task")
+    __slots__ = ("held", "limit", "plan", "ready", "seen", "socket", "task")
 
     def __init__(self, limit: int) -> None:
         self.socket: Socket | None = None
+        self.plan: ConnectionPlan | None = None
         self.task: asyncio.Task[None] | None = None
         self.held: list[tuple[str | bytes, float]] = []
         self.limit = limit
@@ -126,9 +135,13 @@ class Connection:
         delays: Callable[[], Iterator[float]] = backoff_delays,
         overlap: float = 2.0,
         pacer: ConnectPacer | None = None,
+        fetch: Fetch | None = None,
     ) -> None:
         self.plan = plan
+        """The plan of the current socket: the adapter's plan, or what :meth:`Adapter.connect_plan` made of it."""
+        self.base_plan = plan
         self._pacer = pacer
+        self._fetch = fetch
         self.adapter = adapter
         self._handle = handle
         self._transport = transport
@@ -152,17 +165,32 @@ class Connection:
         """Whether :meth:`stop` was called."""
         return self._stopped.is_set()
 
-    async def _connect(self) -> Socket:
-        plan = self.plan
+    async def _prepared(self) -> ConnectionPlan:
+        """The plan for the next socket: the adapter's, completed by its pre-connect REST call if it has one."""
+        base = self.base_plan
+        request = self.adapter.connect_request(base)
+        if request is None:
+            return base
+        if self._fetch is None:
+            raise ConnectPreparationFailed(f"{request.url}: no REST client to ask before connecting")
+        status, body = await self._fetch(request)
+        try:
+            return self.adapter.connect_plan(base, status, body)
+        except Exception as exc:  # the adapter's verdict on the answer: retried like a refused connect
+            raise ConnectPreparationFailed(f"{request.url}: HTTP {status}: {exc}") from exc
+
+    async def _connect(self) -> tuple[Socket, ConnectionPlan]:
+        plan = await self._prepared()
         if self._pacer is not None:
             await self._pacer.wait()  # the exchange's limit on new connections per IP
-        return await self._transport.connect(
+        socket = await self._transport.connect(
             plan.url,
             headers=plan.headers,
             ping_interval=plan.ping_interval,
             ping_timeout=plan.ping_timeout,
             open_timeout=self._open_timeout,
         )
+        return socket, plan
 
     def _outage(self, kind: str, detail: str, retry_in: float | None = None) -> Output:
         return [Outage(self.adapter.id, None, None, time.time(), self.plan.conn, kind, detail, retry_in)]
@@ -177,7 +205,7 @@ class Connection:
         delays = self._delays()
         while not self.stopping:
             try:
-                socket = await self._connect()
+                socket, self.plan = await self._connect()
             except (OSError, SocketClosed, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
                 if is_fatal(exc):
@@ -319,6 +347,10 @@ class Connection:
     async def _send_loop(self) -> None:
         interval = self.plan.control_interval
         conn = self.plan.conn
+        if self.plan.subscribe_delay:
+            # Some exchanges count requests sent right after the handshake against a
+            # pro-rated limit: wait before the subscriptions go out.
+            await asyncio.sleep(self.plan.subscribe_delay)
         while True:
             data = await self._control.get()
             session = self._session
@@ -365,16 +397,18 @@ class Connection:
 
     async def _renew(self, renewal: _Renewal) -> None:
         """Open the replacement socket, subscribe it, hold its frames, then signal the switch."""
-        plan = self.plan
         try:
-            socket = await self._connect()
+            socket, plan = await self._connect()
         except (OSError, SocketClosed, TimeoutError) as exc:
             # The old socket still works: keep it, try again at the next watchdog tick.
             self.log.warning("renewal failed, keeping the current connection", error=str(exc) or type(exc).__name__)
             self._renewal = None
             return
         renewal.socket = socket
+        renewal.plan = plan
         try:
+            if plan.subscribe_delay:
+                await asyncio.sleep(plan.subscribe_delay)
             for request in plan.subscribe:
                 await socket.send(request)
                 if plan.control_interval:
@@ -401,6 +435,8 @@ class Connection:
         old = self._session
         if old is not None:
             old.socket.abort()
+        if renewal.plan is not None:
+            self.plan = renewal.plan
         now = await self._opened(renewal.socket)
         self._session = _Session(renewal.socket, now)
         self._close_reason = None

@@ -5,7 +5,8 @@ order, with each frame's recorded time as its receipt time, so a replay is
 deterministic. REST requests the adapter makes (instrument lists, book snapshots) are
 answered from the capture's ``http`` records, matched by the adapter's ``match_key``
 (host, endpoint and instrument parameter), and delivered no earlier than their recorded
-time (design.md, "Capture and replay").
+time (design.md, "Capture and replay"). Answers to polls (``Adapter.poll_request``: open
+interest ...) are delivered unasked at their recorded time.
 
 A capture file is read twice, lazily: once for its header, connections and REST
 answers, once for its frames. Memory is bounded by the REST answers it holds, not by the
@@ -121,7 +122,15 @@ class Replay:
         self._http: dict[tuple[str, str, str], deque[Frame]] = {}
         match_key = self.adapter.match_key
         for frame in head:
-            if frame.kind == "http":
+            if frame.kind != "http":
+                continue
+            poll = self.adapter.poll_request(frame.url)
+            if poll is not None:
+                # A polled answer (open interest ...) nobody asks for during replay: it is
+                # delivered at the time it was recorded, as the live poll loop received it.
+                self._order += 1
+                heapq.heappush(self._pending, (frame.ts, self._order, poll, frame))
+            else:
                 self._http.setdefault(match_key(frame.url), deque()).append(frame)
 
     def _scan(self, path: Path) -> list[Frame]:

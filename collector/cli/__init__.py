@@ -64,6 +64,14 @@ def _add_live_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", default="1m", help="exchange candle interval for the candles channel")
     p.add_argument("--duration", type=positive_float, default=None, help="stop after this many seconds")
     p.add_argument(
+        "--poll-interval",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between REST polls of data without a stream (Binance futures open interest; "
+        "default: the exchange's own, 10 s), within its REST weight budget",
+    )
+    p.add_argument(
         "--endpoint",
         action="append",
         default=[],

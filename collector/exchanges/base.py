@@ -114,6 +114,8 @@ class ConnectionPlan(msgspec.Struct, frozen=True):
     - ``max_lifetime``: renew the connection before the exchange's forced disconnect
       (make-before-break: the new socket takes over before the old one closes).
     - ``symbols``: unified symbols whose books this connection carries.
+    - ``subscribe_delay``: seconds to wait after the socket opens before the first
+      subscription (Crypto.com: "sleep 1 second after establishing the connection").
     """
 
     conn: str
@@ -128,6 +130,7 @@ class ConnectionPlan(msgspec.Struct, frozen=True):
     max_lifetime: float | None = None
     symbols: list[str] = []
     headers: dict[str, str] = {}
+    subscribe_delay: float = 0.0
 
 
 class Adapter(abc.ABC):
@@ -320,6 +323,19 @@ class Adapter(abc.ABC):
         return out
 
     # -- shared behaviour -----------------------------------------------------------------------
+
+    def connect_request(self, plan: ConnectionPlan) -> RestRequest | None:
+        """A REST call the I/O layer makes before every connect of ``plan``, or ``None`` (the
+        default). For exchanges whose websocket address is handed out per connection (KuCoin's
+        ``bullet-public`` token): the answer goes to :meth:`connect_plan`."""
+        return None
+
+    def connect_plan(self, plan: ConnectionPlan, status: int, body: bytes) -> ConnectionPlan:
+        """The plan to connect with this time, from the answer to :meth:`connect_request` (e.g.
+        the URL with a fresh token and the ping interval the exchange names). Raise
+        :class:`ValueError` when the answer is unusable: the I/O layer reports a failed
+        connect and tries again with backoff, asking for a new answer each time."""
+        return plan
 
     def on_connect(self, plan: ConnectionPlan, received: float) -> Output:
         """Remember which books the connection carries; override to keep more per-connection state."""

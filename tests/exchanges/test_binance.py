@@ -11,7 +11,7 @@ from collector.actions import Reconnect, RestRequest
 from collector.errors import UnknownSymbol, UsageError
 from collector.exchanges import Subscription, create
 from collector.exchanges.base import Adapter
-from collector.models import Book, Candle, Error, Ticker, Trade
+from collector.models import Book, Candle, DerivativeTicker, Error, Liquidation, Ticker, Trade
 from tests.conftest import fixture_text
 
 # Every test here runs with the C accelerators and in pure Python, to the same values.
@@ -246,3 +246,91 @@ def test_plan_shards_by_stream_limit(spot: Adapter) -> None:
     params: list[Any] = [orjson.loads(f)["params"] for p in plans for f in p.subscribe]
     assert params == [["bnbbtc@aggTrade", "bnbbtc@depth@100ms"], ["bnbusdt@aggTrade"], ["bnbusdt@depth@100ms"]]
     assert len({p.conn for p in plans}) == 2
+
+
+# -- derivatives: mark price, liquidations, polled open interest ---------------------------------
+
+
+def test_mark_price_stream_gives_a_derivative_ticker(usdm: Adapter) -> None:
+    """``markPrice@1s``: mark ``p``, index ``i``, funding ``r``, next funding ``T``; unchanged values give nothing."""
+    frame = fixture_text("binance/usdm_mark_price.json")
+    assert usdm.parse("binance_usdm.market.0", frame, 1.0) == [
+        DerivativeTicker(
+            "binance_usdm",
+            "BTC/USDT:USDT",
+            1562305380.0,
+            1.0,
+            mark_price=11794.15,
+            index_price=11784.62659091,
+            funding_rate=0.00038167,
+            next_funding_time=1562306400.0,
+        )
+    ]
+    assert usdm.parse("binance_usdm.market.0", frame, 2.0) == []  # one event per change, not per frame
+
+
+def test_delivery_contracts_have_no_funding(coinm: Adapter) -> None:
+    """ "funding rate ... "" will be shown for delivery symbol" and ``T`` 0: both stay null."""
+    (event,) = coinm.parse("binance_coinm.0", fixture_text("binance/coinm_mark_price_delivery.json"), 1.0)
+    assert isinstance(event, DerivativeTicker)
+    assert (event.symbol, event.mark_price, event.index_price) == ("BTC/USD:BTC-250926", 10934.62615417, 10933.62615417)
+    assert (event.funding_rate, event.next_funding_time) == (None, None)
+
+
+def test_force_orders_are_liquidations_in_base_units(usdm: Adapter, coinm: Adapter) -> None:
+    """``S`` is the liquidation order's side; COIN-M quantities are contracts of ``contractSize`` USD."""
+    assert usdm.parse("binance_usdm.market.0", fixture_text("binance/usdm_force_order.json"), 1.0) == [
+        Liquidation("binance_usdm", "BTC/USDT:USDT", 1568014460.893, 1.0, "sell", 9910.0, 0.014, None, "FILLED")
+    ]
+    assert coinm.parse("binance_coinm.0", fixture_text("binance/coinm_force_order.json"), 1.0) == [
+        Liquidation("binance_coinm", "BTC/USD:BTC", 1591154240.949, 1.0, "buy", 9425.5, 100 / 9425.5, None, "FILLED")
+    ]
+
+
+def test_open_interest_is_polled_within_the_weight_budget(usdm: Adapter, coinm: Adapter) -> None:
+    """One weight-1 poll per ``funding`` symbol; the answer merges into the derivative ticker, valued at the mark."""
+    subs = [Subscription("BTC/USDT:USDT", "funding"), Subscription("BTC/USDT:USDT", "trades")]
+    (poll,) = usdm.polls(subs)
+    assert poll.request == RestRequest(
+        "https://fapi.binance.com/fapi/v1/openInterest?symbol=BTCUSDT", "poll", 1, "BTC/USDT:USDT"
+    )
+    assert poll.interval == 10.0
+    usdm.parse("binance_usdm.market.0", fixture_text("binance/usdm_mark_price.json"), 1.0)
+    (event,) = usdm.on_http(poll.request, 200, fixture_text("binance/usdm_open_interest.json").encode(), 2.0)
+    assert isinstance(event, DerivativeTicker)
+    assert (event.timestamp, event.open_interest, event.open_interest_value) == (
+        1589437530.011,
+        10659.509,
+        10659.509 * 11794.15,
+    )
+    assert event.mark_price == 11794.15  # the fields of the stream are kept
+    (request,) = [p.request for p in coinm.polls([Subscription("BTC/USD:BTC", "funding")])]
+    (event,) = coinm.on_http(request, 200, fixture_text("binance/coinm_open_interest.json").encode(), 2.0)
+    assert isinstance(event, DerivativeTicker)
+    assert (event.open_interest, event.open_interest_value) == (15004.0, 15004.0 * 100)  # contracts, USD
+
+
+def test_recorded_open_interest_answers_are_polls_for_replay(usdm: Adapter) -> None:
+    """Replay delivers recorded open-interest answers unasked: the adapter recognises their URL."""
+    url = "https://fapi.binance.com/fapi/v1/openInterest?symbol=BTCUSDT"
+    assert usdm.poll_request(url) == RestRequest(url, "poll", 1)
+    assert usdm.poll_request("https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000") is None
+    (event,) = usdm.on_http(
+        RestRequest(url, "poll", 1), 200, fixture_text("binance/usdm_open_interest.json").encode(), 2
+    )
+    assert isinstance(event, DerivativeTicker) and event.symbol == "BTC/USDT:USDT"
+
+
+def test_a_failed_or_malformed_poll_is_one_error(usdm: Adapter) -> None:
+    """A poll that fails is reported and changes nothing; the next one tries again."""
+    (poll,) = usdm.polls([Subscription("BTC/USDT:USDT", "funding")])
+    (error,) = usdm.on_http(poll.request, 429, b'{"code":-1003}', 1.0)
+    assert isinstance(error, Error) and error.reason == "http_status"
+    (error,) = usdm.on_http(poll.request, 200, b'{"openInterest":"-5","symbol":"BTCUSDT"}', 1.0)
+    assert isinstance(error, Error) and error.reason == "malformed"
+
+
+def test_spot_has_no_derivative_channels(spot: Adapter) -> None:
+    """Asking spot for funding is a usage error naming the channels it has."""
+    with pytest.raises(UsageError, match="no funding channel"):
+        spot.plan([Subscription("BTC/USDT", "funding")])

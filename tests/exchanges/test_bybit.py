@@ -13,7 +13,18 @@ from collector.actions import RestRequest, SendFrame
 from collector.errors import UnknownSymbol, UsageError
 from collector.exchanges import EXCHANGES, ConnectionPlan, Subscription
 from collector.exchanges.bybit import BybitAdapter
-from collector.models import Book, Candle, Connected, Disconnected, Error, Resync, Ticker, Trade
+from collector.models import (
+    Book,
+    Candle,
+    Connected,
+    DerivativeTicker,
+    Disconnected,
+    Error,
+    Liquidation,
+    Resync,
+    Ticker,
+    Trade,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bybit"
 T = 1700000000.5  # receipt time handed to the adapter
@@ -27,6 +38,18 @@ def edited(name: str, **data: Any) -> bytes:
     """A fixture with some ``data`` fields replaced (e.g. another update id)."""
     msg = json.loads(raw(name))
     msg["data"].update(data)
+    return orjson.dumps(msg)
+
+
+def with_data(name: str, **changes: Any) -> bytes:
+    """A fixture with fields of ``data`` (or of its first element) changed; ``None`` removes one."""
+    msg = json.loads(raw(name))
+    data = msg["data"][0] if isinstance(msg["data"], list) else msg["data"]
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
     return orjson.dumps(msg)
 
 
@@ -132,8 +155,8 @@ def test_inverse_trade_amount_is_in_base_units(bybit: BybitAdapter) -> None:
 
 def test_linear_ticker_delta_is_merged_into_the_snapshot(bybit: BybitAdapter) -> None:
     """A delta changes only the fields it carries; the event is always a full ticker."""
-    snapshot = bybit.parse("linear", raw("ticker_linear_snapshot.json"), T)
-    delta = bybit.parse("linear", raw("ticker_linear_delta.json"), T + 1)
+    snapshot = tickers(bybit.parse("linear", raw("ticker_linear_snapshot.json"), T))
+    delta = tickers(bybit.parse("linear", raw("ticker_linear_delta.json"), T + 1))
     stats = {"last": 17216.0, "open": 16926.5, "high": 17281.5, "low": 16915.0}
     volumes = {"volume": 91705.276, "quote_volume": 1570383121.943499}
     assert snapshot == [
@@ -147,7 +170,7 @@ def test_linear_ticker_delta_is_merged_into_the_snapshot(bybit: BybitAdapter) ->
 def test_inverse_ticker_delta_and_volume_units(bybit: BybitAdapter) -> None:
     """Inverse ``turnover24h`` (BTC) is the base volume and ``volume24h`` (USD contracts) the quote volume."""
     bybit.parse("inverse", raw("ticker_inverse_snapshot.json"), T)
-    assert bybit.parse("inverse", raw("ticker_inverse_delta.json"), T + 1) == [
+    assert tickers(bybit.parse("inverse", raw("ticker_inverse_delta.json"), T + 1)) == [
         Ticker(
             "bybit",
             "BTC/USD:BTC",
@@ -165,6 +188,70 @@ def test_inverse_ticker_delta_and_volume_units(bybit: BybitAdapter) -> None:
             quote_volume=168934612.0,
         )
     ]
+
+
+def tickers(out: list[Any]) -> list[Any]:
+    return [e for e in out if isinstance(e, Ticker)]
+
+
+def test_linear_tickers_give_derivative_tickers_when_their_fields_change(bybit: BybitAdapter) -> None:
+    """Mark, index, funding (signed), next funding and open interest (base coin, value in USDT) from
+    the merged ticker; a delta that changes none of them gives no derivative ticker."""
+    snapshot = bybit.parse("linear", raw("ticker_linear_snapshot.json"), T)
+    assert snapshot[1:] == [
+        DerivativeTicker(
+            "bybit",
+            "BTC/USDT:USDT",
+            1673272861.686,
+            T,
+            mark_price=17217.33,
+            index_price=17227.36,
+            funding_rate=-0.000212,
+            next_funding_time=1673280000.0,
+            open_interest=68744.761,
+            open_interest_value=1183601235.91,
+            last_price=17216.0,
+        )
+    ]
+    delta = bybit.parse("linear", raw("ticker_linear_delta.json"), T + 1)
+    assert [(e.mark_price, e.open_interest_value) for e in delta if isinstance(e, DerivativeTicker)] == [
+        (17217.1, 1183601224.1)
+    ]
+    bid_only = with_data("ticker_linear_delta.json", markPrice=None, openInterestValue=None)
+    assert [type(e) for e in bybit.parse("linear", bid_only, T + 2)] == [Ticker]
+
+
+def test_inverse_open_interest_is_usd_contracts_valued_in_usd(bybit: BybitAdapter) -> None:
+    """Inverse ``openInterest`` counts 1 USD contracts: their USD value is the count (``openInterestValue`` is BTC)."""
+    out = bybit.parse("inverse", raw("ticker_inverse_snapshot.json"), T)
+    (derivative,) = [e for e in out if isinstance(e, DerivativeTicker)]
+    assert (derivative.open_interest, derivative.open_interest_value) == (440571029.0, 440571029.0)
+    assert (derivative.mark_price, derivative.index_price, derivative.funding_rate) == (17211.01, 17221.47, 0.0001)
+
+
+def test_planned_channels_decide_which_events_a_ticker_gives(bybit: BybitAdapter) -> None:
+    """``funding`` alone gives derivative tickers only; ``ticker`` alone gives tickers only."""
+    bybit.plan([Subscription("BTC/USDT:USDT", "funding"), Subscription("BTC/USD:BTC", "ticker")])
+    assert [type(e) for e in bybit.parse("linear", raw("ticker_linear_snapshot.json"), T)] == [DerivativeTicker]
+    assert [type(e) for e in bybit.parse("inverse", raw("ticker_inverse_snapshot.json"), T)] == [Ticker]
+
+
+def test_liquidations_carry_the_liquidation_orders_side(bybit: BybitAdapter) -> None:
+    """``S`` is the liquidated position's side ("Buy": a long was liquidated, its order sold)."""
+    assert bybit.parse("linear", raw("liquidation.json"), T) == [
+        Liquidation("bybit", "BTC/USDT:USDT", 1739502302.929, T, "buy", 96512.4, 0.003)
+    ]
+    long_liquidated = with_data("liquidation.json", S="Buy", v="9651.24")
+    frame = long_liquidated.replace(b"BTCUSDT", b"BTCUSD")
+    assert bybit.parse("inverse", frame, T) == [
+        Liquidation("bybit", "BTC/USD:BTC", 1739502302.929, T, "sell", 96512.4, 9651.24 / 96512.4)
+    ]
+
+
+def test_funding_and_liquidations_are_refused_on_spot(bybit: BybitAdapter) -> None:
+    """Spot has no funding or liquidations: asking is a usage error naming the symbol."""
+    with pytest.raises(UsageError, match="linear and inverse"):
+        bybit.plan([Subscription("BTC/USDT", "funding")])
 
 
 def test_ticker_delta_without_snapshot_is_counted(bybit: BybitAdapter) -> None:
@@ -370,17 +457,18 @@ def test_inverse_kline_close_and_volume(bybit: BybitAdapter) -> None:
 
 
 def test_acks_pongs_and_unsupported_channels_are_counted(bybit: BybitAdapter) -> None:
-    """Every category's ack and pong shape, and liquidations, are counted and produce nothing."""
-    for conn, name in [
-        ("spot", "pong_spot.json"),
-        ("linear", "pong_linear.json"),
-        ("linear", "pong_option.json"),
-        ("spot", "ack_spot.json"),
-        ("linear", "ack_linear.json"),
-        ("linear", "liquidation.json"),
+    """Every category's ack and pong shape, and the retired ``liquidation`` topic, are counted and produce nothing."""
+    retired = '{"topic":"liquidation.BTCUSDT","type":"snapshot","ts":1673251091822,"data":{"price":"16900.00"}}'
+    for conn, frame in [
+        ("spot", raw("pong_spot.json")),
+        ("linear", raw("pong_linear.json")),
+        ("linear", raw("pong_option.json")),
+        ("spot", raw("ack_spot.json")),
+        ("linear", raw("ack_linear.json")),
+        ("linear", retired),
     ]:
-        assert bybit.parse(conn, raw(name), T) == [], name
-    assert dict(bybit.stats) == {"ignored.pong": 3, "ignored.ack": 2, "ignored.allLiquidation": 1}
+        assert bybit.parse(conn, frame, T) == [], frame
+    assert dict(bybit.stats) == {"ignored.pong": 3, "ignored.ack": 2, "ignored.liquidation": 1}
 
 
 def test_failed_subscribe_is_an_error_event(bybit: BybitAdapter) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from collector import read_capture
-from collector.models import Book, Candle, Error, Event, Ticker, Trade
+from collector.models import Book, Candle, DerivativeTicker, Error, Event, Ticker, Trade
 from collector.replay import Replay
 
 RECORDING = Path(__file__).resolve().parents[3] / "shared" / "recordings" / "bybit.jsonl.zst"
@@ -106,6 +106,7 @@ def test_every_frame_is_used_or_counted(run: Run) -> None:
         "Ticker": 839,
         "Trade": 347,
         "Candle": 100,
+        "DerivativeTicker": 192,
         "Connected": 2,
     }
     # The session recorded no inverse listing and subscribed no inverse topic: nothing to report.
@@ -214,3 +215,60 @@ def test_closed_candle(run: Run) -> None:
         "bybit", "BTC/USDT:USDT", 1786310820.441, 1786310820.5499258, "1m", 1786310760.0, 1786310820.0,
         65119.9, 65119.9, 65114.2, 65114.2, 3.712, None, True,
     )  # fmt: skip
+
+
+def reference_derivative_values() -> dict[str, dict[str, set[float]]]:
+    """Distinct mark, index, funding, next funding and open interest values per linear symbol,
+    read with plain json from every tickers frame (snapshot or delta: each carries what changed)."""
+    fields = {
+        "markPrice": "mark_price",
+        "indexPrice": "index_price",
+        "fundingRate": "funding_rate",
+        "nextFundingTime": "next_funding_time",
+        "openInterest": "open_interest",
+    }
+    values: dict[str, dict[str, set[float]]] = defaultdict(lambda: defaultdict(set))
+    category: dict[str, str] = {}
+    for frame in sorted(read_capture(RECORDING), key=lambda f: f.ts):
+        if frame.kind == "connect":
+            category[frame.conn] = frame.url.rsplit("/", 1)[1]
+        if frame.kind != "recv" or category.get(frame.conn) != "linear":
+            continue
+        msg = json.loads(frame.data)
+        if not msg.get("topic", "").startswith("tickers."):
+            continue
+        symbol = SYMBOLS["linear", msg["data"]["symbol"]]
+        for wire, name in fields.items():
+            if msg["data"].get(wire):
+                number = float(msg["data"][wire])
+                values[symbol][name].add(number / 1000 if wire == "nextFundingTime" else number)
+    return values
+
+
+def test_derivative_tickers_carry_every_distinct_value_of_the_session(run: Run) -> None:
+    """Mark, index, funding rate, next funding time and open interest of the linear tickers, as sets of
+    distinct values per symbol, equal what the frames carry; the first BTC one exactly."""
+    expected = reference_derivative_values()
+    seen: dict[str, dict[str, set[float]]] = defaultdict(lambda: defaultdict(set))
+    for e in run.events:
+        if isinstance(e, DerivativeTicker):
+            for name in expected[e.symbol]:
+                value = getattr(e, name)
+                assert value is not None, (e.symbol, name)
+                seen[e.symbol][name].add(value)
+    assert set(seen) == {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "DOGE/USDT:USDT"}
+    for symbol, fields in expected.items():
+        assert {k: v for k, v in seen[symbol].items()} == dict(fields), symbol
+    assert first(run, DerivativeTicker, "BTC/USDT:USDT") == DerivativeTicker(
+        "bybit",
+        "BTC/USDT:USDT",
+        1786310817.583,
+        1786310819.526357,
+        mark_price=65117.44,
+        index_price=65137.76,
+        funding_rate=0.0001,
+        next_funding_time=1786320000.0,
+        open_interest=59891.732,
+        open_interest_value=3899996265.01,
+        last_price=65114.3,
+    )

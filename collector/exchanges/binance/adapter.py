@@ -24,11 +24,11 @@ import orjson
 
 from ... import fastpath
 from ...actions import Reconnect, RestRequest
-from ...book import PREV_ID, RANGE, BookSync, Rule
+from ...book import RANGE, BookSync, Rule
 from ...errors import UsageError
 from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, emit, millis
 from ...models import Candle, Side, Ticker, Trade
-from ...symbols import Instrument, expiry_of, unified_symbol
+from ...symbols import Instrument, unified_symbol
 from ...validate import invalid
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 
@@ -46,7 +46,7 @@ from .schemas import (
     SymbolInfo,
 )
 
-__all__ = ["BinanceAdapter", "BinanceCoinmAdapter", "BinanceUsdmAdapter"]
+__all__ = ["KLINE_INTERVALS", "BinanceAdapter", "tick_and_step"]
 
 _envelope = msgspec.json.Decoder(Envelope)
 _depth = msgspec.json.Decoder(Combined[DepthUpdate], strict=False)
@@ -169,7 +169,7 @@ class BinanceAdapter(Adapter):
         return result
 
     def _instrument(self, s: SymbolInfo) -> Instrument | None:
-        tick, step = _tick_and_step(s)
+        tick, step = tick_and_step(s)
         return Instrument(
             exchange=self.id,
             native=s.symbol,
@@ -195,7 +195,10 @@ class BinanceAdapter(Adapter):
             if sub.interval not in KLINE_INTERVALS:
                 raise UsageError(f"{self.id}: no kline interval {sub.interval!r}; use one of {KLINE_INTERVALS}")
             return f"{native}@kline_{sub.interval}"
-        return f"{native}@{_CHANNEL_STREAM[sub.channel]}"
+        stream = _CHANNEL_STREAM.get(sub.channel)
+        if stream is None:
+            raise UsageError(f"{self.id} offers no {sub.channel} channel; use one of {', '.join(self.channels)}")
+        return f"{native}@{stream}"
 
     def plan(self, subscriptions: Sequence[Subscription]) -> list[ConnectionPlan]:
         by_route: dict[str, list[tuple[str, Subscription]]] = {}
@@ -421,7 +424,7 @@ class BinanceAdapter(Adapter):
         return out
 
 
-def _tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
+def tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
     """Price tick and quantity step from the PRICE_FILTER and LOT_SIZE filters."""
     tick = step = None
     found = 0
@@ -436,62 +439,3 @@ def _tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
         if found == 2:
             break
     return tick, step
-
-
-class BinanceUsdmAdapter(BinanceAdapter):
-    """Binance USDⓈ-M futures: ``pu`` continuity, routed ``/public`` and ``/market`` paths."""
-
-    id: ClassVar[str] = "binance_usdm"
-    default_endpoints: ClassVar[Endpoints] = Endpoints(ws="wss://fstream.binance.com", rest="https://fapi.binance.com")
-    # "2,400 request weight per minute per IP" on USDⓈ-M and COIN-M.
-    rest_policy: ClassVar[RestPolicy] = RestPolicy(weight_limit=2400, weight_header="x-mbx-used-weight-1m")
-    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USDT:USDT",)
-    rule: ClassVar[Rule] = PREV_ID
-    depth_path: ClassVar[str] = "/fapi/v1/depth"
-    info_path: ClassVar[str] = "/fapi/v1/exchangeInfo"
-    info_weight: ClassVar[int] = 1
-    depth_weight: ClassVar[int] = 20
-    control_interval: ClassVar[float] = 0.15  # 10 incoming messages/s per connection
-
-    def _route_of(self, channel: str) -> str:
-        # Since the 2026 URL split, depth and bookTicker live on /public, the rest on /market.
-        return "/public" if channel in ("book", "ticker") else "/market"
-
-    def _instrument(self, s: SymbolInfo) -> Instrument | None:
-        status = s.status or s.contractStatus
-        settle = s.marginAsset or s.quoteAsset
-        if s.contractType in ("PERPETUAL", "TRADIFI_PERPETUAL"):
-            kind, expiry = "swap", None
-        elif s.deliveryDate:
-            kind, expiry = "future", expiry_of(s.deliveryDate)
-        else:
-            return None
-        tick, step = _tick_and_step(s)
-        return Instrument(
-            exchange=self.id,
-            native=s.symbol,
-            symbol=unified_symbol(s.baseAsset, s.quoteAsset, settle, expiry),
-            base=s.baseAsset,
-            quote=s.quoteAsset,
-            kind=kind,  # type: ignore[arg-type]
-            settle=settle,
-            expiry=expiry,
-            contract_size=s.contractSize,
-            tick_size=tick,
-            step_size=step,
-            active=status == "TRADING",
-        )
-
-
-class BinanceCoinmAdapter(BinanceUsdmAdapter):
-    """Binance COIN-M futures: inverse contracts; trade amounts converted from contracts to base units."""
-
-    id: ClassVar[str] = "binance_coinm"
-    default_endpoints: ClassVar[Endpoints] = Endpoints(ws="wss://dstream.binance.com", rest="https://dapi.binance.com")
-    depth_path: ClassVar[str] = "/dapi/v1/depth"
-    info_path: ClassVar[str] = "/dapi/v1/exchangeInfo"
-    size_in_contracts: ClassVar[bool] = True
-    demo_symbols: ClassVar[tuple[str, ...]] = ("BTC/USD:BTC",)
-
-    def _route_of(self, channel: str) -> str:
-        return ""  # COIN-M has no routed paths

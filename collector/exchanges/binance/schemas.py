@@ -23,8 +23,12 @@ __all__ = [
     "Envelope",
     "ExchangeInfo",
     "Filter",
+    "ForceOrder",
     "Kline",
     "KlineEvent",
+    "LiquidationOrder",
+    "MarkPrice",
+    "OpenInterest",
     "SymbolInfo",
 ]
 
@@ -149,3 +153,41 @@ class ExchangeInfo(msgspec.Struct, gc=False):
 
     symbols: list[SymbolInfo]
     rateLimits: list[dict[str, Any]] = []
+
+
+class MarkPrice(msgspec.Struct, gc=False):
+    """``<symbol>@markPrice@1s`` (and ``@markPrice``, every 3 s) on USDⓈ-M and COIN-M."""
+
+    E: Millis  # event time, ms
+    s: str  # symbol
+    p: Price  # mark price
+    i: Price | None = None  # index price
+    r: str = ""  # funding rate, a signed fraction; "" for delivery contracts
+    T: Millis = 0  # next funding time, ms; 0 for delivery contracts
+
+
+class LiquidationOrder(msgspec.Struct, gc=False):
+    """``o`` of ``<symbol>@forceOrder``: the liquidation order ("the latest one within 1000 ms")."""
+
+    s: str  # symbol
+    S: str  # the liquidation order's side: "SELL" closes a long
+    q: Size  # original quantity (contracts on COIN-M)
+    p: Price  # price
+    T: Millis  # order trade time, ms
+    X: str = ""  # order status, e.g. "FILLED"
+    ap: Price | None = None  # average price
+
+
+class ForceOrder(msgspec.Struct, gc=False):
+    """``<symbol>@forceOrder``."""
+
+    E: Millis  # event time, ms
+    o: LiquidationOrder
+
+
+class OpenInterest(msgspec.Struct, gc=False):
+    """``GET /fapi/v1/openInterest`` (base units) or ``/dapi/v1/openInterest`` (contracts)."""
+
+    symbol: str
+    openInterest: Size
+    time: Millis | None = None

@@ -40,6 +40,7 @@ from ...simulator.market import (
     start_price,
 )
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
+from .sim_derivatives import DerivativeStreams
 
 __all__ = ["BinanceWire"]
 
@@ -117,6 +118,9 @@ class BinanceWire(WireFormat):
             self._api + "/ping": self._ping,
             self._api + "/time": self._time,
         }
+        self._derivatives = DerivativeStreams(self.inverse) if self.futures else None
+        if self._derivatives is not None:
+            self._rest[self._api + "/openInterest"] = self._derivatives.open_interest
 
     # -- instruments ----------------------------------------------------------------------------
 
@@ -336,6 +340,8 @@ class BinanceWire(WireFormat):
             stream = n.kline + candle.interval
             if stream in subscribed:
                 out.append(Message(stream, f'{{"stream":"{stream}","data":{self._kline(spec, candle, closed, e)}}}'))
+        if self._derivatives is not None:
+            out.extend(self._derivatives.encode(spec, update, subscribed))
         return out
 
     def _book_ticker(self, spec: InstrumentSpec, n: _Names, update: Update) -> Message:

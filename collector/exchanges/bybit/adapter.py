@@ -10,6 +10,9 @@ Channels (``../shared/exchanges/bybit.md``):
   (:attr:`~collector.book.Rule.NEXT_ID`); on a gap the adapter unsubscribes and
   resubscribes the topic, which makes Bybit send a fresh snapshot.
 - candles <- ``kline.<interval>.<s>``
+- funding <- ``tickers.<s>`` of linear/inverse contracts: mark, index, funding rate, next
+  funding time and open interest merged into a derivative ticker (:mod:`.tickers`)
+- liquidations <- ``allLiquidation.<s>``
 
 The category is part of the websocket URL (``…/v5/public/<category>``), one category per
 connection, and native ids repeat across categories (``BTCUSDT`` is both spot and linear),
@@ -18,10 +21,9 @@ so native ids are always looked up together with the connection's category.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from typing import ClassVar
+from urllib.parse import urlencode, urlsplit
 
 import msgspec
 import orjson
@@ -31,14 +33,14 @@ from ...actions import RestRequest, SendFrame
 from ...book import MONOTONIC, NEXT_ID, BookSync
 from ...errors import UsageError
 from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, emit, millis
-from ...models import Candle, Side, Ticker, Trade
-from ...symbols import Instrument, expiry_of, unified_symbol
+from ...models import Candle, Side, Trade
+from ...symbols import Instrument
 from ...validate import invalid
-from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
-
-if TYPE_CHECKING:
-    pass
-from .schemas import Envelope, InstrumentInfo, InstrumentsResponse, Kline, OrderbookData, PublicTrade, Push, TickerData
+from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+from ..derivatives import DerivativeTickers
+from .instruments import CATEGORIES, INFO_PATH, decode_instruments
+from .schemas import Envelope, Kline, OrderbookData, PublicTrade, Push, TickerData
+from .tickers import Bbo, TickerParsers
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
 
@@ -48,11 +50,6 @@ _orderbook = msgspec.json.Decoder(Push[OrderbookData], strict=False)
 _ticker = msgspec.json.Decoder(Push[TickerData], strict=False)
 _klines = msgspec.json.Decoder(Push[list[Kline]], strict=False)
 _PREFIX = '{"topic":"'
-
-_instruments = msgspec.json.Decoder(InstrumentsResponse, strict=False)
-
-CATEGORIES = ("spot", "linear", "inverse")
-"""The public categories this adapter serves, each on its own websocket path."""
 
 BOOK_DEPTHS = (1, 50, 200, 1000)
 """``orderbook.<depth>`` levels Bybit offers for spot, linear and inverse (500 was retired in 2025)."""
@@ -76,21 +73,16 @@ KLINE_INTERVALS = {
 
 _SIDES: dict[str, Side] = {"Buy": "buy", "Sell": "sell"}
 # Public channels a recording may hold that this adapter does not turn into events.
-_UNUSED = frozenset({"allLiquidation", "liquidation", "orderbook.rpi", "lt", "insurance", "adlAlert"})
+_UNUSED = frozenset({"liquidation", "orderbook.rpi", "lt", "insurance", "adlAlert"})
 # Topics routed through the fast path at most (beyond it, frames keep the Python path).
 _MAX_ROUTES = 65_536
-_PERPETUAL = frozenset({"LinearPerpetual", "InversePerpetual"})
-_DATED = frozenset({"LinearFutures", "InverseFutures"})
 _TESTNET_HOSTS = frozenset({"stream-testnet.bybit.com"})
-_INFO_PATH = "/v5/market/instruments-info"
 
 # (conn, category, unified symbol, topic parameter, envelope, received, out)
 _Handler = Callable[[str, str, str, str, str | bytes, float, Output], None]
-# Best bid/offer from orderbook.1: (u, bid, bid size, ask, ask size).
-_Bbo = tuple[int, float | None, float | None, float | None, float | None]
 
 
-class BybitAdapter(Adapter):
+class BybitAdapter(TickerParsers):
     """Bybit v5 spot, linear and inverse; the category follows from each instrument.
 
     Subscribe with unified symbols: ``BTC/USDT`` (spot), ``BTC/USDT:USDT`` (linear
@@ -100,6 +92,7 @@ class BybitAdapter(Adapter):
     """
 
     id: ClassVar[str] = "bybit"
+    channels: ClassVar[tuple[Channel, ...]] = ("trades", "ticker", "book", "candles", "funding", "liquidations")
     simulator: ClassVar[str | None] = "sim:BybitWire"
     # Bybit's public mainnet and testnet stream hosts, any category.
     ws_hosts: ClassVar[frozenset[str]] = _TESTNET_HOSTS
@@ -140,11 +133,14 @@ class BybitAdapter(Adapter):
         self._categories: dict[str, str] = {}  # connection id -> category
         self._book_topics: dict[str, tuple[str, str]] = {}  # unified symbol -> (conn, orderbook topic)
         self._tickers: dict[str, TickerData] = {}  # merged ticker per unified symbol
-        self._bbo: dict[str, _Bbo] = {}  # spot best bid/offer per unified symbol
+        self._bbo: dict[str, Bbo] = {}  # spot best bid/offer per unified symbol
         self._conn_tickers: dict[str, set[str]] = {}  # conn -> symbols with ticker state on it
+        self._derivatives = DerivativeTickers(self.id)
+        self._wants: dict[str, set[str]] = {}  # unified symbol -> channels planned (empty: all)
         self._routes: dict[str, tuple[_Handler, str]] = {
             "publicTrade": (self._on_trades, ""),
             "tickers": (self._on_ticker, ""),
+            "allLiquidation": (self._on_liquidation, ""),
         }
         for depth in BOOK_DEPTHS:
             self._routes[f"orderbook.{depth}"] = (self._on_orderbook, str(depth))
@@ -167,67 +163,14 @@ class BybitAdapter(Adapter):
         return [self._instruments_request({"category": category, "limit": 1000}) for category in CATEGORIES]
 
     def _instruments_request(self, query: dict[str, str | int]) -> RestRequest:
-        return RestRequest(f"{self.endpoints.rest}{_INFO_PATH}?{urlencode(query)}", "instruments", 1)
+        return RestRequest(f"{self.endpoints.rest}{INFO_PATH}?{urlencode(query)}", "instruments", 1)
 
     def parse_instruments(self, request: RestRequest, body: bytes) -> list[Instrument]:
-        return self._decode_instruments(request, body)[1]
+        return decode_instruments(self.id, request, body)[1]
 
     def load_instruments(self, request: RestRequest, body: bytes) -> None:
-        category, instruments, _ = self._decode_instruments(request, body)
+        category, instruments, _ = decode_instruments(self.id, request, body)
         self._add_instruments(category, instruments)
-
-    def _decode_instruments(self, request: RestRequest, body: bytes) -> tuple[str, list[Instrument], str]:
-        """(category, instruments, next page cursor) of one listing page; raises ValueError if rejected."""
-        resp = _instruments.decode(body)
-        if resp.retCode != 0:
-            raise ValueError(f"retCode {resp.retCode}: {resp.retMsg}")
-        # Take the category from the body: it is what the instruments really are.
-        category = resp.result.category or dict(parse_qsl(urlsplit(request.url).query)).get("category", "")
-        if category not in CATEGORIES:
-            raise ValueError(f"instrument listing for unsupported category {category!r}")
-        instruments = []
-        for info in resp.result.instruments:
-            inst = self._instrument(category, info)
-            if inst is not None:
-                instruments.append(inst)
-        return category, instruments, resp.result.nextPageCursor
-
-    def _instrument(self, category: str, info: InstrumentInfo) -> Instrument | None:
-        base, quote = info.baseCoin, info.quoteCoin
-        if category == "spot":
-            return Instrument(
-                exchange=self.id,
-                native=info.symbol,
-                symbol=unified_symbol(base, quote),
-                base=base,
-                quote=quote,
-                kind="spot",
-                tick_size=info.priceFilter.tickSize,
-                step_size=info.lotSizeFilter.basePrecision,
-                active=info.status == "Trading",
-            )
-        settle = info.settleCoin or (quote if category == "linear" else base)
-        if info.contractType in _PERPETUAL:
-            expiry = None
-        elif info.contractType in _DATED and info.deliveryTime:
-            expiry = expiry_of(info.deliveryTime)
-        else:
-            return None  # options or a contract type this adapter does not know
-        return Instrument(
-            exchange=self.id,
-            native=info.symbol,
-            symbol=unified_symbol(base, quote, settle, expiry),
-            base=base,
-            quote=quote,
-            kind="swap" if expiry is None else "future",
-            settle=settle,
-            expiry=expiry,
-            # Inverse contracts are worth 1 USD each; linear sizes are already base units.
-            contract_size=1.0,
-            tick_size=info.priceFilter.tickSize,
-            step_size=info.lotSizeFilter.qtyStep,
-            active=info.status == "Trading",
-        )
 
     def _add_instruments(self, category: str, instruments: list[Instrument]) -> None:
         self.instruments.update(instruments)
@@ -254,6 +197,11 @@ class BybitAdapter(Adapter):
             # "Spot ticker ... has no bid/ask fields. For spot BBO use orderbook.1.{symbol}."
             extra = [f"orderbook.1.{native}"] if category == "spot" else []
             return category, [f"tickers.{native}", *extra]
+        if sub.channel in ("funding", "liquidations"):
+            if category == "spot":
+                raise UsageError(f"{self.id}: {sub.channel} is for linear and inverse contracts, not {sub.symbol}")
+            # Mark, index, funding and open interest come in the contract's tickers.
+            return category, [f"tickers.{native}" if sub.channel == "funding" else f"allLiquidation.{native}"]
         if sub.channel == "book":
             if self.book_depth not in BOOK_DEPTHS:
                 raise UsageError(f"{self.id}: no orderbook depth {self.book_depth}; use one of {BOOK_DEPTHS}")
@@ -266,6 +214,7 @@ class BybitAdapter(Adapter):
     def plan(self, subscriptions: Sequence[Subscription]) -> list[ConnectionPlan]:
         by_category: dict[str, dict[str, Subscription]] = {}
         for sub in subscriptions:
+            self._wants.setdefault(sub.symbol, set()).add(sub.channel)
             category, topics = self.topics_for(sub)
             topic_subs = by_category.setdefault(category, {})
             for topic in topics:
@@ -438,63 +387,6 @@ class BybitAdapter(Adapter):
             amount = t.v * contract / t.p if inverse else t.v
             out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, side, t.i))
 
-    def _on_ticker(
-        self, conn: str, category: str, symbol: str, param: str, frame: str | bytes, received: float, out: Output
-    ) -> None:
-        env = _ticker.decode(frame)
-        data = env.data
-        bad = _unreadable(data)
-        if bad is not None:
-            # Check before merging: a bad value merged into the cache would break every later delta.
-            out.append(self.error(conn, "malformed", f"{env.topic}: {bad}", received, symbol, frame=frame))
-            return
-        if env.type == "delta":
-            cached = self._tickers.get(symbol)
-            if cached is None:
-                # "snapshot then delta messages carrying only changed fields": without the
-                # snapshot there is nothing to merge into; the next snapshot restarts it.
-                self.control("ticker_delta_before_snapshot")
-                return
-            _merge(cached, data)
-        else:
-            cached = self._tickers[symbol] = data
-            self._conn_tickers.setdefault(conn, set()).add(symbol)
-        out.append(self._ticker_event(category, symbol, cached, env.ts, received))
-
-    def _ticker_event(
-        self, category: str, symbol: str, t: TickerData | None, ts: int | None, received: float
-    ) -> Ticker:
-        if category == "spot":
-            bbo = self._bbo.get(symbol)
-            bid, bid_size, ask, ask_size = bbo[1:] if bbo is not None else (None, None, None, None)
-        elif t is not None:
-            bid, bid_size = _price(t.bid1Price), _num(t.bid1Size)
-            ask, ask_size = _price(t.ask1Price), _num(t.ask1Size)
-        else:
-            bid = bid_size = ask = ask_size = None
-        if t is None:
-            return Ticker(self.id, symbol, _seconds(ts), received, bid, bid_size, ask, ask_size)
-        volume, quote_volume = _num(t.volume24h), _num(t.turnover24h)
-        if category == "inverse":
-            # Inverse volume24h counts USD contracts and turnover24h is in the base coin.
-            volume, quote_volume = quote_volume, volume
-        return Ticker(
-            self.id,
-            symbol,
-            _seconds(ts),
-            received,
-            bid,
-            bid_size,
-            ask,
-            ask_size,
-            last=_price(t.lastPrice),
-            open=_price(t.prevPrice24h),
-            high=_price(t.highPrice24h),
-            low=_price(t.lowPrice24h),
-            volume=volume,
-            quote_volume=quote_volume,
-        )
-
     def _on_orderbook(
         self, conn: str, category: str, symbol: str, depth: str, frame: str | bytes, received: float, out: Output
     ) -> None:
@@ -517,25 +409,13 @@ class BybitAdapter(Adapter):
             self.control("second_depth")
             return
         self._book_topics[symbol] = (conn, env.topic)
-        ts = _seconds(env.ts)
+        ts = env.ts / 1000.0 if env.ts is not None else None
         if kind == "snapshot":
             # "If you receive a new snapshot message, you will have to reset your local
             # orderbook"; u == 1 marks a service-restart snapshot, which overwrites likewise.
             self.books.snapshot(out, symbol, d.b, d.a, d.u, ts, received)
             return
         self.books.delta(out, symbol, d.b, d.a, d.u, d.u, None, ts, received)
-
-    def _on_bbo(self, conn: str, symbol: str, d: OrderbookData, ts: int | None, received: float, out: Output) -> None:
-        prev = self._bbo.get(symbol)
-        if prev is not None and prev[0] == d.u:
-            # "If unchanged for 3 s the same snapshot is re-sent with the same u."
-            self.control("bbo_repeat")
-            return
-        bid, bid_size = d.b[0] if d.b else (None, None)
-        ask, ask_size = d.a[0] if d.a else (None, None)
-        self._bbo[symbol] = (d.u, bid, bid_size, ask, ask_size)
-        self._conn_tickers.setdefault(conn, set()).add(symbol)
-        out.append(self._ticker_event("spot", symbol, self._tickers.get(symbol), ts, received))
 
     def _on_kline(
         self, conn: str, category: str, symbol: str, interval: str, frame: str | bytes, received: float, out: Output
@@ -587,7 +467,7 @@ class BybitAdapter(Adapter):
             out.append(self.error("rest", "http_status", f"{status} {request.url}", received, frame=body))
             return out
         try:
-            category, instruments, cursor = self._decode_instruments(request, body)
+            category, instruments, cursor = decode_instruments(self.id, request, body)
         except (msgspec.DecodeError, ValueError) as exc:
             out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received))
             return out
@@ -615,39 +495,3 @@ def _shards(topics: list[str], max_chars: int) -> list[list[str]]:
         shards[-1].append(topic)
         used += len(topic)
     return shards
-
-
-def _merge(cached: TickerData, delta: TickerData) -> None:
-    """Apply a ticker delta: "a missing field means unchanged"."""
-    for name in TickerData.__struct_fields__:
-        value = getattr(delta, name)
-        if value is not None:
-            setattr(cached, name, value)
-
-
-def _num(text: str | None) -> float | None:
-    """A ticker size or volume as a float; Bybit's ``""`` means "no value"."""
-    return float(text) if text else None
-
-
-def _price(text: str | None) -> float | None:
-    """A ticker price as a float; ``""`` and ``"0"`` (an empty book side) mean "no value"."""
-    return (float(text) or None) if text else None
-
-
-def _unreadable(data: TickerData) -> str | None:
-    """The first ticker field that is not a finite, non-negative decimal (or ``""``), or ``None``."""
-    for name in TickerData.__struct_fields__:
-        value = getattr(data, name)
-        if value and name != "symbol":
-            try:
-                number = float(value)
-            except ValueError:
-                return f"{name} {value[:30]!r}"
-            if not 0.0 <= number < math.inf:
-                return f"{name} {value[:30]!r}"
-    return None
-
-
-def _seconds(ms: int | None) -> float | None:
-    return ms / 1000.0 if ms is not None else None

@@ -20,6 +20,7 @@ __all__ = [
     "InstrumentsResponse",
     "InstrumentsResult",
     "Kline",
+    "LiquidationData",
     "LotSizeFilter",
     "OrderbookData",
     "PriceFilter",
@@ -106,6 +107,20 @@ class TickerData(msgspec.Struct, gc=False):
     ask1Size: str | None = None
     markPrice: str | None = None  # derivatives only
     indexPrice: str | None = None  # derivatives only
+    fundingRate: str | None = None  # perpetuals: the current interval's rate, a signed fraction
+    nextFundingTime: str | None = None  # perpetuals: ms, as a string
+    openInterest: str | None = None  # linear: base coin; inverse: USD contracts
+    openInterestValue: str | None = None  # USD value (linear); coin value (inverse)
+
+
+class LiquidationData(msgspec.Struct, gc=False):
+    """One element of ``allLiquidation.<symbol>`` ``data`` (pushed every 500 ms while any happen)."""
+
+    T: Millis  # update time, ms
+    s: str  # symbol
+    S: str  # the liquidated POSITION's side: "Buy" means a long was liquidated
+    v: Size  # size (USD contracts on inverse)
+    p: Price  # bankruptcy price
 
 
 class Kline(msgspec.Struct, gc=False):

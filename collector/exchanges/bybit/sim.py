@@ -231,6 +231,7 @@ class _Names(NamedTuple):
     ticker: str
     books: tuple[tuple[int, str], ...]  # (depth, stream)
     kline: str  # prefix; the Bybit interval and ".<native>" follow
+    liquidation: str
 
 
 class BybitWire(WireFormat):
@@ -350,7 +351,8 @@ class BybitWire(WireFormat):
         return _dumps({"req_id": str(request_id), "op": "subscribe", "args": args})
 
     def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
-        """Per category, the subscribe frames for trades, tickers, ``orderbook.200`` and klines (spot: 10 args each)."""
+        """Per category, the subscribe frames for trades, tickers, ``orderbook.200``, liquidations (derivatives)
+        and klines (spot: 10 args each)."""
         kline = _KLINE_OF.get(interval)
         if kline is None:
             raise UsageError(f"bybit has no kline interval {interval!r}; use one of {', '.join(_KLINE_OF)}")
@@ -360,6 +362,8 @@ class BybitWire(WireFormat):
             wanted = [f"publicTrade.{native}", f"tickers.{native}", f"orderbook.{DEFAULT_DEPTH}.{native}"]
             if category == "spot":
                 wanted.append(f"orderbook.1.{native}")  # spot tickers have no bid/ask
+            else:
+                wanted.append(f"allLiquidation.{native}")
             wanted.append(f"kline.{kline}.{native}")
             topics.setdefault(category, []).extend(wanted)
         frames: dict[str, list[str]] = {}
@@ -543,6 +547,7 @@ class BybitWire(WireFormat):
                 f"{category}:tickers.{native}",
                 books,
                 f"{category}:kline.",
+                f"{category}:allLiquidation.{native}",
             )
         return names
 
@@ -584,6 +589,10 @@ class BybitWire(WireFormat):
                 out.append(message)
         if update.fills and names.trade in subscribed:
             out.append(Message(names.trade, self._trades(names, market, update)))
+        if update.fills and names.liquidation in subscribed:
+            liquidations = self._liquidations(names, market, update)
+            if liquidations is not None:
+                out.append(Message(names.liquidation, liquidations))
         if update.candles:
             out.extend(self._klines(names, market, update, subscribed))
         return out
@@ -641,7 +650,8 @@ class BybitWire(WireFormat):
                 "price24hPcnt": change,
                 "usdIndexPrice": mid if spec.quote in ("USDT", "USDC") else "",
             }
-        interest_lots = spec.mean_lots * 2000
+        # Open interest follows the traded volume; the funding rate drifts with the premium.
+        interest_lots = spec.mean_lots * 2000 + m.volume_lots // 4
         mark = (bid + ask) / 2 / 10**spec.price_decimals
         interest = interest_lots / 10**spec.size_decimals
         interest_value = interest / mark if m.inverse else interest * mark
@@ -661,7 +671,7 @@ class BybitWire(WireFormat):
             "turnover24h": turnover,
             "volume24h": volume,
             "nextFundingTime": str(time_ms - time_ms % _FUNDING_MS + _FUNDING_MS),
-            "fundingRate": "0.0001",
+            "fundingRate": f"{0.0001 + (last - m.open_ticks) / m.open_ticks / 10:.8f}",
             "bid1Price": price(bid),
             "bid1Size": spec.size(bid_lots),
             "ask1Price": price(ask),
@@ -737,6 +747,31 @@ class BybitWire(WireFormat):
         topic = names.trade.partition(":")[2]
         if spot:
             return _dumps({"topic": topic, "ts": update.time_ms, "type": "snapshot", "data": data})
+        return _dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
+
+    def _liquidations(self, names: _Names, market: BybitMarket, update: Update) -> str | None:
+        """``allLiquidation.<s>``: one in twelve fills of a derivative stands for a forced close.
+
+        "S: position side. When you receive a Buy update, this means that a long position
+        has been liquidated" (its liquidation order sold into the bid).
+        """
+        if names.category == "spot":
+            return None
+        spec = market.spec
+        data = [
+            {
+                "T": f.time_ms,
+                "s": spec.native,
+                "S": "Buy" if f.buyer_maker else "Sell",
+                "v": spec.size(f.lots),
+                "p": spec.price(f.ticks),
+            }
+            for f in update.fills
+            if f.agg_id % 12 == 0
+        ]
+        if not data:
+            return None
+        topic = names.liquidation.partition(":")[2]
         return _dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
 
     def _klines(self, names: _Names, market: BybitMarket, update: Update, subscribed: Collection[str]) -> list[Message]:
@@ -968,7 +1003,7 @@ class BybitWire(WireFormat):
 def _topic_shape(topic: str) -> bool:
     """A topic Bybit serves for any listed symbol: trades, tickers, ``orderbook.<depth>``, ``kline.<interval>``."""
     parts = topic.split(".")
-    if len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
+    if len(parts) == 2 and parts[0] in ("publicTrade", "tickers", "allLiquidation"):
         return True
     if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in BOOK_DEPTHS:
         return True
