@@ -37,10 +37,12 @@ from .models import (
     Indicator,
     Liquidation,
     Outage,
+    Premium,
     Resync,
     Ticker,
     Trade,
 )
+from .premium import PremiumMonitor
 from .replay import Replay, replay
 from .symbols import Instrument
 
@@ -69,6 +71,8 @@ __all__ = [
     "MalformedFrame",
     "OrderBook",
     "Outage",
+    "Premium",
+    "PremiumMonitor",
     "Replay",
     "Resync",
     "Subscription",

@@ -36,6 +36,7 @@ from .indicators import IndicatorEngine
 from .log import get_logger
 from .models import Disconnected, Event, EventBase, Outage
 from .pipeline import END, Callback, EventQueue, Pipeline, Processor
+from .premium import DEFAULT_MAX_AGE, PremiumMonitor
 from .rest import ResponseTooLarge, RestClient
 from .sinks import Sink
 from .stats import Stats
@@ -153,7 +154,11 @@ class Collector:
             if ch not in cls.channels:
                 raise UsageError(f"{exchange} offers no {ch} channel; it offers {', '.join(cls.channels)}")
         subs = self._subs.setdefault(exchange, [])
-        subs.extend(Subscription(symbol, ch, interval) for symbol in names for ch in chans)  # type: ignore[arg-type]
+        for symbol in names:
+            for ch in chans:
+                sub = Subscription(symbol, ch, interval)  # type: ignore[arg-type]
+                if sub not in subs:  # asking twice (a bot and its premium monitor) subscribes once
+                    subs.append(sub)
 
     def on(self, callback: Callback, *types: type[Event]) -> None:
         """Call ``callback(event)`` for every event of ``types`` (all events when none given).
@@ -180,6 +185,42 @@ class Collector:
             engine = self.use_indicators(IndicatorEngine())
         engine.add(exchange, symbol, interval, *specs)
         return engine
+
+    def premium(
+        self,
+        bases: Iterable[str],
+        krw: Sequence[str] = ("upbit",),
+        usd: Sequence[str] = ("binance",),
+        *,
+        quote: str = "USDT",
+        fx: str | float | None = None,
+        max_age: float = DEFAULT_MAX_AGE,
+        min_interval: float = 1.0,
+        alerts: Iterable[str] = (),
+    ) -> PremiumMonitor:
+        """Compute the KRW premium of ``bases`` live, e.g. ``c.premium(["BTC", "ETH"], ["upbit"], ["binance"])``.
+
+        Subscribes the ``book`` and ``trades`` channels of every market it reads
+        (``BTC/KRW`` on each KRW venue, ``BTC/USDT`` abroad, ``USDT/KRW`` on the FX venue)
+        and adds ``premium`` events (and alerts, e.g. ``"premium > 0.03"``) to the stream.
+        See :mod:`collector.premium` for the price and staleness rules. Call before
+        :meth:`start`; returns the monitor (:meth:`~collector.premium.PremiumMonitor.latest`).
+        """
+        monitor = PremiumMonitor(
+            bases,
+            krw,
+            usd,
+            book_of=self.book,
+            quote=quote,
+            fx=fx,
+            max_age=max_age,
+            min_interval=min_interval,
+            alerts=alerts,
+        )
+        for exchange, symbols in monitor.markets().items():
+            self.subscribe(exchange, symbols, ["book", "trades"])
+        self.add_processor(monitor.process)
+        return monitor
 
     def use_indicators(self, engine: IndicatorEngine) -> IndicatorEngine:
         """Run a configured :class:`~collector.indicators.IndicatorEngine` on every event.

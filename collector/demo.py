@@ -29,6 +29,7 @@ from .exchanges import EXCHANGES
 from .indicators import IndicatorEngine
 from .indicators.cli import engine_from_args
 from .models import Book, Connected, Disconnected, Error, Event, Outage, Resync, Ticker, Trade
+from .premium import PremiumMonitor
 
 __all__ = ["DemoState", "price_decimals", "run_demo"]
 
@@ -87,7 +88,14 @@ def price_decimals(tick: float | None, price: float) -> int:
     return max(0, 4 - math.floor(math.log10(price))) if price > 0 else 2
 
 
-def _render(state: DemoState, c: Collector, engine: IndicatorEngine, elapsed: float, duration: float) -> Group:
+def _render(
+    state: DemoState,
+    c: Collector,
+    engine: IndicatorEngine,
+    premium: PremiumMonitor | None,
+    elapsed: float,
+    duration: float,
+) -> Group:
     up = sum(1 for s in state.connections.values() if s == "up")
     conns = f"{up}/{len(state.connections)} connections up"
     title = f"collector demo {elapsed:4.1f}/{duration:g}s  {state.events:,} events  {conns}"
@@ -125,11 +133,31 @@ def _render(state: DemoState, c: Collector, engine: IndicatorEngine, elapsed: fl
             shown = ", ".join(f"{v:,.2f}" for v in outputs.values() if v is not None)
             values.append(f"{name}={shown or '…'}")
         parts.append(Text(f"{interval} {exchange} {symbol}: {' '.join(values) or 'warming up'}"[:WIDTH]))
+    if premium is not None:
+        premiums = []
+        for pair in premium.pairs:
+            p = premium.latest(*pair)
+            value = f"{p.premium * 100:+.2f}%" if p is not None else "…"
+            premiums.append(f"{pair.base} {pair.krw_exchange}/{pair.usd_exchange} {value}")
+        parts.append(Text(f"KRW premium: {'  '.join(premiums)}"[:WIDTH]))
     log = Text("recent resyncs and errors:\n", style="bold")
     for line in state.log:
         log.append(f"  {line}\n", style="")
     parts.append(log)
     return Group(*parts)
+
+
+def _premium(c: Collector, markets: dict[str, list[str]]) -> PremiumMonitor | None:
+    """The KRW premium of the assets both a Korean venue and a USDT venue show (``None`` if none)."""
+    krw = [ex for ex, syms in sorted(markets.items()) if any(s.endswith("/KRW") for s in syms)]
+    usd = [ex for ex, syms in sorted(markets.items()) if any(s.endswith("/USDT") for s in syms)][:1]
+    if not krw or not usd:
+        return None
+    bases = sorted(
+        {s.split("/")[0] for s in markets[krw[0]] if s.endswith("/KRW")}
+        & {s.split("/")[0] for s in markets[usd[0]] if s.endswith("/USDT")}
+    )
+    return c.premium(bases, krw[:1], usd) if bases else None
 
 
 async def run_demo(args: argparse.Namespace) -> int:
@@ -140,6 +168,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     if args.symbols:
         spot = [s.strip() for s in args.symbols.split(",") if s.strip()]
         markets = {ex: spot if all(":" not in s for s in syms) else syms for ex, syms in markets.items()}
+    for symbols in markets.values():
+        if any(s.endswith("/KRW") for s in symbols) and "USDT/KRW" not in symbols:
+            symbols.append("USDT/KRW")  # the FX rate of the KRW premium
     console = Console() if Console().is_terminal else Console(width=WIDTH)
     duration = float(args.duration)
     async with Simulator(markets, seed=int(time.time()) & 0xFFFF, tick_interval=0.1) as sim:
@@ -148,6 +179,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         for exchange, symbols in markets.items():
             c.subscribe(exchange, symbols, ["trades", "ticker", "book"])
         c.on(state)
+        premium = _premium(c, markets)
         engine = engine_from_args(args) or IndicatorEngine(candles=["1s"], indicators=["SMA(5)", "RSI(6)"])
         c.use_indicators(engine)
         kafka = sink_from_args(args)
@@ -163,7 +195,12 @@ async def run_demo(args: argparse.Namespace) -> int:
         synced = 0
         try:
             with (
-                Live(_render(state, c, engine, 0.0, duration), console=console, refresh_per_second=4, transient=False)
+                Live(
+                    _render(state, c, engine, premium, 0.0, duration),
+                    console=console,
+                    refresh_per_second=4,
+                    transient=False,
+                )
                 if console.is_terminal
                 else _NoLive() as live
             ):
@@ -173,13 +210,13 @@ async def run_demo(args: argparse.Namespace) -> int:
                         sim.inject(gap_target[0], Fault.GAP, symbol=gap_target[1])
                         injected = True
                     if console.is_terminal:
-                        live.update(_render(state, c, engine, elapsed, duration))
+                        live.update(_render(state, c, engine, premium, elapsed, duration))
                     elif elapsed >= next_print:
                         # Not a terminal (a pipe, CI): a snapshot of the view every few seconds.
-                        console.print(_render(state, c, engine, elapsed, duration))
+                        console.print(_render(state, c, engine, premium, elapsed, duration))
                         next_print += 5.0
                     await asyncio.sleep(0.25)
-            console.print(_render(state, c, engine, duration, duration))
+            console.print(_render(state, c, engine, premium, duration, duration))
             synced = sum(1 for ex, sym in state.rows if (b := c.book(ex, sym)) is not None and b.synced)
         finally:
             await c.stop()

@@ -35,6 +35,7 @@ __all__ = [
     "Liquidation",
     "MarketEvent",
     "Outage",
+    "Premium",
     "Resync",
     "Side",
     "StatusEvent",
@@ -196,6 +197,30 @@ class Alert(MarketEvent, frozen=True, gc=False, tag="alert"):
     start: float | None = None
 
 
+class Premium(MarketEvent, frozen=True, gc=False, tag="premium"):
+    """The KRW premium of ``base``: its KRW price on a Korean venue over its USD price abroad.
+
+    ``exchange``/``symbol`` name the KRW market (``upbit``, ``BTC/KRW``) and repeat as
+    ``krw_exchange``; ``usd_exchange``/``usd_symbol`` the market abroad (``binance``,
+    ``BTC/USDT``). ``fx`` is KRW per USD(T) from ``fx_source`` (``upbit:USDT/KRW``, or
+    ``fixed`` for a rate the user gave). ``premium = krw_price / (usd_price * fx) - 1`` as
+    a fraction (0.03 = 3 %). ``krw_source``/``usd_source`` say where each price came from:
+    ``mid`` of the maintained book, or ``last`` trade when no synced, fresh book exists.
+    """
+
+    base: str
+    krw_exchange: str
+    krw_price: float
+    usd_exchange: str
+    usd_symbol: str
+    usd_price: float
+    fx: float
+    fx_source: str
+    premium: float
+    krw_source: str = "mid"
+    usd_source: str = "mid"
+
+
 class StatusEvent(EventBase, frozen=True, gc=False):
     """Data-quality and connection status; ``symbol`` is ``None`` for connection-wide events."""
 
@@ -274,6 +299,7 @@ Event: TypeAlias = (
     | Liquidation
     | Indicator
     | Alert
+    | Premium
     | Connected
     | Disconnected
     | Resync

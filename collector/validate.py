@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .models import Candle, DerivativeTicker, Liquidation, Ticker, Trade
+from .models import Candle, DerivativeTicker, Liquidation, Premium, Ticker, Trade
 
 __all__ = ["invalid"]
 
@@ -92,12 +92,19 @@ def _liquidation(e: Liquidation) -> str | None:
     return None
 
 
+def _premium(e: Premium) -> str | None:
+    if not (0.0 < e.krw_price < _INF and 0.0 < e.usd_price < _INF and 0.0 < e.fx < _INF and _finite(e.premium)):
+        return f"premium krw {e.krw_price!r} usd {e.usd_price!r} fx {e.fx!r} premium {e.premium!r}"
+    return None
+
+
 _CHECKS: dict[type, Callable[[Any], str | None]] = {
     Trade: _trade,
     Ticker: _ticker,
     Candle: _candle,
     DerivativeTicker: _derivative,
     Liquidation: _liquidation,
+    Premium: _premium,
 }
 
 

@@ -34,3 +34,14 @@ def test_replay_indicators_example() -> None:
         "RUNE/EUR: best bid (6.251, 69.3), best ask (6.269, 69.3), 690 levels",
     ]
     assert "NKN/USDT 1s close 0.3528 volume 58.0" in lines
+
+
+def test_premium_bot_against_the_simulator() -> None:
+    """The premium bot prints premiums for its three assets and one alert per asset crossing the threshold."""
+    result = run("examples/premium_bot.py", "--simulated", "--duration", "6", "--threshold", "0.02")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert {line.split()[0] for line in lines if "upbit/binance" in line} == {"BTC", "ETH", "XRP"}
+    alerts = [line for line in lines if line.startswith("ALERT ")]
+    assert sorted(line.split()[1] for line in alerts) == ["BTC/KRW", "ETH/KRW", "XRP/KRW"]
+    assert [line.split(":")[0] for line in lines[-3:]] == ["final BTC", "final ETH", "final XRP"]

@@ -31,6 +31,7 @@ from .args import output_path, parse_targets, positive_float, positive_int
 from .consume import add_consume_arguments, run_consume
 from .kafka import add_kafka_arguments
 from .live import record_command, run_command, simulate_command
+from .premium import add_premium_arguments, premium_command
 from .replay import replay_command
 
 __all__ = ["build_parser", "main", "parse_targets"]
@@ -129,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_indicator_arguments(p)
     add_kafka_arguments(p)
 
+    p = sub.add_parser("premium", help="the KRW premium of assets on Korean venues over venues abroad, live")
+    add_premium_arguments(p)
+
     p = sub.add_parser("consume", help="read events back from Kafka/Redpanda and print JSON lines")
     add_consume_arguments(p)
 
@@ -162,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": replay_command,
         "simulate": simulate_command,
         "consume": run_consume,
+        "premium": premium_command,
     }
     try:
         if args.command == "demo":

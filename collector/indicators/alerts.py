@@ -5,6 +5,7 @@ Grammar (one rule per string, as the CLI's ``--alert`` takes it)::
     rule     := [interval ":"] operand op operand
     op       := ">" | ">=" | "<" | "<=" | "crosses above" | "crosses below"
     operand  := number | open | high | low | close | volume | indicator ["." output]
+              | event field (funding_rate, mark_price, index_price, open_interest, ... premium)
 
 ``indicator`` is a spec as :func:`collector.indicators.parse_indicator` reads it; the
 ``.output`` may be left out when the indicator has one output (``RSI(14)`` means
@@ -20,6 +21,11 @@ bar's close may still revise. Alerts are edge-triggered, per exchange + symbol +
 - ``A crosses above B`` fires on a bar where ``A > B`` after a bar where ``A <= B``
   (``crosses below``: ``A < B`` after ``A >= B``). Both bars need values, so the first
   bar after the warm-up never fires a cross.
+
+Rules over event fields (:data:`EVENT_FIELDS`: a derivative ticker's ``funding_rate > 0.0005``,
+a KRW premium's ``premium > 0.03``) run on every event of that type instead of on bars,
+edge-triggered the same way per exchange + symbol (per market pair for premiums). They
+compare fields of one event type with numbers or with each other, and take no interval.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,10 +42,24 @@ from .intervals import canonical_interval
 from .spec import IndicatorSpec, format_number, parse_indicator
 from .streams import Bar, Values
 
-__all__ = ["FIELDS", "AlertRule", "Operand", "RuleState", "parse_rule"]
+__all__ = ["EVENT_FIELDS", "FIELDS", "AlertRule", "Operand", "RuleState", "parse_rule"]
 
 FIELDS = ("open", "high", "low", "close", "volume")
 """Candle fields a rule may use directly."""
+
+EVENT_FIELDS = {
+    "funding_rate": "derivative_ticker",
+    "predicted_funding_rate": "derivative_ticker",
+    "mark_price": "derivative_ticker",
+    "index_price": "derivative_ticker",
+    "open_interest": "derivative_ticker",
+    "open_interest_value": "derivative_ticker",
+    "premium": "premium",
+    "krw_price": "premium",
+    "usd_price": "premium",
+    "fx": "premium",
+}
+"""Event fields a rule may use, and the event ``type`` that carries each."""
 
 Op = Literal[">", ">=", "<", "<=", "crosses above", "crosses below"]
 _OP = re.compile(r"\s+crosses\s+(above|below)\s+|>=|<=|>|<", re.IGNORECASE)
@@ -61,6 +81,7 @@ class Operand(msgspec.Struct, frozen=True):
     field: str | None = None
     spec: IndicatorSpec | None = None
     output: int = 0
+    event: str | None = None  # the event type carrying ``field``, for event fields
 
 
 class AlertRule(msgspec.Struct, frozen=True):
@@ -71,6 +92,8 @@ class AlertRule(msgspec.Struct, frozen=True):
     op: Op
     right: Operand
     interval: str | None = None
+    event: str | None = None
+    """The event type the rule runs on (``derivative_ticker``, ``premium``); ``None``: closed bars."""
 
     @property
     def specs(self) -> list[IndicatorSpec]:
@@ -87,6 +110,9 @@ def _operand(text: str, rule: str) -> Operand:
         return Operand(format_number(value), constant=value)
     if text.lower() in FIELDS:
         return Operand(text.lower(), field=text.lower())
+    if text.lower() in EVENT_FIELDS:
+        name = text.lower()
+        return Operand(name, field=name, event=EVENT_FIELDS[name])
     head, dot, output = text.rpartition(".")
     if not dot or ")" in output:
         head, output = text, ""
@@ -129,13 +155,20 @@ def parse_rule(text: str) -> AlertRule:
     right = _operand(rest, text)
     if left.constant is not None and right.constant is not None:
         raise UsageError(f"alert {text!r}: compares two constants")
+    events = {o.event for o in (left, right) if o.event is not None}
+    event = events.pop() if len(events) == 1 else None
+    if events or (event and any(o.constant is None and o.event is None for o in (left, right))):
+        raise UsageError(f"alert {text!r}: compare the fields of one event type with numbers or with each other")
+    if event and interval is not None:
+        raise UsageError(f"alert {text!r}: {event} rules run on every event, not on {interval} bars")
     canonical = f"{left.text} {op} {right.text}"
     if interval is not None:
         canonical = f"{interval}: {canonical}"
-    return AlertRule(canonical, left, op, right, interval)
+    return AlertRule(canonical, left, op, right, interval, event)
 
 
-Getter = Callable[[Bar, list[Values]], float | None]
+Getter = Callable[[Any, list[Values]], float | None]
+"""Reads an operand from a bar (or, for event rules, the event) and the series' indicator values."""
 
 
 def _getter(operand: Operand, index: dict[tuple[str, tuple[float, ...]], int]) -> Getter:
@@ -145,7 +178,12 @@ def _getter(operand: Operand, index: dict[tuple[str, tuple[float, ...]], int]) -
     field = operand.field
     if field is not None:
         get_field = operator.attrgetter(field)
-        return lambda bar, values: float(get_field(bar))
+
+        def read(bar: Any, values: list[Values]) -> float | None:
+            value = get_field(bar)
+            return None if value is None else float(value)
+
+        return read
     assert operand.spec is not None
     slot = index[operand.spec.key]
     output = operand.output
@@ -168,8 +206,8 @@ class RuleState:
         self._last = False
         self._last_diff: float | None = None
 
-    def check(self, bar: Bar, values: list[Values]) -> dict[str, float | None] | None:
-        """Evaluate on a closed bar; the operands' values if the rule fires now, else ``None``."""
+    def check(self, bar: Bar | Any, values: list[Values]) -> dict[str, float | None] | None:
+        """Evaluate on a closed bar (an event, for event rules); the operands' values if the rule fires now."""
         a = self._left(bar, values)
         b = self._right(bar, values)
         rule = self.rule

@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RULE",
         action="append",
         default=[],
-        help="alert rule, repeatable, e.g. 'RSI(14).real > 70' or "
-        "'MACD(12,26,9).macd crosses above MACD(12,26,9).macdsignal'",
+        help="alert rule, repeatable, e.g. 'RSI(14).real > 70', "
+        "'MACD(12,26,9).macd crosses above MACD(12,26,9).macdsignal' or 'funding_rate > 0.0005'",
     )
     group.add_argument(
         "--forming-interval",
@@ -69,7 +69,8 @@ def engine_from_args(args: argparse.Namespace) -> IndicatorEngine | None:
     intervals = parse_intervals(candles_text) if candles_text else []
     specs = [parse_indicator(s) for s in split_specs(indicators_text)] if indicators_text else []
     parsed_rules = [parse_rule(r) for r in rules]
-    if not intervals and (specs or parsed_rules):
+    # Event-field rules (funding_rate > x, premium > x) need no candles.
+    if not intervals and (specs or any(r.event is None for r in parsed_rules)):
         intervals = [DEFAULT_INTERVAL]
     return IndicatorEngine(
         candles=intervals,

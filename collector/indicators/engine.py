@@ -39,8 +39,8 @@ from typing import Any
 from ..book import OrderBook
 from ..errors import UsageError
 from ..log import get_logger
-from ..models import UNSET, Alert, Book, Candle, Event, Indicator, Trade
-from .alerts import AlertRule, parse_rule
+from ..models import UNSET, Alert, Book, Candle, DerivativeTicker, Event, Indicator, Premium, Trade
+from .alerts import AlertRule, RuleState, parse_rule
 from .book_metrics import BOOK_NAME, book_values
 from .candles import IntervalState, SymbolCandles
 from .intervals import canonical_interval, interval_seconds
@@ -97,7 +97,13 @@ class IndicatorEngine:
             raise UsageError("book_metrics_depth must be at least 1 level")
         self.intervals = sorted(dict.fromkeys(canonical_interval(c) for c in candles), key=interval_seconds)
         self.indicators = _specs(indicators)
-        self.rules = [parse_rule(r) if isinstance(r, str) else r for r in alerts]
+        rules = [parse_rule(r) if isinstance(r, str) else r for r in alerts]
+        self.rules = [r for r in rules if r.event is None]
+        self._event_rules: dict[str, list[AlertRule]] = {}
+        for rule in rules:
+            if rule.event is not None:
+                self._event_rules.setdefault(rule.event, []).append(rule)
+        self._event_states: dict[tuple[str, ...], list[RuleState]] = {}
         self.forming_interval = forming_interval
         self.book_metrics_depth = book_metrics_depth
         self.exchange_candles = exchange_candles
@@ -115,6 +121,9 @@ class IndicatorEngine:
             Candle: self._on_candle,
             Book: self._on_book,
         }
+        if self._event_rules:
+            self._dispatch[DerivativeTicker] = self._on_rule_event
+            self._dispatch[Premium] = self._on_rule_event
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -348,6 +357,27 @@ class IndicatorEngine:
         start = timestamp if timestamp is not None else received
         values = book_values(bids, asks)
         return Indicator(exchange, symbol, timestamp, received, "tick", BOOK_NAME, [depth], start, True, values, "book")
+
+    def _on_rule_event(self, event: DerivativeTicker | Premium, out: list[Event]) -> None:
+        """Event-field rules (``funding_rate > 0.0005``, ``premium > 0.03``), edge-triggered per market."""
+        rules = self._event_rules.get(event.type)
+        if not rules:
+            return
+        key = (event.type, event.exchange, event.symbol, getattr(event, "usd_exchange", ""))
+        states = self._event_states.get(key)
+        if states is None:
+            states = self._event_states[key] = [RuleState(rule, {}) for rule in rules]
+        fired = []
+        for state in states:
+            values = state.check(event, [])
+            if values is not None:
+                alert = Alert(
+                    event.exchange, event.symbol, event.timestamp, event.received, state.rule.text, None, values
+                )
+                fired.append(alert)
+        if fired:
+            out.extend(fired)
+            self._fire(fired)
 
     def _fire(self, alerts: list[Alert]) -> None:
         self.stats["alerts"] += len(alerts)

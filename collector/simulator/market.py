@@ -51,7 +51,17 @@ INTERVAL_MS: dict[str, int] = {
 _MEMO_LIMIT = 50_000  # memoised price/size texts per instrument; the memo is cleared when full
 
 # Rough price levels so synthetic books look familiar; unknown bases get a seeded price.
-_PRICES = {"BTC": 60_000.0, "ETH": 3_000.0, "BNB": 600.0, "SOL": 150.0, "XRP": 0.6, "DOGE": 0.15, "ADA": 0.45}
+_PRICES = {
+    "BTC": 60_000.0,
+    "ETH": 3_000.0,
+    "BNB": 600.0,
+    "SOL": 150.0,
+    "XRP": 0.6,
+    "DOGE": 0.15,
+    "ADA": 0.45,
+    "USDT": 1.0,
+    "USDC": 1.0,
+}
 
 
 def split_symbol(symbol: str) -> tuple[str, str, str | None, str | None]:

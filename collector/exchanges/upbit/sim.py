@@ -59,6 +59,9 @@ DEFAULT_LEVELS = 30
 
 _TYPES = ("trade", "ticker", "orderbook")
 _QUOTES = {"KRW": 1400.0, "USDT": 1.0}  # quote units per USD; BTC markets divide by the BTC price
+# Coins trade dearer in Korea than abroad (the "kimchi premium"); dollar stablecoins do not.
+_KRW_PREMIUM = 1.025
+_STABLE = frozenset({"USDT", "USDC"})
 # KRW tick table, highest band first: (price at or above, tick in KRW).
 _KRW_TICKS = ((1_000_000, 1000), (500_000, 500), (100_000, 100), (50_000, 50), (10_000, 10), (5_000, 5), (1_000, 1))
 _WEIGHT_HEADER = "X-Sim-Used-Weight"  # Upbit's Remaining-Req counts down per group; not simulated
@@ -301,6 +304,8 @@ class UpbitWire(WireFormat):
         rng = random.Random(f"{seed}:upbit:{symbol}:spec")
         usd = start_price(base, rng)
         price = usd / start_price("BTC", rng) if quote == "BTC" else usd * _QUOTES[quote]
+        if quote == "KRW" and base not in _STABLE:
+            price *= _KRW_PREMIUM
         native = f"{quote}-{base}"
         unit = next((tick for floor, tick in _KRW_TICKS if price >= floor), 0) if quote == "KRW" else 0
         if unit:
