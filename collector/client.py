@@ -40,7 +40,7 @@ from .premium import DEFAULT_MAX_AGE, PremiumMonitor
 from .rest import ResponseTooLarge, RestClient
 from .sinks import Sink
 from .stats import Stats
-from .transport import Transport, WebsocketsTransport
+from .transport import Transport, create_transport
 
 __all__ = ["Callback", "Collector", "Processor"]
 
@@ -57,6 +57,9 @@ class Collector:
       the sockets, nothing is lost) or ``"drop_oldest"`` (market events only, counted in
       ``stats["dropped_oldest"]``; status events are never dropped). ``0`` disables the
       queue (callbacks and sinks only).
+    - ``transport``: ``"websockets"`` (default), ``"picows"`` (``pip install
+      'crypto-collector[fast]'``: several times faster per frame) or a
+      :class:`~collector.transport.Transport`; ``COLLECTOR_TRANSPORT`` sets the default.
     - ``record``: a :class:`~collector.capture.CaptureWriter` that receives every raw frame
       and REST response.
     - ``plan_overrides``: fields to replace in every connection plan, e.g.
@@ -76,7 +79,7 @@ class Collector:
         book_top: int | None = None,
         queue_size: int = 10_000,
         overflow: Literal["block", "drop_oldest"] = "block",
-        transport: Transport | None = None,
+        transport: Transport | str | None = None,
         record: CaptureWriter | None = None,
         rest: RestClient | None = None,
         stable_after: float = 5.0,
@@ -95,7 +98,7 @@ class Collector:
         self._book_top = book_top
         self._queue = EventQueue(queue_size, overflow) if queue_size else None
         self._pipeline = Pipeline(self._queue)
-        self._transport = transport or WebsocketsTransport()
+        self._transport = create_transport(transport)
         self._recorder = record
         self._rest = rest or RestClient()
         if self._rest.on_outage is None:

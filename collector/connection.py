@@ -206,8 +206,11 @@ class Connection:
         while not self.stopping:
             try:
                 socket, self.plan = await self._connect()
-            except (OSError, SocketClosed, TimeoutError) as exc:
+            except Exception as exc:  # whatever a connect raises is reported and retried, never a dead task
                 reason = str(exc) or type(exc).__name__
+                if not isinstance(exc, OSError | SocketClosed | TimeoutError):
+                    self.log.exception("connect raised unexpectedly", url=self.plan.url)
+                    reason = f"{type(exc).__name__}: {reason}"
                 if is_fatal(exc):
                     self.failed = reason
                     self.log.error("connection failed for good", url=self.plan.url, error=reason)

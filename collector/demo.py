@@ -175,7 +175,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     duration = float(args.duration)
     async with Simulator(markets, seed=int(time.time()) & 0xFFFF, tick_interval=0.1) as sim:
         state = DemoState()
-        c = Collector(endpoints={ex: sim.endpoints(ex) for ex in markets}, queue_size=0)
+        c = Collector(endpoints={ex: sim.endpoints(ex) for ex in markets}, queue_size=0, transport=args.transport)
         for exchange, symbols in markets.items():
             c.subscribe(exchange, symbols, ["trades", "ticker", "book"])
         c.on(state)

@@ -12,6 +12,7 @@ between retrying and giving up.
 
 from __future__ import annotations
 
+import os
 import ssl
 from typing import Protocol
 
@@ -19,7 +20,19 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-__all__ = ["BadAddress", "HandshakeRejected", "Socket", "SocketClosed", "Transport", "WebsocketsTransport"]
+__all__ = [
+    "TRANSPORTS",
+    "BadAddress",
+    "HandshakeRejected",
+    "Socket",
+    "SocketClosed",
+    "Transport",
+    "WebsocketsTransport",
+    "create_transport",
+]
+
+TRANSPORTS = ("websockets", "picows")
+"""Transport names :func:`create_transport` knows."""
 
 
 class SocketClosed(Exception):
@@ -157,3 +170,24 @@ class WebsocketsTransport:
         except InvalidHandshake as exc:
             raise SocketClosed(f"handshake failed: {exc}") from exc
         return _WebsocketsSocket(ws)
+
+
+def create_transport(choice: str | Transport | None = None) -> Transport:
+    """A transport by name (``websockets``, ``picows``), or ``choice`` itself when it is one.
+
+    ``None`` reads ``COLLECTOR_TRANSPORT`` from the environment (default ``websockets``).
+    Raises :class:`~collector.errors.UsageError` for an unknown name, or for ``picows``
+    when it is not installed (``pip install 'crypto-collector[fast]'``).
+    """
+    if choice is not None and not isinstance(choice, str):
+        return choice
+    name = choice or os.environ.get("COLLECTOR_TRANSPORT") or "websockets"
+    if name == "websockets":
+        return WebsocketsTransport()
+    if name == "picows":
+        from .transport_picows import PicowsTransport
+
+        return PicowsTransport()
+    from .errors import UsageError
+
+    raise UsageError(f"no transport {name!r}; use one of {', '.join(TRANSPORTS)}")

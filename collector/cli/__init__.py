@@ -27,6 +27,7 @@ from ..errors import CollectorError
 from ..indicators.cli import add_arguments as add_indicator_arguments
 from ..runner import Interrupted
 from ..runner import run as run_program
+from ..transport import TRANSPORTS
 from .args import output_path, parse_targets, positive_float, positive_int
 from .consume import add_consume_arguments, run_consume
 from .kafka import add_kafka_arguments
@@ -64,6 +65,7 @@ def _add_live_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--interval", default="1m", help="exchange candle interval for the candles channel")
     p.add_argument("--duration", type=positive_float, default=None, help="stop after this many seconds")
+    _add_transport(p)
     p.add_argument(
         "--poll-interval",
         type=positive_float,
@@ -78,6 +80,16 @@ def _add_live_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="EXCHANGE=WS,REST",
         help="override an exchange's websocket and REST base URLs (see `collector simulate`)",
+    )
+
+
+def _add_transport(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=None,
+        help="websocket client: websockets (default) or picows (pip install 'crypto-collector[fast]', faster); "
+        "COLLECTOR_TRANSPORT sets the default",
     )
 
 
@@ -126,12 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="offline demo: local exchange simulator, real adapters, live view")
     p.add_argument("--duration", type=positive_float, default=15.0, help="seconds to run (default 15)")
+    _add_transport(p)
     p.add_argument("--symbols", default=None, help="spot symbols to simulate on every spot exchange")
     add_indicator_arguments(p)
     add_kafka_arguments(p)
 
     p = sub.add_parser("premium", help="the KRW premium of assets on Korean venues over venues abroad, live")
     add_premium_arguments(p)
+    _add_transport(p)
 
     p = sub.add_parser("consume", help="read events back from Kafka/Redpanda and print JSON lines")
     add_consume_arguments(p)

@@ -24,7 +24,12 @@ __all__ = ["record_command", "run_command", "simulate_command", "simulator_marke
 
 
 def _collector_for(args: argparse.Namespace, **kwargs: Any) -> Collector:
-    c = Collector(endpoints=parse_endpoints(args.endpoint), poll_interval=args.poll_interval, **kwargs)
+    c = Collector(
+        endpoints=parse_endpoints(args.endpoint),
+        poll_interval=args.poll_interval,
+        transport=args.transport,
+        **kwargs,
+    )
     channels = parse_channels(args.channels) if args.channels is not None else None
     shard = parse_shard(getattr(args, "shard", None))
     subscribed = 0

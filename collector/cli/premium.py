@@ -141,7 +141,7 @@ async def premium_command(args: argparse.Namespace) -> int:
             wanted = markets.markets()
             sim = await stack.enter_async_context(Simulator(wanted, seed=7, tick_interval=0.1))
             endpoints = {exchange: sim.endpoints(exchange) for exchange in wanted} | endpoints
-        c = Collector(endpoints=endpoints, queue_size=0)
+        c = Collector(endpoints=endpoints, queue_size=0, transport=args.transport)
         monitor = c.premium(bases, krw, usd, quote=args.quote, fx=fx, max_age=args.max_age, alerts=args.alert)
         view = _View()
         c.on(view, Premium, Alert)

@@ -1,0 +1,222 @@
+"""A websocket transport on picows (a Cython websocket client): the fast path for live data.
+
+Install it with ``pip install 'crypto-collector[fast]'`` and choose it with
+``Collector(transport="picows")``, ``collector run --transport picows`` or
+``COLLECTOR_TRANSPORT=picows``. It behaves as :class:`~collector.transport.WebsocketsTransport`
+does at the interface: the same exceptions for refused handshakes and bad addresses,
+protocol pings with a reply timeout, a bounded message size, close codes in the
+disconnect reason, TLS certificates verified.
+
+Frames are parsed in picows's read callback and queued; :meth:`PicowsSocket.recv` hands
+them out without a task switch while any are queued, so a burst of frames costs one
+wake-up. A text frame that is not valid UTF-8 is handed on as bytes (the adapter reports
+it as malformed) instead of ending the connection. When more than ``high_water`` frames
+wait, the socket stops reading from the kernel until the reader catches up (TCP
+backpressure, as the websockets client does with its own buffer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+
+try:
+    import picows
+except ImportError:  # pragma: no cover - depends on the installation
+    picows = None  # type: ignore[assignment]
+
+from .errors import UsageError
+from .transport import BadAddress, HandshakeRejected, Socket, SocketClosed
+
+__all__ = ["PicowsSocket", "PicowsTransport", "available"]
+
+
+def available() -> bool:
+    """Whether picows is installed."""
+    return picows is not None
+
+
+class _Listener(picows.WSListener if picows is not None else object):  # type: ignore[misc]
+    """Collects whole messages from picows's frame callbacks (see the module docstring)."""
+
+    def __init__(self, max_size: int, high_water: int) -> None:
+        super().__init__()
+        self.messages: deque[str | bytes] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.closed: str | None = None
+        self.transport: picows.WSTransport | None = None
+        self.paused = False
+        self._max_size = max_size
+        self._high_water = high_water
+        self._parts: list[bytes] = []
+        self._parts_size = 0
+        self._parts_text = False
+
+    def on_ws_connected(self, transport: picows.WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is picows.WSMsgType.TEXT or kind is picows.WSMsgType.BINARY:
+            if frame.fin:
+                if kind is picows.WSMsgType.TEXT:
+                    self._deliver(_text(frame.get_payload_as_bytes()))
+                else:
+                    self._deliver(frame.get_payload_as_bytes())
+                return
+            self._parts = [frame.get_payload_as_bytes()]
+            self._parts_size = len(self._parts[0])
+            self._parts_text = kind is picows.WSMsgType.TEXT
+        elif kind is picows.WSMsgType.CONTINUATION:
+            if not self._parts:
+                self._fail(transport, "continuation frame without a first frame")
+                return
+            payload = frame.get_payload_as_bytes()
+            self._parts_size += len(payload)
+            if self._parts_size > self._max_size:
+                self._fail(transport, f"message larger than {self._max_size} bytes")
+                return
+            self._parts.append(payload)
+            if frame.fin:
+                data = b"".join(self._parts)
+                self._parts = []
+                self._deliver(_text(data) if self._parts_text else data)
+        elif kind is picows.WSMsgType.CLOSE:
+            code = frame.get_close_code()
+            message = frame.get_close_message() or b""
+            self.closed = f"closed by peer: {code.value} {message.decode('utf-8', 'replace')}".rstrip()
+            transport.send_close(code)
+            transport.disconnect()
+        # PING is answered by picows (enable_auto_pong); a PONG ends its reply timer.
+
+    def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
+        if self.closed is None:
+            self.closed = "connection lost (peer vanished or no pong in time)"
+        self._wake()
+
+    def _deliver(self, message: str | bytes) -> None:
+        self.messages.append(message)
+        if len(self.messages) >= self._high_water and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.underlying_transport.pause_reading()
+        self._wake()
+
+    def _fail(self, transport: picows.WSTransport, reason: str) -> None:
+        self.closed = reason
+        transport.send_close(picows.WSCloseCode.MESSAGE_TOO_BIG)
+        transport.disconnect()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _text(data: bytes) -> str | bytes:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data  # handed on as bytes: the adapter reports it, the connection goes on
+
+
+class PicowsSocket:
+    """An open picows websocket (see :class:`~collector.transport.Socket`)."""
+
+    __slots__ = ("_listener", "_transport")
+
+    def __init__(self, transport: picows.WSTransport, listener: _Listener) -> None:
+        self._transport = transport
+        self._listener = listener
+
+    async def recv(self) -> str | bytes:
+        listener = self._listener
+        messages = listener.messages
+        while not messages:
+            if listener.closed is not None:
+                raise SocketClosed(listener.closed)
+            listener.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await listener.waiter
+            finally:
+                listener.waiter = None
+        if listener.paused and len(messages) < 64:
+            listener.paused = False
+            self._transport.underlying_transport.resume_reading()
+        return messages.popleft()
+
+    async def send(self, data: str | bytes) -> None:
+        listener = self._listener
+        if listener.closed is not None or self._transport.is_disconnected:
+            raise SocketClosed(listener.closed or "connection lost")
+        if isinstance(data, str):
+            self._transport.send(picows.WSMsgType.TEXT, data.encode())
+        else:
+            self._transport.send(picows.WSMsgType.BINARY, data)
+
+    async def close(self) -> None:
+        transport = self._transport
+        try:
+            if not transport.is_disconnected:
+                if self._listener.closed is None:
+                    self._listener.closed = "closed"
+                transport.send_close(picows.WSCloseCode.OK)
+                await asyncio.wait_for(transport.wait_disconnected(), 2.0)
+        except Exception:  # a bounded, polite close; whatever happens, the socket goes
+            self.abort()
+
+    def abort(self) -> None:
+        if self._listener.closed is None:
+            self._listener.closed = "aborted"
+        self._transport.disconnect(graceful=False)
+
+
+class PicowsTransport:
+    """Opens picows websockets. ``max_size`` bounds one message; ``high_water`` the frames queued unread."""
+
+    def __init__(self, *, max_size: int = 16 * 1024 * 1024, high_water: int = 10_000) -> None:
+        if picows is None:
+            raise UsageError("the picows transport is not installed: pip install 'crypto-collector[fast]'")
+        self.max_size = max_size
+        self.high_water = high_water
+
+    async def connect(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str],
+        ping_interval: float | None,
+        ping_timeout: float | None,
+        open_timeout: float,
+    ) -> Socket:
+        pinging = ping_interval is not None
+        interval = ping_interval or 20.0
+        # picows waits for a pong at most until the next ping is due.
+        reply_timeout = min(ping_timeout or interval, interval)
+        try:
+            transport, listener = await asyncio.wait_for(
+                picows.ws_connect(
+                    lambda: _Listener(self.max_size, self.high_water),
+                    url,
+                    websocket_handshake_timeout=open_timeout,
+                    enable_auto_ping=pinging,
+                    auto_ping_idle_timeout=interval,
+                    auto_ping_reply_timeout=reply_timeout,
+                    auto_ping_strategy=picows.WSAutoPingStrategy.PING_PERIODICALLY,
+                    max_frame_size=self.max_size,
+                    extra_headers=headers or None,
+                    logger_name="collector",
+                ),
+                open_timeout,
+            )
+        except picows.WSInvalidURL as exc:
+            raise BadAddress(f"not a websocket address: {exc}") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise BadAddress(f"TLS certificate rejected: {exc.verify_message or exc}") from exc
+        except picows.WSInvalidStatusError as exc:
+            status = exc.response.status if exc.response is not None else 0
+            raise HandshakeRejected(f"handshake rejected: HTTP {int(status)}", int(status)) from exc
+        except picows.WSError as exc:
+            raise SocketClosed(f"handshake failed: {exc}") from exc
+        assert isinstance(listener, _Listener)
+        return PicowsSocket(transport, listener)
