@@ -847,7 +847,7 @@ scan_frame(const char *data, Py_ssize_t size, const Node *schema, int *rc)
 /* Router: collector.fastpath.PyRouter in C                                              */
 /* ------------------------------------------------------------------------------------ */
 
-enum { OP_CONST, OP_SYMBOL, OP_RECEIVED, OP_ATTR, OP_MILLIS, OP_TEXT, OP_CHOICE, OP_OUT, OP_SYMBOL_FROM, OP_LEVELS };
+enum { OP_CONST, OP_SYMBOL, OP_RECEIVED, OP_ATTR, OP_MILLIS, OP_TEXT, OP_CHOICE, OP_OUT, OP_SYMBOL_FROM, OP_LEVELS, OP_SIGN, OP_SCALED };
 enum { STEP_EMIT, STEP_CALL };
 #define MAX_ARGS 24
 #define KEY_SCAN 256
@@ -860,7 +860,8 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *key;      /* the routing field's name */
-    PyObject *prefix;   /* bytes {"<key>":" */
+    PyObject *prefix;   /* bytes {"<key>":" (or "<key>":" with within) */
+    Py_ssize_t within;  /* 0: the key comes first; else: a top-level key found in the first `within` bytes */
     PyObject *data_at;  /* dict conn -> receipt time of the last data frame */
     PyObject *routes;   /* dict value (or (conn, value)) -> (decode, symbol, steps) */
     PyObject *fallback; /* the adapter's receive for declined frames */
@@ -900,6 +901,22 @@ get_field(PyObject *obj, PyObject *key)
 
 /* One argument's value (a new reference). Returns NULL with an exception set on error, or NULL
  * with *declined = 1 and no exception when the frame must go to the adapter. */
+/* A float or int (not a bool) as a double; NaN for anything else, or an int beyond a double. */
+static double
+number_of(PyObject *value)
+{
+    if (PyFloat_Check(value))
+        return PyFloat_AS_DOUBLE(value);
+    if (!PyLong_Check(value) || PyBool_Check(value))
+        return NAN;
+    double v = PyLong_AsDouble(value);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return NAN;
+    }
+    return v;
+}
+
 static PyObject *
 arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, PyObject *out, int *declined)
 {
@@ -926,14 +943,16 @@ arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, 
         if (value == Py_None)
             return value;
         PyObject *plus = PyTuple_GET_ITEM(spec, 2);
+        /* (op, path, plus, per_second): milliseconds (1000.0) or microseconds (1e6) */
+        PyObject *per_second = PyTuple_GET_SIZE(spec) > 3 ? PyTuple_GET_ITEM(spec, 3) : THOUSAND;
         if (PyLong_CheckExact(value)) {
             int overflow;
             long long ms = PyLong_AsLongLongAndOverflow(value, &overflow) + PyLong_AsLongLong(plus);
             /* Below 2**53 the integer converts to a double exactly: the same value as Python's
-             * (ms + plus) / 1000.0. Larger ones take Python's arithmetic. */
+             * (ms + plus) / per_second. Larger ones take Python's arithmetic. */
             if (!overflow && ms > -(1LL << 53) && ms < (1LL << 53)) {
                 Py_DECREF(value);
-                return PyFloat_FromDouble((double)ms / 1000.0);
+                return PyFloat_FromDouble((double)ms / PyFloat_AsDouble(per_second));
             }
             PyErr_Clear();
         }
@@ -941,7 +960,7 @@ arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, 
         Py_DECREF(value);
         if (sum == NULL)
             return NULL;
-        PyObject *seconds = PyNumber_TrueDivide(sum, THOUSAND);
+        PyObject *seconds = PyNumber_TrueDivide(sum, per_second);
         Py_DECREF(sum);
         return seconds;
     }
@@ -1012,6 +1031,26 @@ arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, 
         }
         Py_DECREF(entries);
         return result;
+    }
+    case OP_SIGN: {
+        /* (op, path, negative, positive): a side from a signed quantity; 0 declines */
+        double v = number_of(value);
+        Py_DECREF(value);
+        if (!(v < 0.0 || v > 0.0)) {
+            *declined = 1;
+            return NULL;
+        }
+        return Py_NewRef(PyTuple_GET_ITEM(spec, v < 0.0 ? 2 : 3));
+    }
+    case OP_SCALED: {
+        /* (op, path, factor): |value| * factor, as a float */
+        double v = number_of(value);
+        Py_DECREF(value);
+        if (isnan(v) || isinf(v)) {
+            *declined = 1;
+            return NULL;
+        }
+        return PyFloat_FromDouble(fabs(v) * PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 2)));
     }
     default:
         Py_DECREF(value);
@@ -1087,6 +1126,42 @@ conditions_hold(PyObject *steps, PyObject *message)
     return 0;
 }
 
+/* Just past the top-level "<key>":" within the first `limit` bytes of a JSON object, or NULL.
+ * Strings are skipped whole (a quote inside one is escaped), so a match at depth 1 is a key
+ * of the frame itself, never of a nested object or part of a value. */
+static const char *
+find_top_key(const char *data, Py_ssize_t size, const char *pattern, Py_ssize_t plen, Py_ssize_t limit)
+{
+    if (size < 2 || data[0] != '{')
+        return NULL;
+    const char *end = data + (size < limit ? size : limit);
+    const char *p = data + 1;
+    int depth = 1;
+    while (p < end) {
+        char ch = *p;
+        if (ch == '"') {
+            if (depth == 1 && end - p >= plen && memcmp(p, pattern, (size_t)plen) == 0) {
+                /* "<key>": then, after optional blanks, the value's opening quote */
+                const char *q = p + plen;
+                while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+                    q++;
+                return q < end && *q == '"' ? q + 1 : NULL;
+            }
+            p++;
+            while (p < end && *p != '"')
+                p += *p == '\\' ? 2 : 1;
+            p++;
+            continue;
+        }
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if ((ch == '}' || ch == ']') && --depth == 0)
+            return NULL;
+        p++;
+    }
+    return NULL;
+}
+
 static PyObject *
 router_route(Router *self, PyObject *conn, PyObject *frame, PyObject *received)
 {
@@ -1098,17 +1173,23 @@ router_route(Router *self, PyObject *conn, PyObject *frame, PyObject *received)
             PyErr_Clear(); /* lone surrogates: the adapter decides */
             Py_RETURN_NONE;
         }
-    } else if (PyBytes_Check(frame)) {
-        data = PyBytes_AS_STRING(frame);
-        size = PyBytes_GET_SIZE(frame);
     } else {
+        /* Binary frames take the adapter's own path (text is what JSON exchanges send). */
         Py_RETURN_NONE;
     }
     const char *prefix = PyBytes_AS_STRING(self->prefix);
     Py_ssize_t plen = PyBytes_GET_SIZE(self->prefix);
-    if (size <= plen || memcmp(data, prefix, (size_t)plen) != 0)
-        Py_RETURN_NONE;
-    const char *start = data + plen, *end = data + (size - plen > KEY_SCAN ? plen + KEY_SCAN : size), *p = start;
+    const char *start;
+    if (self->within) {
+        start = find_top_key(data, size, prefix, plen, self->within);
+        if (start == NULL)
+            Py_RETURN_NONE;
+    } else {
+        if (size <= plen || memcmp(data, prefix, (size_t)plen) != 0)
+            Py_RETURN_NONE;
+        start = data + plen;
+    }
+    const char *end = start + (data + size - start > KEY_SCAN ? KEY_SCAN : data + size - start), *p = start;
     while (p < end && *p != '"' && *p != '\\')
         p++;
     if (p >= end || *p != '"')
@@ -1234,19 +1315,27 @@ router_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *
 static PyObject *
 router_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *names[] = {"key", "data_at", "fallback", "on_error", "per_conn", NULL};
+    static char *names[] = {"key", "data_at", "fallback", "on_error", "per_conn", "within", NULL};
     PyObject *key, *data_at, *fallback, *on_error;
     int per_conn = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!OO|$p", names, &key, &PyDict_Type, &data_at, &fallback,
-                                     &on_error, &per_conn))
+    Py_ssize_t within = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!OO|$pn", names, &key, &PyDict_Type, &data_at, &fallback,
+                                     &on_error, &per_conn, &within))
         return NULL;
+    if (within < 0) {
+        PyErr_SetString(PyExc_ValueError, "within must be >= 0");
+        return NULL;
+    }
     Router *self = (Router *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
     self->vectorcall = router_vectorcall;
     self->key = Py_NewRef(key);
     const char *name = PyUnicode_AsUTF8(key);
-    self->prefix = name != NULL ? PyBytes_FromFormat("{\"%s\":\"", name) : NULL;
+    self->within = within;
+    self->prefix = name == NULL ? NULL
+                   : within   ? PyBytes_FromFormat("\"%s\":", name)
+                              : PyBytes_FromFormat("{\"%s\":\"", name);
     self->data_at = Py_NewRef(data_at);
     self->fallback = Py_NewRef(fallback);
     self->on_error = Py_NewRef(on_error);
@@ -1377,7 +1466,7 @@ static PyTypeObject RouterType = {
     .tp_name = "collector._speedups.Router",
     .tp_basicsize = sizeof(Router),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "Router(key, data_at, fallback, on_error, *, per_conn=False): collector.fastpath.PyRouter in C.",
+    .tp_doc = "Router(key, data_at, fallback, on_error, *, per_conn=False, within=0): collector.fastpath.PyRouter in C.",
     .tp_new = router_new,
     .tp_methods = router_methods,
     .tp_as_mapping = &router_mapping,

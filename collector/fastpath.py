@@ -36,6 +36,7 @@ events again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -58,7 +59,10 @@ __all__ = [
     "const",
     "emit",
     "levels",
+    "micros",
     "millis",
+    "scaled",
+    "sign",
     "specification",
     "symbol_from",
     "text",
@@ -67,7 +71,7 @@ __all__ = [
 # Schema node kinds (the C scanner reads the same codes).
 _K_STRUCT, _K_INT, _K_FLOAT, _K_STR, _K_BOOL, _K_OPTIONAL, _K_LEVELS, _K_LIST = range(8)
 # Argument operations (the C router reads the same codes).
-_CONST, _SYMBOL, _RECEIVED, _ATTR, _MILLIS, _TEXT, _CHOICE, _OUT, _SYMBOL_FROM, _LEVELS = range(10)
+_CONST, _SYMBOL, _RECEIVED, _ATTR, _MILLIS, _TEXT, _CHOICE, _OUT, _SYMBOL_FROM, _LEVELS, _SIGN, _SCALED = range(12)
 # Step kinds.
 _EMIT, _CALL = 0, 1
 
@@ -99,7 +103,22 @@ def attr(dotted: str) -> Arg:
 
 def millis(dotted: str, plus: int = 0) -> Arg:
     """A time field in milliseconds, plus ``plus`` ms, as float seconds (``None`` stays ``None``)."""
-    return (_MILLIS, _path(dotted), plus)
+    return (_MILLIS, _path(dotted), plus, 1000.0)
+
+
+def micros(dotted: str) -> Arg:
+    """A time field in microseconds as float seconds (``None`` stays ``None``)."""
+    return (_MILLIS, _path(dotted), 0, 1_000_000.0)
+
+
+def sign(dotted: str, negative: object, positive: object) -> Arg:
+    """``negative`` or ``positive`` by the sign of a number (a taker side from a signed size); 0 declines."""
+    return (_SIGN, _path(dotted), negative, positive)
+
+
+def scaled(dotted: str, factor: float) -> Arg:
+    """``abs(value) * factor`` as a float (contracts times their size in base units)."""
+    return (_SCALED, _path(dotted), float(factor))
 
 
 def text(dotted: str) -> Arg:
@@ -299,12 +318,14 @@ class PyRouter:
     """The pure-Python router; :class:`Router` is the C one when compiled, with the same behaviour.
 
     Call it as ``router(conn, frame, received)``: the events of a routed frame, or
-    ``fallback(conn, frame, received)`` for any other. ``key`` names the JSON field that
-    must come first in every routed frame (``{"<key>":"<value>"...``); ``data_at`` is the
-    adapter's per-connection data clock, updated for every frame the router handles;
-    ``on_error`` reports an exception raised by a step (a bug, never a bad frame). With
-    ``per_conn``, routes are registered per connection id (native ids that repeat across a
-    venue's connections).
+    ``fallback(conn, frame, received)`` for any other. ``key`` names the JSON field whose
+    string value selects the route: the first field of every routed frame
+    (``{"<key>":"<value>"...``), or with ``within=N`` a top-level field found in the
+    frame's first ``N`` bytes (frames that put a timestamp or the payload first).
+    ``data_at`` is the adapter's per-connection data clock, updated for every frame the
+    router handles; ``on_error`` reports an exception raised by a step (a bug, never a bad
+    frame). With ``per_conn``, routes are registered per connection id (native ids that
+    repeat across a venue's connections). Binary frames always take the adapter's path.
     """
 
     def __init__(
@@ -315,9 +336,13 @@ class PyRouter:
         on_error: OnError,
         *,
         per_conn: bool = False,
+        within: int = 0,
     ) -> None:
+        if within < 0:
+            raise ValueError("within must be >= 0")
         self.key = key
-        self.prefix = f'{{"{key}":"'
+        self.within = within
+        self.prefix = (f'"{key}":' if within else f'{{"{key}":"').encode()
         self.data_at = data_at
         self.fallback = fallback
         self.on_error = on_error
@@ -343,16 +368,38 @@ class PyRouter:
         out = self._route(conn, frame, received)
         return out if out is not None else self.fallback(conn, frame, received)
 
+    def _value(self, frame: str | bytes) -> str | None:
+        """The routing value of a frame, or ``None`` when the frame is not one to route."""
+        if not isinstance(frame, str):
+            return None
+        try:
+            data = frame.encode()
+        except UnicodeEncodeError:
+            return None  # lone surrogates: the adapter decides
+        prefix = self.prefix
+        if self.within:
+            found = _top_key(data, prefix, self.within)
+            if found is None:
+                return None
+            start = found
+        else:
+            if len(data) <= len(prefix) or not data.startswith(prefix):
+                return None
+            start = len(prefix)
+        end = min(len(data), start + 256)
+        stop = start
+        while stop < end and data[stop] not in _QUOTE_OR_ESCAPE:
+            stop += 1
+        if stop >= end or data[stop] != _QUOTE:
+            return None
+        try:
+            return data[start:stop].decode()
+        except UnicodeDecodeError:
+            return None
+
     def _route(self, conn: str, frame: str | bytes, received: float) -> list[Any] | None:
-        text_frame = frame if isinstance(frame, str) else _utf8(frame)
-        if text_frame is None or not text_frame.startswith(self.prefix):
-            return None
-        start = len(self.prefix)
-        end = text_frame.find('"', start, start + 256)
-        if end < 0:
-            return None
-        value = text_frame[start:end]
-        if "\\" in value:
+        value = self._value(frame)
+        if value is None:
             return None
         route = self._routes.get((conn, value) if self.per_conn else value)
         if route is None:
@@ -386,11 +433,42 @@ class PyRouter:
         return out
 
 
-def _utf8(frame: bytes) -> str | None:
-    try:
-        return frame[:256].decode("utf-8", "strict")
-    except UnicodeDecodeError:
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_QUOTE_OR_ESCAPE = frozenset((_QUOTE, _BACKSLASH))
+_BLANKS = frozenset(b" \t\n\r")
+
+
+def _top_key(data: bytes, pattern: bytes, limit: int) -> int | None:
+    """Just past the opening quote of the value of the top-level ``"<key>":`` in ``data[:limit]``.
+
+    Strings are skipped whole (a quote inside one is escaped), so a match at depth 1 is a
+    key of the frame itself, never one of a nested object or text inside a value.
+    """
+    if len(data) < 2 or data[0] != ord("{"):
         return None
+    end = min(len(data), limit)
+    p, depth, size = 1, 1, len(pattern)
+    while p < end:
+        ch = data[p]
+        if ch == _QUOTE:
+            if depth == 1 and end - p >= size and data[p : p + size] == pattern:
+                q = p + size
+                while q < end and data[q] in _BLANKS:
+                    q += 1
+                return q + 1 if q < end and data[q] == _QUOTE else None
+            p += 1
+            while p < end and data[p] != _QUOTE:
+                p += 2 if data[p] == _BACKSLASH else 1
+            p += 1
+            continue
+        if ch in (0x7B, 0x5B):  # { [
+            depth += 1
+        elif ch in (0x7D, 0x5D):  # } ]
+            depth -= 1
+            if depth == 0:
+                return None
+        p += 1
+    return None
 
 
 def _value(arg: Arg, item: Any, symbol: str | None, received: float, out: list[Any]) -> Any:
@@ -407,7 +485,17 @@ def _value(arg: Arg, item: Any, symbol: str | None, received: float, out: list[A
     if op == _ATTR:
         return value
     if op == _MILLIS:
-        return (value + arg[2]) / 1000.0 if value is not None else None
+        return (value + arg[2]) / arg[3] if value is not None else None
+    if op == _SIGN:
+        number = _number(value)
+        if not (number < 0.0 or number > 0.0):
+            raise _Decline
+        return arg[2] if number < 0.0 else arg[3]
+    if op == _SCALED:
+        number = _number(value)
+        if not math.isfinite(number):
+            raise _Decline
+        return abs(number) * arg[2]
     if op == _TEXT:
         return str(value)
     if op in (_CHOICE, _SYMBOL_FROM):
@@ -425,6 +513,16 @@ def _value(arg: Arg, item: Any, symbol: str | None, received: float, out: list[A
         if p and q:
             result.append((p, q))
     return result
+
+
+def _number(value: Any) -> float:
+    """A float or int (not a bool) as a float; NaN for anything else (the step declines)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.nan
 
 
 class NoRouter:
@@ -454,9 +552,15 @@ def specification() -> Iterator[None]:
 
 
 def Router(
-    key: str, data_at: dict[str, float], fallback: Fallback, on_error: OnError, *, per_conn: bool = False
+    key: str,
+    data_at: dict[str, float],
+    fallback: Fallback,
+    on_error: OnError,
+    *,
+    per_conn: bool = False,
+    within: int = 0,
 ) -> Any:
     """The C router when compiled and enabled, else ``None`` (see :class:`NoRouter`); a
     :class:`PyRouter` inside :func:`specification`."""
     cls: Any = PyRouter if _specification else speedups.router_type()
-    return cls(key, data_at, fallback, on_error, per_conn=per_conn) if cls is not None else None
+    return cls(key, data_at, fallback, on_error, per_conn=per_conn, within=within) if cls is not None else None
