@@ -40,6 +40,8 @@ REGISTRY: dict[str, str] = {
     "bitget": "bitget:BitgetAdapter",
     "bybit": "bybit:BybitAdapter",
     "coinbase": "coinbase:CoinbaseAdapter",
+    "gateio": "gateio:GateioAdapter",
+    "gateio_futures": "gateio:GateioFuturesAdapter",
     "kraken": "kraken:KrakenAdapter",
     "kraken_futures": "kraken_futures:KrakenFuturesAdapter",
     "okx": "okx:OkxAdapter",
