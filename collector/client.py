@@ -192,8 +192,8 @@ class Collector:
     def premium(
         self,
         bases: Iterable[str],
-        krw: Sequence[str] = ("upbit",),
-        usd: Sequence[str] = ("binance",),
+        krw: Sequence[str],
+        usd: Sequence[str],
         *,
         quote: str = "USDT",
         fx: str | float | None = None,

@@ -35,8 +35,8 @@ WIDTH = 80
 def add_premium_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``collector premium``."""
     p.add_argument("bases", metavar="ASSETS", help="comma-separated base assets, e.g. BTC,ETH,XRP")
-    p.add_argument("--krw", default="upbit", metavar="VENUES", help="Korean venues, e.g. upbit,bithumb (default upbit)")
-    p.add_argument("--usd", default="binance", metavar="VENUES", help="venues abroad, e.g. binance,okx")
+    p.add_argument("--krw", required=True, metavar="VENUES", help="Korean venues, e.g. upbit,bithumb")
+    p.add_argument("--usd", required=True, metavar="VENUES", help="venues abroad, e.g. binance,okx")
     p.add_argument("--quote", default="USDT", help="quote currency abroad (default USDT)")
     p.add_argument(
         "--fx",

@@ -26,7 +26,9 @@ async def test_cli_premium_json_for_three_assets_and_two_venues_abroad() -> None
 
 
 async def test_cli_premium_table_fits_80_columns() -> None:
-    code, out, err = await run_cli("premium", "BTC,ETH", "--simulate", "--duration", "6", "--fx", "1400")
+    code, out, err = await run_cli(
+        "premium", "BTC,ETH", "--krw", "upbit", "--usd", "binance", "--simulate", "--duration", "6", "--fx", "1400"
+    )
     assert code == 0, err.decode()
     text = out.decode()
     assert "KRW premium" in text and "fx 1400 fixed" in text and "%" in text
@@ -34,12 +36,14 @@ async def test_cli_premium_table_fits_80_columns() -> None:
 
 
 async def test_cli_premium_mistakes_are_one_line() -> None:
-    code, _, err = await run_cli("premium", "BTC", "--krw", "nosuch", "--simulate", "--duration", "1")
+    code, _, err = await run_cli("premium", "BTC", "--krw", "nosuch", "--usd", "binance", "--simulate")
     assert code == 2 and err.decode().strip() == (
         "collector: error: --krw: no exchange 'nosuch'; known: " + ", ".join(sorted(_exchanges()))
     )
-    code, _, err = await run_cli("premium", "BTC", "--fx", "-5", "--simulate", "--duration", "1")
+    code, _, err = await run_cli("premium", "BTC", "--krw", "upbit", "--usd", "binance", "--fx", "-5", "--simulate")
     assert code == 2 and "fixed FX rate must be positive" in err.decode()
+    code, _, err = await run_cli("premium", "BTC", "--usd", "binance")
+    assert code == 2 and "the following arguments are required: --krw" in err.decode()
 
 
 def _exchanges() -> list[str]:
