@@ -43,6 +43,7 @@ REGISTRY: dict[str, str] = {
     "coinbase": "coinbase:CoinbaseAdapter",
     "gateio": "gateio:GateioAdapter",
     "gateio_futures": "gateio:GateioFuturesAdapter",
+    "gemini": "gemini:GeminiAdapter",
     "kraken": "kraken:KrakenAdapter",
     "kraken_futures": "kraken_futures:KrakenFuturesAdapter",
     "okx": "okx:OkxAdapter",
