@@ -41,6 +41,7 @@ REGISTRY: dict[str, str] = {
     "bitstamp": "bitstamp:BitstampAdapter",
     "bybit": "bybit:BybitAdapter",
     "coinbase": "coinbase:CoinbaseAdapter",
+    "deribit": "deribit:DeribitAdapter",
     "gateio": "gateio:GateioAdapter",
     "gateio_futures": "gateio:GateioFuturesAdapter",
     "gemini": "gemini:GeminiAdapter",
