@@ -38,6 +38,7 @@ REGISTRY: dict[str, str] = {
     "binance_coinm": "binance:BinanceCoinmAdapter",
     "bitfinex": "bitfinex:BitfinexAdapter",
     "bitget": "bitget:BitgetAdapter",
+    "bitmex": "bitmex:BitmexAdapter",
     "bitstamp": "bitstamp:BitstampAdapter",
     "bybit": "bybit:BybitAdapter",
     "coinbase": "coinbase:CoinbaseAdapter",
