@@ -46,6 +46,8 @@ REGISTRY: dict[str, str] = {
     "gateio": "gateio:GateioAdapter",
     "gateio_futures": "gateio:GateioFuturesAdapter",
     "gemini": "gemini:GeminiAdapter",
+    "htx": "htx:HtxAdapter",
+    "htx_swap": "htx:HtxSwapAdapter",
     "kraken": "kraken:KrakenAdapter",
     "kraken_futures": "kraken_futures:KrakenFuturesAdapter",
     "okx": "okx:OkxAdapter",

@@ -1,0 +1,218 @@
+"""What HTX's simulated spot and swap wire formats share: gzip frames, heartbeats, book views.
+
+- Every frame the server sends is gzip-compressed JSON (:func:`gz`).
+- The server sends ``{"ping": <ms>}`` (``{"op": "ping", "ts": "<ms>"}`` on notification
+  endpoints) every :attr:`HtxSession` heartbeat and hangs up on a client that left
+  ``pings_allowed`` of them unanswered: "After the server sent two consecutive heartbeat
+  messages without receiving at least one matching pong response from a client, then
+  right before server sends the next ping heartbeat, the server will be disconnected".
+- :class:`BookView` is one depth-limited book feed: the best ``depth`` levels it has
+  published, so every push is "the gap between two snapshots" of the market.
+- :class:`HtxMarket` adds the rolling statistics tickers report and the views to the
+  neutral market model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ...simulator.market import InstrumentSpec, SymbolMarket, Update
+from ...simulator.wire import Session
+from .codec import deflate
+
+__all__ = ["BookView", "HtxMarket", "HtxSession", "error_reply", "gz", "request_of"]
+
+_CLOSING: set[asyncio.Task[Any]] = set()  # hang-ups in flight (a task must be referenced until done)
+
+
+def gz(obj: Any) -> bytes:
+    """``obj`` as HTX sends it: compact JSON, gzip-compressed."""
+    return deflate(orjson.dumps(obj))
+
+
+def error_reply(message: str, req_id: Any, now_ms: int) -> bytes:
+    """A market endpoint's refusal: ``{"status":"error","err-code":"bad-request","err-msg":...}``."""
+    reply: dict[str, Any] = {"status": "error", "err-code": "bad-request", "err-msg": message, "ts": now_ms}
+    if req_id is not None:
+        reply["id"] = req_id
+    return gz(reply)
+
+
+def request_of(text: str) -> dict[str, Any] | None:
+    """A client frame as a JSON object, or ``None`` when it is not one."""
+    try:
+        msg = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def _hang_up_of_caller() -> Callable[[], None] | None:
+    """How to close the connection a session is opened for, or ``None`` outside a live server.
+
+    The wire contract has no way for a heartbeat to end a connection (replies can, with
+    ``Control.close``), so the session keeps the websocket of the server's connection
+    object that opens it (the caller of :meth:`~collector.simulator.wire.WireFormat.open`)
+    and closes it the way the server closes a client that missed its pongs.
+    """
+    frame = sys._getframe(1)
+    close = None
+    for _ in range(4):  # this session's __init__, the wire's open(), the server's connection
+        frame = frame.f_back  # type: ignore[assignment]
+        if frame is None:
+            return None
+        close = getattr(getattr(frame.f_locals.get("self"), "ws", None), "close", None)
+        if close is not None:
+            break
+    if close is None:
+        return None
+
+    def hang_up() -> None:
+        task = asyncio.get_running_loop().create_task(close(code=1008, message=b"ping timeout"))
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+
+    return hang_up
+
+
+class HtxSession(Session):
+    """One connection: its route, subscriptions and the heartbeats it has not answered yet."""
+
+    def __init__(self, route: str) -> None:
+        super().__init__(route)
+        self.pings: list[int | str] = []  # values of the pings sent and not answered
+        self.hang_up = _hang_up_of_caller()
+        self.closed = False
+
+    def ping(self, value: int | str, allowed: int) -> bool:
+        """Record a ping about to be sent; ``False`` (and the connection closed) when
+        ``allowed`` pings already went unanswered."""
+        if len(self.pings) >= allowed:
+            if not self.closed:
+                self.closed = True
+                if self.hang_up is not None:
+                    self.hang_up()
+            return False
+        self.pings.append(value)
+        return True
+
+    def pong(self, value: Any) -> None:
+        """A client's pong: one echoing any outstanding ping clears them all."""
+        if value in self.pings:
+            self.pings.clear()
+
+
+def _diff(old: dict[int, int], new: list[tuple[int, int]], *, descending: bool) -> list[tuple[int, int]]:
+    """The levels of ``new`` that differ from ``old`` and ``(tick, 0)`` for those that left, best first."""
+    kept = dict(new)
+    changed = [(p, q) for p, q in new if old.get(p) != q]
+    changed += [(p, 0) for p in old if p not in kept]
+    changed.sort(reverse=descending)
+    return changed
+
+
+class BookView:
+    """What one depth-limited feed of a market has published: its best ``depth`` levels.
+
+    ``seq`` is the feed's sequence number, set by the wire when it publishes (spot
+    ``seqNum``s, swap ``version``s). A view that missed market steps (nobody listened)
+    catches up with one diff of the two snapshots.
+    """
+
+    __slots__ = ("asks", "bids", "complete", "depth", "market_id", "seq")
+
+    def __init__(self, depth: int, seq: int) -> None:
+        self.depth = depth
+        self.seq = seq
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.market_id = -1  # the market's last_id when the view was last brought up to date
+        self.complete = False  # the view then held every level of the market
+
+    def sync(self, market: SymbolMarket) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Bring the view to the market's best levels; return what changed (``(tick, 0)`` removes)."""
+        new_bids, new_asks = market.levels(self.depth)
+        bids = _diff(self.bids, new_bids, descending=True)
+        asks = _diff(self.asks, new_asks, descending=False)
+        self.bids, self.asks = dict(new_bids), dict(new_asks)
+        self._done(market)
+        return bids, asks
+
+    def advance(self, market: SymbolMarket, update: Update) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """What one market step changed in the view (the step's own changes while the view holds the whole book)."""
+        if self.market_id == update.last_id:
+            return [], []
+        depth = self.depth
+        if not (self.complete and self.market_id == update.prev_id) or (
+            len(market.bids) > depth or len(market.asks) > depth
+        ):
+            return self.sync(market)
+        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
+            for tick, lots in levels:
+                if lots:
+                    side[tick] = lots
+                else:
+                    side.pop(tick, None)
+        self._done(market)
+        return update.bids, update.asks
+
+    def _done(self, market: SymbolMarket) -> None:
+        self.market_id = market.last_id
+        self.complete = len(market.bids) <= self.depth and len(market.asks) <= self.depth
+
+    def levels(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The published book: bids best (highest) first, asks best (lowest) first."""
+        return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())
+
+
+class HtxMarket(SymbolMarket):
+    """A market that also keeps what HTX tickers report and the book feeds published from it.
+
+    The rolling 24 h statistics run from the start of the simulation. ``extra`` is a
+    random source of its own for what the wire adds (liquidations, funding drift), so the
+    market's own sequence does not depend on which channels are subscribed.
+    """
+
+    def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, start_id: int) -> None:
+        super().__init__(spec, rng, depth=depth, start_id=start_id)
+        self.open_ticks = self.high = self.low = spec.start_ticks
+        self.volume_lots = 0
+        self.trade_count = 0
+        self.quote_volume = 0.0
+        self.views: dict[str, BookView] = {}
+        self.extra = random.Random(rng.random())
+        self._px = 10.0**spec.price_decimals
+        self._sz = 10.0**spec.size_decimals
+
+    def step(self, time_ms: int) -> Update:
+        """Advance one tick (see :meth:`SymbolMarket.step`) and update the statistics."""
+        update = super().step(time_ms)
+        for f in update.fills:
+            self.high = max(self.high, f.ticks)
+            self.low = min(self.low, f.ticks)
+            self.volume_lots += f.lots
+            self.trade_count += 1
+            self.quote_volume += f.ticks / self._px * f.lots / self._sz
+        return update
+
+    def px(self, ticks: int) -> float:
+        """A price in ticks as the number HTX prints."""
+        return ticks / self._px
+
+    def sz(self, lots: int) -> float:
+        """A size in lots as the number HTX prints."""
+        return lots / self._sz
+
+    def view(self, stream: str, depth: int, seq: int) -> BookView:
+        """The view of book feed ``stream``, created (and brought up to date) on first use."""
+        view = self.views.get(stream)
+        if view is None:
+            view = self.views[stream] = BookView(depth, seq)
+            view.sync(self)
+        return view
