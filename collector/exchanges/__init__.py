@@ -42,6 +42,7 @@ REGISTRY: dict[str, str] = {
     "bitstamp": "bitstamp:BitstampAdapter",
     "bybit": "bybit:BybitAdapter",
     "coinbase": "coinbase:CoinbaseAdapter",
+    "cryptocom": "cryptocom:CryptocomAdapter",
     "deribit": "deribit:DeribitAdapter",
     "gateio": "gateio:GateioAdapter",
     "gateio_futures": "gateio:GateioFuturesAdapter",
