@@ -847,7 +847,10 @@ scan_frame(const char *data, Py_ssize_t size, const Node *schema, int *rc)
 /* Router: collector.fastpath.PyRouter in C                                              */
 /* ------------------------------------------------------------------------------------ */
 
-enum { OP_CONST, OP_SYMBOL, OP_RECEIVED, OP_ATTR, OP_MILLIS, OP_TEXT, OP_CHOICE, OP_OUT, OP_SYMBOL_FROM, OP_LEVELS, OP_SIGN, OP_SCALED };
+enum {
+    OP_CONST, OP_SYMBOL, OP_RECEIVED, OP_ATTR, OP_MILLIS, OP_TEXT, OP_CHOICE, OP_OUT, OP_SYMBOL_FROM, OP_LEVELS,
+    OP_SIGN, OP_SCALED, OP_ISO, OP_RATIO
+};
 enum { STEP_EMIT, STEP_CALL };
 #define MAX_ARGS 24
 #define KEY_SCAN 256
@@ -862,6 +865,7 @@ typedef struct {
     PyObject *key;      /* the routing field's name */
     PyObject *prefix;   /* bytes {"<key>":" (or "<key>":" with within) */
     Py_ssize_t within;  /* 0: the key comes first; else: a top-level key found in the first `within` bytes */
+    PyObject *parents;  /* tuple of bytes "<parent>": patterns of a dotted key path (within only) */
     PyObject *data_at;  /* dict conn -> receipt time of the last data frame */
     PyObject *routes;   /* dict value (or (conn, value)) -> (decode, symbol, steps) */
     PyObject *fallback; /* the adapter's receive for declined frames */
@@ -899,8 +903,6 @@ get_field(PyObject *obj, PyObject *key)
     return PyObject_GetAttr(obj, key);
 }
 
-/* One argument's value (a new reference). Returns NULL with an exception set on error, or NULL
- * with *declined = 1 and no exception when the frame must go to the adapter. */
 /* A float or int (not a bool) as a double; NaN for anything else, or an int beyond a double. */
 static double
 number_of(PyObject *value)
@@ -917,6 +919,59 @@ number_of(PyObject *value)
     return v;
 }
 
+static int
+digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* collector.fastpath.parse_iso: YYYY-MM-DDTHH:MM:SS[.fraction][Z|+00:00] (UTC) as seconds, NaN otherwise. */
+static double
+iso_seconds(const char *t, Py_ssize_t n)
+{
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (n < 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+        return NAN;
+    int year = digits(t, 4), month = digits(t + 5, 2), day = digits(t + 8, 2);
+    int hour = digits(t + 11, 2), minute = digits(t + 14, 2), second = digits(t + 17, 2);
+    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0)
+        return NAN;
+    const char *p = t + 19, *end = t + n;
+    long long micros = 0;
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        Py_ssize_t len = p - f;
+        if (len == 0 || len > 9)
+            return NAN;
+        for (Py_ssize_t i = 0; i < 6; i++)
+            micros = micros * 10 + (i < len ? f[i] - '0' : 0);
+    }
+    Py_ssize_t rest = end - p;
+    if (!(rest == 0 || (rest == 1 && *p == 'Z') || (rest == 6 && memcmp(p, "+00:00", 6) == 0)))
+        return NAN;
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    int days_in = month >= 1 && month <= 12 ? (month == 2 && leap ? 29 : month_days[month - 1]) : 0;
+    if (year < 1970 || day < 1 || day > days_in || hour > 23 || minute > 59 || second > 59)
+        return NAN;
+    /* Days from 1970-01-01 (proleptic Gregorian, years from 1970 on). */
+    long long y = year - (month <= 2);
+    long long era = y / 400, yoe = y - era * 400;
+    long long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    long long total = ((days * 86400 + hour * 3600 + minute * 60 + second) * 1000000LL + micros);
+    return (double)total / 1000000.0;
+}
+
+/* One argument's value (a new reference). Returns NULL with an exception set on error, or NULL
+ * with *declined = 1 and no exception when the frame must go to the adapter. */
 static PyObject *
 arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, PyObject *out, int *declined)
 {
@@ -1003,11 +1058,25 @@ arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, 
         Py_DECREF(value);
         if (entries == NULL)
             return NULL;
+        /* (op, path, price, size, side field, side value, skip zero) */
         PyObject *price_name = PyTuple_GET_ITEM(spec, 2), *size_name = PyTuple_GET_ITEM(spec, 3);
+        PyObject *side_name = PyTuple_GET_ITEM(spec, 4), *side_value = PyTuple_GET_ITEM(spec, 5);
+        int skip_zero = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 6));
         Py_ssize_t n = PySequence_Fast_GET_SIZE(entries);
         PyObject *result = PyList_New(0);
         for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
             PyObject *entry = PySequence_Fast_GET_ITEM(entries, i);
+            if (side_name != Py_None) {
+                PyObject *side = get_field(entry, side_name);
+                int same = side != NULL ? PyObject_RichCompareBool(side, side_value, Py_EQ) : -1;
+                Py_XDECREF(side);
+                if (same < 0) {
+                    Py_CLEAR(result);
+                    break;
+                }
+                if (!same)
+                    continue;
+            }
             PyObject *price = get_field(entry, price_name);
             if (price == NULL) {
                 Py_CLEAR(result);
@@ -1019,9 +1088,12 @@ arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, 
                 Py_CLEAR(result);
                 break;
             }
-            int keep = PyObject_IsTrue(price);
-            if (keep > 0)
-                keep = PyObject_IsTrue(size);
+            int keep = 1;
+            if (skip_zero) {
+                keep = PyObject_IsTrue(price);
+                if (keep > 0)
+                    keep = PyObject_IsTrue(size);
+            }
             PyObject *pair = keep > 0 ? PyTuple_Pack(2, price, size) : NULL;
             Py_DECREF(price);
             Py_DECREF(size);
@@ -1051,6 +1123,38 @@ arg_value(PyObject *spec, PyObject *item, PyObject *symbol, PyObject *received, 
             return NULL;
         }
         return PyFloat_FromDouble(fabs(v) * PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 2)));
+    }
+    case OP_ISO: {
+        double seconds = NAN;
+        if (PyUnicode_Check(value)) {
+            Py_ssize_t n;
+            const char *text = PyUnicode_AsUTF8AndSize(value, &n);
+            if (text == NULL)
+                PyErr_Clear();
+            else
+                seconds = iso_seconds(text, n);
+        }
+        Py_DECREF(value);
+        if (isnan(seconds)) {
+            *declined = 1;
+            return NULL;
+        }
+        return PyFloat_FromDouble(seconds);
+    }
+    case OP_RATIO: {
+        /* (op, numerator path, denominator path, factor) */
+        double a = number_of(value);
+        Py_DECREF(value);
+        PyObject *other = get_path(item, PyTuple_GET_ITEM(spec, 2));
+        if (other == NULL)
+            return NULL;
+        double b = number_of(other);
+        Py_DECREF(other);
+        if (isnan(a) || isinf(a) || isnan(b) || isinf(b) || b == 0.0) {
+            *declined = 1;
+            return NULL;
+        }
+        return PyFloat_FromDouble(a / b * PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 3)));
     }
     default:
         Py_DECREF(value);
@@ -1126,26 +1230,28 @@ conditions_hold(PyObject *steps, PyObject *message)
     return 0;
 }
 
-/* Just past the top-level "<key>":" within the first `limit` bytes of a JSON object, or NULL.
- * Strings are skipped whole (a quote inside one is escaped), so a match at depth 1 is a key
- * of the frame itself, never of a nested object or part of a value. */
+/* In the JSON object starting at obj (which must be '{'), the value of its own key matching
+ * pattern ("<key>":), scanning no further than end. Strings are skipped whole (a quote inside
+ * one is escaped), so a match at depth 1 is a key of this object, never one of a nested
+ * object or text inside a value. Returns just past the value's opening quote when want is
+ * '"', the value's '{' itself when want is '{'; NULL when absent or of another type. */
 static const char *
-find_top_key(const char *data, Py_ssize_t size, const char *pattern, Py_ssize_t plen, Py_ssize_t limit)
+find_key(const char *obj, const char *end, const char *pattern, Py_ssize_t plen, char want)
 {
-    if (size < 2 || data[0] != '{')
+    if (end - obj < 2 || obj[0] != '{')
         return NULL;
-    const char *end = data + (size < limit ? size : limit);
-    const char *p = data + 1;
+    const char *p = obj + 1;
     int depth = 1;
     while (p < end) {
         char ch = *p;
         if (ch == '"') {
             if (depth == 1 && end - p >= plen && memcmp(p, pattern, (size_t)plen) == 0) {
-                /* "<key>": then, after optional blanks, the value's opening quote */
                 const char *q = p + plen;
                 while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
                     q++;
-                return q < end && *q == '"' ? q + 1 : NULL;
+                if (q >= end || *q != want)
+                    return NULL;
+                return want == '"' ? q + 1 : q;
             }
             p++;
             while (p < end && *p != '"')
@@ -1160,6 +1266,22 @@ find_top_key(const char *data, Py_ssize_t size, const char *pattern, Py_ssize_t 
         p++;
     }
     return NULL;
+}
+
+/* The routing value's first byte for a key path ("result.subscription": parents, then the key),
+ * all within the frame's first `limit` bytes; NULL when the path is not there. */
+static const char *
+find_key_path(const char *data, Py_ssize_t size, PyObject *parents, const char *pattern, Py_ssize_t plen,
+              Py_ssize_t limit)
+{
+    const char *end = data + (size < limit ? size : limit);
+    const char *obj = data;
+    Py_ssize_t n = PyTuple_GET_SIZE(parents);
+    for (Py_ssize_t i = 0; i < n && obj != NULL; i++) {
+        PyObject *parent = PyTuple_GET_ITEM(parents, i);
+        obj = find_key(obj, end, PyBytes_AS_STRING(parent), PyBytes_GET_SIZE(parent), '{');
+    }
+    return obj != NULL ? find_key(obj, end, pattern, plen, '"') : NULL;
 }
 
 static PyObject *
@@ -1181,7 +1303,7 @@ router_route(Router *self, PyObject *conn, PyObject *frame, PyObject *received)
     Py_ssize_t plen = PyBytes_GET_SIZE(self->prefix);
     const char *start;
     if (self->within) {
-        start = find_top_key(data, size, prefix, plen, self->within);
+        start = find_key_path(data, size, self->parents, prefix, plen, self->within);
         if (start == NULL)
             Py_RETURN_NONE;
     } else {
@@ -1315,17 +1437,26 @@ router_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *
 static PyObject *
 router_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *names[] = {"key", "data_at", "fallback", "on_error", "per_conn", "within", NULL};
-    PyObject *key, *data_at, *fallback, *on_error;
+    static char *names[] = {"key", "data_at", "fallback", "on_error", "per_conn", "within", "prefix", NULL};
+    PyObject *key, *data_at, *fallback, *on_error, *literal = Py_None;
     int per_conn = 0;
     Py_ssize_t within = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!OO|$pn", names, &key, &PyDict_Type, &data_at, &fallback,
-                                     &on_error, &per_conn, &within))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!OO|$pnO", names, &key, &PyDict_Type, &data_at, &fallback,
+                                     &on_error, &per_conn, &within, &literal))
         return NULL;
     if (within < 0) {
         PyErr_SetString(PyExc_ValueError, "within must be >= 0");
         return NULL;
     }
+    if (literal != Py_None && (!PyUnicode_Check(literal) || within)) {
+        PyErr_SetString(PyExc_ValueError, "prefix must be a str, and cannot be combined with within");
+        return NULL;
+    }
+    PyObject *dot = PyUnicode_FromString(".");
+    PyObject *parts = dot != NULL ? PyUnicode_Split(key, dot, -1) : NULL;
+    Py_XDECREF(dot);
+    if (parts == NULL)
+        return NULL;
     Router *self = (Router *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
@@ -1333,15 +1464,29 @@ router_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->key = Py_NewRef(key);
     const char *name = PyUnicode_AsUTF8(key);
     self->within = within;
-    self->prefix = name == NULL ? NULL
-                   : within   ? PyBytes_FromFormat("\"%s\":", name)
-                              : PyBytes_FromFormat("{\"%s\":\"", name);
+    Py_ssize_t nparts = PyList_GET_SIZE(parts);
+    self->parents = PyTuple_New(within ? nparts - 1 : 0);
+    for (Py_ssize_t i = 0; self->parents != NULL && within && i < nparts - 1; i++) {
+        PyObject *pattern = PyBytes_FromFormat("\"%s\":", PyUnicode_AsUTF8(PyList_GET_ITEM(parts, i)));
+        if (pattern == NULL)
+            Py_CLEAR(self->parents);
+        else
+            PyTuple_SET_ITEM(self->parents, i, pattern);
+    }
+    const char *last = PyUnicode_AsUTF8(PyList_GET_ITEM(parts, nparts - 1));
+    if (literal != Py_None)
+        self->prefix = PyUnicode_AsUTF8String(literal);
+    else if (name == NULL || last == NULL)
+        self->prefix = NULL;
+    else
+        self->prefix = within ? PyBytes_FromFormat("\"%s\":", last) : PyBytes_FromFormat("{\"%s\":\"", name);
+    Py_DECREF(parts);
     self->data_at = Py_NewRef(data_at);
     self->fallback = Py_NewRef(fallback);
     self->on_error = Py_NewRef(on_error);
     self->routes = PyDict_New();
     self->per_conn = per_conn;
-    if (self->prefix == NULL || self->routes == NULL) {
+    if (self->prefix == NULL || self->routes == NULL || self->parents == NULL) {
         Py_DECREF(self);
         return NULL;
     }
@@ -1438,6 +1583,7 @@ router_clear(Router *self)
 {
     Py_CLEAR(self->key);
     Py_CLEAR(self->prefix);
+    Py_CLEAR(self->parents);
     Py_CLEAR(self->data_at);
     Py_CLEAR(self->routes);
     Py_CLEAR(self->fallback);
@@ -1466,7 +1612,8 @@ static PyTypeObject RouterType = {
     .tp_name = "collector._speedups.Router",
     .tp_basicsize = sizeof(Router),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "Router(key, data_at, fallback, on_error, *, per_conn=False, within=0): collector.fastpath.PyRouter in C.",
+    .tp_doc = "Router(key, data_at, fallback, on_error, *, per_conn=False, within=0, prefix=None): "
+              "collector.fastpath.PyRouter in C.",
     .tp_new = router_new,
     .tp_methods = router_methods,
     .tp_as_mapping = &router_mapping,

@@ -58,9 +58,11 @@ __all__ = [
     "choice",
     "const",
     "emit",
+    "iso_seconds",
     "levels",
     "micros",
     "millis",
+    "ratio",
     "scaled",
     "sign",
     "specification",
@@ -71,7 +73,22 @@ __all__ = [
 # Schema node kinds (the C scanner reads the same codes).
 _K_STRUCT, _K_INT, _K_FLOAT, _K_STR, _K_BOOL, _K_OPTIONAL, _K_LEVELS, _K_LIST = range(8)
 # Argument operations (the C router reads the same codes).
-_CONST, _SYMBOL, _RECEIVED, _ATTR, _MILLIS, _TEXT, _CHOICE, _OUT, _SYMBOL_FROM, _LEVELS, _SIGN, _SCALED = range(12)
+(
+    _CONST,
+    _SYMBOL,
+    _RECEIVED,
+    _ATTR,
+    _MILLIS,
+    _TEXT,
+    _CHOICE,
+    _OUT,
+    _SYMBOL_FROM,
+    _LEVELS,
+    _SIGN,
+    _SCALED,
+    _ISO,
+    _RATIO,
+) = range(14)
 # Step kinds.
 _EMIT, _CALL = 0, 1
 
@@ -136,9 +153,34 @@ def symbol_from(dotted: str, symbols: Mapping[str, str]) -> Arg:
     return (_SYMBOL_FROM, _path(dotted), symbols)
 
 
-def levels(dotted: str, price: str, size: str) -> Arg:
-    """``[(price, size), ...]`` from a list of structs, skipping entries whose price or size is 0 (padding)."""
-    return (_LEVELS, _path(dotted), price, size)
+def levels(
+    dotted: str,
+    price: str | int,
+    size: str | int,
+    *,
+    side: tuple[str | int, object] | None = None,
+    skip_zero: bool = True,
+) -> Arg:
+    """``[(price, size), ...]`` from a list of structs (field names) or of arrays (indices).
+
+    ``side=(field, value)`` keeps only the entries whose ``field`` equals ``value`` (a list
+    holding both sides of a book change). ``skip_zero`` drops entries whose price or size
+    is 0 (padding of a fixed-depth snapshot); book deltas keep them (``skip_zero=False``:
+    size 0 removes a level).
+    """
+    field, value = side if side is not None else (None, None)
+    return (_LEVELS, _path(dotted), price, size, field, value, skip_zero)
+
+
+def iso_seconds(dotted: str) -> Arg:
+    """A UTC ISO 8601 time (``2024-01-02T03:04:05.678Z``) as float seconds; anything else declines."""
+    return (_ISO, _path(dotted))
+
+
+def ratio(numerator: str, denominator: str, factor: float = 1.0) -> Arg:
+    """``numerator / denominator * factor`` (inverse contracts: USD amount / price); a zero or
+    non-finite operand declines."""
+    return (_RATIO, _path(numerator), _path(denominator), float(factor))
 
 
 def emit(
@@ -174,17 +216,28 @@ class _Unsupported(Exception):
     """A type the C scanner does not read: the route decodes with msgspec only."""
 
 
+_schemas: dict[tuple[Any, bool], Node | None] = {}
+
+
 def compile_schema(cls: Any, strict: bool) -> Node | None:
     """The scanner's description of a wire type (``None`` when it has a part the scanner cannot read).
 
     The C router scans a routed frame straight into nested tuples with it, checking every
     constraint the msgspec decoder would (bounds on numbers, required fields, whole-frame
-    JSON validity); whatever it is not sure of goes to the decoder instead.
+    JSON validity); whatever it is not sure of goes to the decoder instead. Compiled once
+    per wire type: adding a route costs microseconds, so streams can be routed from their
+    first frame.
     """
+    key = (cls, strict)
+    if key in _schemas:
+        return _schemas[key]
     try:
-        return _node(mi.type_info(cls), strict)
+        schema: Node | None = _node(mi.type_info(cls), strict)
     except _Unsupported:
-        return None
+        schema = None
+    if len(_schemas) < 4096:
+        _schemas[key] = schema
+    return schema
 
 
 def _node(t: Any, strict: bool) -> Node:
@@ -257,6 +310,15 @@ def _element(node: Node) -> Node:
     return node[1]  # type: ignore[no-any-return]
 
 
+def _field_index(struct: Node, name: object) -> int | None:
+    """The scanner's index of a struct field (``None`` stays ``None``); array indices are not struct fields."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or struct[0] != _K_STRUCT or name not in struct[5]:
+        raise _Unsupported
+    return struct[5].index(name)  # type: ignore[no-any-return]
+
+
 def _indexed_steps(schema: Node, steps: tuple[Step, ...]) -> tuple[Step, ...]:
     """``steps`` with every path turned into indices into the scanner's output."""
     out = []
@@ -279,7 +341,10 @@ def _indexed_steps(schema: Node, steps: tuple[Step, ...]) -> tuple[Step, ...]:
             index, node = _indexed(item, arg[1])
             if op == _LEVELS:
                 entry = _element(node)
-                new_args.append((op, index, entry[5].index(arg[2]), entry[5].index(arg[3])))
+                price, size, side_field = (_field_index(entry, f) for f in (arg[2], arg[3], arg[4]))
+                new_args.append((op, index, price, size, side_field, arg[5], arg[6]))
+            elif op == _RATIO:
+                new_args.append((op, index, _indexed(item, arg[2])[0], arg[3]))
             else:
                 new_args.append((op, index, *arg[2:]))
         out.append((kind, target, tuple(new_args), each_index, cond, at_index, check))
@@ -321,7 +386,9 @@ class PyRouter:
     ``fallback(conn, frame, received)`` for any other. ``key`` names the JSON field whose
     string value selects the route: the first field of every routed frame
     (``{"<key>":"<value>"...``), or with ``within=N`` a top-level field found in the
-    frame's first ``N`` bytes (frames that put a timestamp or the payload first).
+    frame's first ``N`` bytes (frames that put a timestamp or the payload first; a dotted
+    key such as ``result.subscription`` walks into nested objects). ``prefix`` replaces
+    ``{"<key>":"`` with a literal every routed frame starts with (a JSON-RPC envelope).
     ``data_at`` is the adapter's per-connection data clock, updated for every frame the
     router handles; ``on_error`` reports an exception raised by a step (a bug, never a bad
     frame). With ``per_conn``, routes are registered per connection id (native ids that
@@ -337,12 +404,20 @@ class PyRouter:
         *,
         per_conn: bool = False,
         within: int = 0,
+        prefix: str | None = None,
     ) -> None:
         if within < 0:
             raise ValueError("within must be >= 0")
+        if prefix is not None and within:
+            raise ValueError("prefix must be a str, and cannot be combined with within")
         self.key = key
         self.within = within
-        self.prefix = (f'"{key}":' if within else f'{{"{key}":"').encode()
+        *parents, last = key.split(".")
+        self.parents = [f'"{p}":'.encode() for p in parents] if within else []
+        if prefix is not None:
+            self.prefix = prefix.encode()
+        else:
+            self.prefix = (f'"{last}":' if within else f'{{"{key}":"').encode()
         self.data_at = data_at
         self.fallback = fallback
         self.on_error = on_error
@@ -378,7 +453,7 @@ class PyRouter:
             return None  # lone surrogates: the adapter decides
         prefix = self.prefix
         if self.within:
-            found = _top_key(data, prefix, self.within)
+            found = _key_path(data, self.parents, prefix, self.within)
             if found is None:
                 return None
             start = found
@@ -438,16 +513,16 @@ _QUOTE_OR_ESCAPE = frozenset((_QUOTE, _BACKSLASH))
 _BLANKS = frozenset(b" \t\n\r")
 
 
-def _top_key(data: bytes, pattern: bytes, limit: int) -> int | None:
-    """Just past the opening quote of the value of the top-level ``"<key>":`` in ``data[:limit]``.
+def _find_key(data: bytes, obj: int, end: int, pattern: bytes, want: int) -> int | None:
+    """In the object starting at ``data[obj]``, where its own key ``pattern`` (``"<key>":``) has its
+    value: just past the opening quote when ``want`` is a quote, at the ``{`` when it is a brace.
 
     Strings are skipped whole (a quote inside one is escaped), so a match at depth 1 is a
-    key of the frame itself, never one of a nested object or text inside a value.
+    key of this object, never one of a nested object or text inside a value.
     """
-    if len(data) < 2 or data[0] != ord("{"):
+    if end - obj < 2 or data[obj] != ord("{"):
         return None
-    end = min(len(data), limit)
-    p, depth, size = 1, 1, len(pattern)
+    p, depth, size = obj + 1, 1, len(pattern)
     while p < end:
         ch = data[p]
         if ch == _QUOTE:
@@ -455,7 +530,9 @@ def _top_key(data: bytes, pattern: bytes, limit: int) -> int | None:
                 q = p + size
                 while q < end and data[q] in _BLANKS:
                     q += 1
-                return q + 1 if q < end and data[q] == _QUOTE else None
+                if q >= end or data[q] != want:
+                    return None
+                return q + 1 if want == _QUOTE else q
             p += 1
             while p < end and data[p] != _QUOTE:
                 p += 2 if data[p] == _BACKSLASH else 1
@@ -469,6 +546,15 @@ def _top_key(data: bytes, pattern: bytes, limit: int) -> int | None:
                 return None
         p += 1
     return None
+
+
+def _key_path(data: bytes, parents: list[bytes], pattern: bytes, limit: int) -> int | None:
+    """Where the routing value of a key path (``result.subscription``) starts in ``data[:limit]``."""
+    end = min(len(data), limit)
+    obj: int | None = 0
+    for parent in parents:
+        obj = _find_key(data, obj, end, parent, ord("{")) if obj is not None else None
+    return _find_key(data, obj, end, pattern, _QUOTE) if obj is not None else None
 
 
 def _value(arg: Arg, item: Any, symbol: str | None, received: float, out: list[Any]) -> Any:
@@ -504,15 +590,77 @@ def _value(arg: Arg, item: Any, symbol: str | None, received: float, out: list[A
             return mapping[value]
         except (KeyError, TypeError):
             raise _Decline from None
+    if op == _ISO:
+        seconds = parse_iso(value)
+        if seconds is None:
+            raise _Decline
+        return seconds
+    if op == _RATIO:
+        numerator, denominator = _number(value), _number(_get(item, arg[2]))
+        if not (math.isfinite(numerator) and math.isfinite(denominator)) or denominator == 0.0:
+            raise _Decline
+        return numerator / denominator * arg[3]
     # _LEVELS
-    price, size = arg[2], arg[3]
+    price, size, side_field, side_value, skip_zero = arg[2:7]
     result = []
     for entry in value:
-        p = getattr(entry, price)
-        q = getattr(entry, size)
-        if p and q:
+        if side_field is not None and _field(entry, side_field) != side_value:
+            continue
+        p = _field(entry, price)
+        q = _field(entry, size)
+        if not skip_zero or (p and q):
             result.append((p, q))
     return result
+
+
+def _field(entry: Any, name: str | int) -> Any:
+    return entry[name] if isinstance(name, int) else getattr(entry, name)
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def parse_iso(text: Any) -> float | None:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM:SS[.fraction][Z|+00:00]`` (UTC; a fraction past
+    microseconds is cut off), or ``None`` for anything else. The C router reads times the same way."""
+    if not isinstance(text, str) or len(text) < 19 or not text.isascii():
+        return None
+    head, rest = text[:19], text[19:]
+    if head[4] != "-" or head[7] != "-" or head[10] != "T" or head[13] != ":" or head[16] != ":":
+        return None
+    digits = head[0:4] + head[5:7] + head[8:10] + head[11:13] + head[14:16] + head[17:19]
+    if not digits.isdigit():
+        return None
+    year, month, day = int(head[0:4]), int(head[5:7]), int(head[8:10])
+    hour, minute, second = int(head[11:13]), int(head[14:16]), int(head[17:19])
+    micros = 0
+    if rest.startswith("."):
+        end = 1
+        while end < len(rest) and rest[end].isdigit():
+            end += 1
+        fraction = rest[1:end]
+        if not fraction or len(fraction) > 9:
+            return None
+        micros = int((fraction + "000000")[:6])
+        rest = rest[end:]
+    if rest not in ("", "Z", "+00:00"):
+        return None
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    month_days = 29 if month == 2 and leap else _DAYS_IN_MONTH[month - 1] if 1 <= month <= 12 else 0
+    if not (year >= 1970 and 1 <= day <= month_days and hour < 24 and minute < 60 and second < 60):
+        return None
+    days = _days_from_civil(year, month, day)
+    return ((days * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros) / 1_000_000.0
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a proleptic Gregorian date (years from 1970 on)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def _number(value: Any) -> float:
@@ -559,8 +707,11 @@ def Router(
     *,
     per_conn: bool = False,
     within: int = 0,
+    prefix: str | None = None,
 ) -> Any:
     """The C router when compiled and enabled, else ``None`` (see :class:`NoRouter`); a
     :class:`PyRouter` inside :func:`specification`."""
     cls: Any = PyRouter if _specification else speedups.router_type()
-    return cls(key, data_at, fallback, on_error, per_conn=per_conn, within=within) if cls is not None else None
+    if cls is None:
+        return None
+    return cls(key, data_at, fallback, on_error, per_conn=per_conn, within=within, prefix=prefix)

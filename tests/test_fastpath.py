@@ -117,9 +117,7 @@ def test_signed_sizes_scaled_and_microsecond_times() -> None:
         Trade("gate", "BTC/USDT:USDT", 1700000000.1, 5.0, 60000.5, 0.025, "sell", "7"),
         Trade("gate", "BTC/USDT:USDT", 1700000000.101, 5.0, 60000.6, 0.003, "buy", "8"),
     ]
-    assert c("conn", STAMP_FRAME, 5.0) == [
-        Trade("stamp", "BTC/USD", 1700000000.123456, 5.0, 60000.0, 0.5, "buy", "41")
-    ]
+    assert c("conn", STAMP_FRAME, 5.0) == [Trade("stamp", "BTC/USD", 1700000000.123456, 5.0, 60000.0, 0.5, "buy", "41")]
     assert c("conn", CASES["key only inside a nested object"], 5.0) == ["fallback"]
     assert c("conn", CASES["binary frame"], 5.0) == ["fallback"]
 
@@ -130,3 +128,144 @@ def test_without_within_the_key_must_come_first() -> None:
         assert c("conn", frame, 5.0) == spec("conn", frame, 5.0) == ["fallback"]
     first = '{"channel":"futures.trades","time":1,"result":[{"size":2,"id":1,"create_time_ms":5,"price":"1.5"}]}'
     assert c("conn", first, 5.0) == spec("conn", first, 5.0) != ["fallback"]
+
+
+class Row(msgspec.Struct):
+    side: str
+    price: Price
+    size: Size
+    timestamp: str
+
+
+class Table(msgspec.Struct):
+    table: str
+    action: str
+    data: list[Row]
+
+
+class Changes(msgspec.Struct):
+    type: str
+    symbol: str
+    changes: list[tuple[str, Price, Size]]
+
+
+class Params(msgspec.Struct):
+    channel: str
+    data: Fill
+
+
+class Rpc(msgspec.Struct):
+    params: Params
+
+
+class Sub(msgspec.Struct):
+    subscription: str
+    data: list[Fill]
+
+
+class Result(msgspec.Struct):
+    result: Sub
+
+
+def _collect(*args: Any) -> None:
+    """A call step's target: records what it was given in the output list."""
+    out, rest = args[0], args[1:]
+    out.append(rest)
+
+
+def built(key: str, value: str, decoder: Any, step: Any, **options: Any) -> list[Any]:
+    made = []
+    for cls in (speedups.router_type(), PyRouter):
+        assert cls is not None
+        router = cls(key, {}, lambda *a: ["fallback"], lambda *a: [f"error {type(a[3]).__name__}"], **options)
+        router.add(value, decoder, "BTC/USD", step)
+        made.append(router)
+    return made
+
+
+def agree(routers: list[Any], frame: str) -> list[Any]:
+    c, spec = routers
+    got = c("conn", frame, 5.0)
+    assert got == spec("conn", frame, 5.0), frame
+    return got
+
+
+def test_rows_of_both_sides_split_by_a_side_field_keeping_removals() -> None:
+    """BitMEX-style rows (struct fields) and Gemini-style change triples (array indices) into bids and asks."""
+    from collector.fastpath import OUT, call, levels
+
+    bids = levels("data", "price", "size", side=("side", "Buy"), skip_zero=False)
+    asks = levels("data", "price", "size", side=("side", "Sell"), skip_zero=False)
+    step = call(_collect, OUT, SYMBOL, bids, asks, RECEIVED)
+    routers = built("table", "orderBookL2", msgspec.json.Decoder(Table, strict=False), step)
+    frame = (
+        '{"table":"orderBookL2","action":"update","data":[{"side":"Sell","price":60001.5,"size":0,'
+        '"timestamp":"2024-01-02T03:04:05.678Z"},{"side":"Buy","price":60000.0,"size":1200,'
+        '"timestamp":"2024-01-02T03:04:05.678Z"}]}'
+    )
+    assert agree(routers, frame) == [("BTC/USD", [(60000.0, 1200.0)], [(60001.5, 0.0)], 5.0)]
+    triples = call(
+        _collect,
+        OUT,
+        levels("changes", 1, 2, side=(0, "buy"), skip_zero=False),
+        levels("changes", 1, 2, side=(0, "sell"), skip_zero=False),
+    )
+    routers = built("type", "l2_updates", msgspec.json.Decoder(Changes, strict=False), triples)
+    frame = '{"type":"l2_updates","symbol":"BTCUSD","changes":[["buy","60000.1","0"],["sell","60002.5","1.5"]]}'
+    assert agree(routers, frame) == [([(60000.1, 0.0)], [(60002.5, 1.5)])]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-01-02T03:04:05.678Z",
+        "2024-02-29T23:59:59.123456789Z",
+        "2024-01-02T03:04:05+00:00",
+        "2024-01-02T03:04:05",
+        "2023-02-29T00:00:00Z",
+        "2024-01-02 03:04:05Z",
+        "2024-01-02T03:04:05.Z",
+        "2024-01-02T03:04:05+01:00",
+        "1969-12-31T23:59:59Z",
+        "2024-13-01T00:00:00Z",
+        "2024-01-02T24:00:00Z",
+        "\uff12\uff10\uff12\uff14-01-02T03:04:05Z",  # full-width digits
+    ],
+)
+def test_iso_times_read_alike(stamp: str) -> None:
+    """The C reader of ISO 8601 times gives the specification's seconds, or declines alike."""
+    from collector.fastpath import iso_seconds
+
+    step = emit(Trade, const("x"), SYMBOL, iso_seconds("timestamp"), RECEIVED, attr("price"), attr("size"),
+                const("buy"), const("1"), each="data")  # fmt: skip
+    routers = built("table", "trade", msgspec.json.Decoder(Table, strict=False), step)
+    frame = '{"table":"trade","action":"insert","data":[{"side":"Buy","price":1.5,"size":2,"timestamp":"%s"}]}'
+    got = agree(routers, frame % stamp)
+    if got != ["fallback"]:
+        import datetime
+
+        expected = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")[:26].rstrip("+0:"))
+        assert got[0].timestamp == pytest.approx(expected.replace(tzinfo=datetime.UTC).timestamp(), abs=1e-6)
+
+
+def test_a_literal_prefix_and_a_nested_key_path_route_envelopes() -> None:
+    """A JSON-RPC notification by its constant prefix; a ``result.subscription`` path inside a reply."""
+    from collector.fastpath import ratio
+
+    inverse = emit(Trade, const("x"), SYMBOL, millis("create_time_ms"), RECEIVED, attr("price"),
+                   ratio("size", "price", 10.0), sign("size", "sell", "buy"), text("id"), at="params.data")  # fmt: skip
+    rpc = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"'
+    routers = built("channel", "trades.BTC", msgspec.json.Decoder(Rpc, strict=False), inverse, prefix=rpc)
+    frame = rpc + 'trades.BTC","data":{"size":-600,"price":"60000","create_time_ms":5,"id":3}}}'
+    assert agree(routers, frame) == [Trade("x", "BTC/USD", 0.005, 5.0, 60000.0, -0.1, "sell", "3")]
+    assert agree(routers, frame.replace('"price":"60000"', '"price":"0"')) == ["fallback"]  # ratio by 0 declines
+    nested = emit(Trade, const("x"), SYMBOL, millis("create_time_ms"), RECEIVED, attr("price"), scaled("size", 1.0),
+                  sign("size", "sell", "buy"), text("id"), each="result.data")  # fmt: skip
+    routers = built("result.subscription", "trade.BTC", msgspec.json.Decoder(Result, strict=False), nested, within=200)
+    frame = (
+        '{"id":-1,"code":0,"result":{"channel":"trade","subscription":"trade.BTC",'
+        '"data":[{"size":2,"price":"5","create_time_ms":7,"id":1}]}}'
+    )
+    assert agree(routers, frame) == [Trade("x", "BTC/USD", 0.007, 5.0, 5.0, 2.0, "buy", "1")]
+    for other in (frame.replace('"result":{', '"x":{"subscription":"trade.BTC"},"result":{'), frame[:40]):
+        agree(routers, other)

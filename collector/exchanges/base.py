@@ -251,15 +251,19 @@ class Adapter(abc.ABC):
 
     # -- the boundary ---------------------------------------------------------------------------
 
-    def use_router(self, key: str, *, per_conn: bool = False, within: int = 0) -> Any:
+    def use_router(self, key: str, *, per_conn: bool = False, within: int = 0, prefix: str | None = None) -> Any:
         """Install a fast path (:mod:`collector.fastpath`) in front of :meth:`receive` and return it.
 
         Add routes to it for the message kinds worth it; every frame it declines still goes
         through :meth:`receive`'s boundary and :meth:`parse`. ``key`` is the JSON field whose
         value names the route: the frame's first field, or with ``within=N`` a top-level
-        field anywhere in its first ``N`` bytes; ``per_conn`` registers routes per connection.
+        field (or dotted path of fields) anywhere in its first ``N`` bytes; ``prefix`` is a
+        literal every routed frame starts with, ending just before the value (instead of
+        ``{"<key>":"``); ``per_conn`` registers routes per connection.
         """
-        router = fastpath.Router(key, self.data_at, self.receive, self._routed_error, per_conn=per_conn, within=within)
+        router = fastpath.Router(
+            key, self.data_at, self.receive, self._routed_error, per_conn=per_conn, within=within, prefix=prefix
+        )
         if router is None:
             return fastpath.NoRouter()
         self.receive = router  # type: ignore[method-assign]
