@@ -101,10 +101,10 @@ class Recording:
         """
         adapter = create(self.exchange)
         wire = self.wire
-        listing = urlsplit(adapter.instrument_requests()[0].url).path
+        listings = {urlsplit(request.url).path for request in adapter.instrument_requests()}
         result: dict[str, str] = {}
         for url, body in self._http_urls:
-            if urlsplit(url).path != listing:
+            if urlsplit(url).path not in listings:
                 continue
             try:
                 instruments = adapter.parse_instruments(RestRequest(url, "instruments"), body)

@@ -73,9 +73,9 @@ def _generate(
     header = {"t": "header", "format": 2, "exchange": exchange.upper(), "config": {"symbols": list(symbols)}}
     out.append(Frame("header", "", start, orjson.dumps({**header, "recorded": start}).decode()))
     start_ms = int(start * 1000)
-    for query in wire.instrument_queries(markets):
-        info = wire.rest(RestCall("GET", wire.instruments_path, query), markets, start_ms)
-        url = wire.default_rest + wire.instruments_path + (f"?{urlencode(query)}" if query else "")
+    for path, query in wire.instrument_calls(markets):
+        info = wire.rest(RestCall("GET", path, query), markets, start_ms)
+        url = wire.default_rest + path + (f"?{urlencode(query)}" if query else "")
         out.append(Frame("http", "http", start, info.body.decode(), url))
     # stream -> (connection id, the connection's session)
     conn_of_stream: dict[str, tuple[str, Session]] = {}

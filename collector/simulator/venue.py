@@ -151,7 +151,8 @@ class Venue:
         answer = self.recording.answer(call.path, call.query)
         if answer is not None:
             return answer
-        if call.path == self.wire.instruments_path:
+        listings = {self.wire.instruments_path} | {path for path, _ in self.wire.instrument_calls(())}
+        if call.path in listings:
             # A listing the recorder never asked for (Bybit's inverse category, say) lists
             # nothing in this session: answer it as the exchange answers an empty listing.
             return self.wire.rest(call, {}, now_ms)
@@ -218,6 +219,8 @@ class Client:
 
     async def run(self) -> None:
         """Serve the connection: read control frames and pings while the writer and pinger run."""
+        for frame in self.venue.wire.greeting(self.session, int(time.time() * 1000)):
+            self.push(frame)
         tasks = [asyncio.create_task(self._write())]
         if self._ping_interval:
             tasks.append(asyncio.create_task(self._keepalive(self._ping_interval)))
@@ -307,6 +310,12 @@ class Client:
                 continue
             for frame in venue.wire.heartbeat(self.session, int(time.time() * 1000)):
                 self.push(frame)
+            code = self.session.close_code
+            if code is not None:
+                # The exchange hangs up on a client that left its pings unanswered.
+                venue.stats["pong_timeouts"] += 1
+                await self.ws.close(code=code, message=b"ping timeout")
+                return
 
     async def _keepalive(self, interval: float) -> None:
         loop = asyncio.get_running_loop()

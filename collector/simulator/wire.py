@@ -112,6 +112,9 @@ class Session:
     def __init__(self, route: str) -> None:
         self.route = route
         self.streams: list[str] = []
+        self.close_code: int | None = None
+        """Set (by :meth:`WireFormat.heartbeat`) to have the server close the connection with this
+        code: a client that left pings unanswered."""
 
 
 def dumps(obj: Any) -> str:
@@ -169,6 +172,14 @@ class WireFormat(abc.ABC):
         """Queries of the instrument-list calls the adapter makes, for synthetic captures (one call by default)."""
         return [{}]
 
+    def instrument_calls(self, keys: Collection[str]) -> list[tuple[str, dict[str, str]]]:
+        """``(path, query)`` of every instrument-list call the adapter makes, for synthetic captures.
+
+        By default :meth:`instrument_queries` on :attr:`instruments_path`; override it where the
+        exchange lists product lines on different paths (spot and futures, linear and inverse).
+        """
+        return [(self.instruments_path, query) for query in self.instrument_queries(keys)]
+
     # -- websocket ------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -213,7 +224,15 @@ class WireFormat(abc.ABC):
         return message.text
 
     def heartbeat(self, session: Session, now_ms: int) -> list[str | bytes]:
-        """Frames the server sends on its own every ``heartbeat_interval`` (app-level pings, heartbeats)."""
+        """Frames the server sends on its own every ``heartbeat_interval`` (app-level pings, heartbeats).
+
+        To hang up on a client (it missed too many pings), set ``session.close_code``: the
+        server closes the connection with that code after the call.
+        """
+        return []
+
+    def greeting(self, session: Session, now_ms: int) -> list[str | bytes]:
+        """Frames the server sends as soon as a connection opens (a welcome, a platform status)."""
         return []
 
     def stream_book_key(self, stream: str) -> str | None:

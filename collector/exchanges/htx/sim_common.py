@@ -14,10 +14,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -27,8 +24,6 @@ from ...simulator.wire import Session
 from .codec import deflate
 
 __all__ = ["BookView", "HtxMarket", "HtxSession", "error_reply", "gz", "request_of"]
-
-_CLOSING: set[asyncio.Task[Any]] = set()  # hang-ups in flight (a task must be referenced until done)
 
 
 def gz(obj: Any) -> bytes:
@@ -53,51 +48,18 @@ def request_of(text: str) -> dict[str, Any] | None:
     return msg if isinstance(msg, dict) else None
 
 
-def _hang_up_of_caller() -> Callable[[], None] | None:
-    """How to close the connection a session is opened for, or ``None`` outside a live server.
-
-    The wire contract has no way for a heartbeat to end a connection (replies can, with
-    ``Control.close``), so the session keeps the websocket of the server's connection
-    object that opens it (the caller of :meth:`~collector.simulator.wire.WireFormat.open`)
-    and closes it the way the server closes a client that missed its pongs.
-    """
-    frame = sys._getframe(1)
-    close = None
-    for _ in range(4):  # this session's __init__, the wire's open(), the server's connection
-        frame = frame.f_back  # type: ignore[assignment]
-        if frame is None:
-            return None
-        close = getattr(getattr(frame.f_locals.get("self"), "ws", None), "close", None)
-        if close is not None:
-            break
-    if close is None:
-        return None
-
-    def hang_up() -> None:
-        task = asyncio.get_running_loop().create_task(close(code=1008, message=b"ping timeout"))
-        _CLOSING.add(task)
-        task.add_done_callback(_CLOSING.discard)
-
-    return hang_up
-
-
 class HtxSession(Session):
     """One connection: its route, subscriptions and the heartbeats it has not answered yet."""
 
     def __init__(self, route: str) -> None:
         super().__init__(route)
         self.pings: list[int | str] = []  # values of the pings sent and not answered
-        self.hang_up = _hang_up_of_caller()
-        self.closed = False
 
     def ping(self, value: int | str, allowed: int) -> bool:
-        """Record a ping about to be sent; ``False`` (and the connection closed) when
+        """Record a ping about to be sent; ``False`` (and the server hangs up, code 1008) when
         ``allowed`` pings already went unanswered."""
         if len(self.pings) >= allowed:
-            if not self.closed:
-                self.closed = True
-                if self.hang_up is not None:
-                    self.hang_up()
+            self.close_code = 1008
             return False
         self.pings.append(value)
         return True
