@@ -361,10 +361,11 @@ _NEXT = Link.NEXT
 
 
 class _SymbolState:
-    __slots__ = ("book", "buffer", "joined", "last", "requested", "stale_run", "state")
+    __slots__ = ("book", "buffer", "depth", "joined", "last", "requested", "stale_run", "state")
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int | None) -> None:
         self.book = OrderBook()
+        self.depth = depth  # best levels kept per side (None: all)
         self.state = _WAITING
         self.last = 0
         self.joined = False  # a delta has been applied since the last snapshot
@@ -385,7 +386,8 @@ class BookSync:
     - ``checksum``: the exchange's checksum function (see :data:`Checksum`); updates that
       carry a value are checked against it after they are applied.
     - ``depth``: keep only the best ``depth`` levels per side after every delta, for
-      exchanges that do not delete levels pushed out of the subscribed depth (Kraken).
+      exchanges that do not delete levels pushed out of the subscribed depth (Kraken);
+      :meth:`set_depth` sets it per symbol.
     - ``max_buffer``: deltas kept while waiting for a REST snapshot.
     """
 
@@ -417,6 +419,13 @@ class BookSync:
         self._apply = speedups.delta_applier() or _apply_delta
         self._load = speedups.side_loader() or _load_side
 
+    def set_depth(self, symbol: str, depth: int | None) -> None:
+        """Keep only ``symbol``'s best ``depth`` levels per side (``None``: all), e.g. the depth a
+        recording subscribed that book at; other books keep the synchroniser's ``depth``."""
+        if depth is not None and depth < 1:
+            raise ValueError(f"book depth must be at least 1 level, not {depth}")
+        self._state(symbol).depth = depth
+
     def book(self, symbol: str) -> OrderBook | None:
         """The maintained book for ``symbol``, or ``None`` if no data arrived for it yet."""
         st = self._symbols.get(symbol)
@@ -434,7 +443,7 @@ class BookSync:
     def _state(self, symbol: str) -> _SymbolState:
         st = self._symbols.get(symbol)
         if st is None:
-            st = self._symbols[symbol] = _SymbolState()
+            st = self._symbols[symbol] = _SymbolState(self.depth)
         return st
 
     # -- deltas -----------------------------------------------------------------------------
@@ -515,8 +524,8 @@ class BookSync:
             else:
                 self._crossed(out, symbol, st, received)
             return
-        if self.depth is not None:
-            book.truncate(self.depth)
+        if st.depth is not None:
+            book.truncate(st.depth)
         book.sequence = sequence
         book.timestamp = timestamp
         if checksum is not None and self.checksum is not None and not self._checks(out, symbol, st, checksum, received):
@@ -610,11 +619,16 @@ class BookSync:
         timestamp: float | None,
         received: float,
         checksum: int | None = None,
+        *,
+        replace: bool = False,
     ) -> None:
         """Take a full book for ``symbol`` (REST response or in-stream snapshot) with update id ``last_id``.
 
         Where every message is a whole book, one older than the book held (by ``timestamp``) is
         skipped: messages can overtake each other ("drop messages older than the last applied").
+        ``replace=True`` marks a whole book sent on the stream under a REST-joined rule (Gate's
+        ``full`` updates, HTX's periodic full depth): it replaces a live book at once, and the
+        deltas after it continue from ``last_id`` as if the book had been live all along.
         """
         st = self._state(symbol)
         if (
@@ -630,7 +644,7 @@ class BookSync:
         st.book.updated = received
         seq = last_id or 0
         kept: list[_Delta] = []
-        if self._rest:
+        if self._rest and not replace:
             if st.state is _LIVE:
                 # A late answer to a request made before the book synced: the live book is newer.
                 self.stats["snapshot_unused"] += 1
@@ -667,12 +681,14 @@ class BookSync:
         book._ask_prices, book._ask_sizes = ask_side
         book.sequence = last_id
         book.synced = True
-        if self.depth is not None:
-            book.truncate(self.depth)
+        if st.depth is not None:
+            book.truncate(st.depth)
         book.timestamp = timestamp
         st.state = _LIVE
         st.last = seq
-        st.joined = False
+        # A REST snapshot must be straddled by the first delta; a replacing stream book is
+        # already in the stream's chain.
+        st.joined = replace
         st.stale_run = 0
         self.stats["snapshots"] += 1
         if book.crossed():

@@ -215,3 +215,24 @@ def test_snapshot_rule_replaces_whole_book() -> None:
     assert isinstance(last, Book) and last.snapshot and last.top.bids == [(1.1, 1.0)]  # type: ignore[union-attr]
     book = sync.book("BTC/KRW")
     assert book is not None and book.bids() == {1.1: 1.0} and book.asks() == {2.1: 1.0}
+
+
+def test_a_replacing_stream_book_continues_a_rest_joined_chain() -> None:
+    """Under a REST-joined rule a live book ignores a late REST answer, but a whole book sent on the
+    stream with ``replace=True`` (Gate ``full``, HTX full depth) replaces it and the chain goes on from its id."""
+    from collector.book import PREV_ID, BookSync
+    from collector.models import Book as BookEvent
+
+    sync = BookSync("x", PREV_ID, lambda symbol: [])
+    out: list[object] = []
+    sync.delta(out, "S", [(10.0, 1.0)], [(11.0, 1.0)], 5, 6, 4, None, 1.0)
+    sync.snapshot(out, "S", [(10.0, 2.0)], [(11.0, 2.0)], 5, None, 1.0)
+    assert sync.book("S").synced  # type: ignore[union-attr]
+    sync.snapshot(out, "S", [(9.0, 1.0)], [(12.0, 1.0)], 40, None, 2.0)
+    assert sync.stats["snapshot_unused"] == 1  # a plain late snapshot is ignored
+    out.clear()
+    sync.snapshot(out, "S", [(9.0, 1.0)], [(12.0, 1.0)], 40, None, 3.0, replace=True)
+    sync.delta(out, "S", [(9.5, 1.0)], [], 41, 41, 40, None, 3.1)
+    book = sync.book("S")
+    assert book is not None and book.best_bid() == (9.5, 1.0) and book.best_ask() == (12.0, 1.0)
+    assert [e.snapshot for e in out if isinstance(e, BookEvent)] == [True, False]

@@ -246,12 +246,19 @@ class KrakenAdapter(Adapter):
     def book_subscribed(self, conn: str, symbol: str, depth: int | None) -> None:
         """A subscription ack: ``symbol``'s book comes on ``conn`` at ``depth``."""
         if depth in BOOK_DEPTHS:
-            self._depth[symbol] = depth
+            self._set_depth(symbol, depth)
         self._carry(conn, symbol)
 
     def book_depth_of(self, symbol: str, depth: int) -> None:
         """The depth a v1 message names in its channel (``book-<depth>``)."""
-        self._depth[symbol] = depth
+        self._set_depth(symbol, depth)
+
+    def _set_depth(self, symbol: str, depth: int) -> None:
+        # Kraken sends no delete for a level pushed out of the subscribed depth: each book is
+        # cut back to its own depth after every update.
+        if self._depth.get(symbol) != depth:
+            self._depth[symbol] = depth
+            self.books.set_depth(symbol, depth)
 
     def book_snapshot(
         self,
@@ -272,7 +279,6 @@ class KrakenAdapter(Adapter):
         if digits is None or (digits.price_decimals, digits.size_decimals) != (price_places, size_places):
             self._digits[symbol] = Digits(price_places, size_places)
         self._carry(conn, symbol)
-        self.books.depth = self._depth.get(symbol, self.book_depth)
         self.books.snapshot(out, symbol, bids, asks, None, timestamp, received, checksum)
 
     def book_update(
@@ -287,8 +293,6 @@ class KrakenAdapter(Adapter):
         out: Output,
     ) -> None:
         """Apply an update (absolute sizes, 0 removes), truncate to the subscribed depth, check the CRC."""
-        # One BookSync serves every book; its depth is set to this book's before each call.
-        self.books.depth = self._depth.get(symbol, self.book_depth)
         self.books.delta(out, symbol, bids, asks, 0, 0, None, timestamp, received, checksum)
 
     def heartbeat(self, conn: str, received: float) -> None:
