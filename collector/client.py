@@ -267,6 +267,29 @@ class Collector:
         return list(self._connections)
 
     @property
+    def rest(self) -> RestClient:
+        """The REST client (its ``stats`` and ``usage()`` show the weight budgets)."""
+        return self._rest
+
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting in the queue behind ``async for`` (0 without a queue)."""
+        return len(self._queue) if self._queue is not None else 0
+
+    def subscriptions(self) -> dict[str, list[Subscription]]:
+        """What was subscribed, per exchange."""
+        return {exchange: list(subs) for exchange, subs in self._subs.items()}
+
+    def exchange_of(self, scope: str) -> str:
+        """The exchange a REST budget scope belongs to (the scope itself when unknown)."""
+        return self._hosts.get(scope, scope)
+
+    @property
+    def sinks(self) -> list[Sink]:
+        """The sinks events go to."""
+        return list(self._pipeline.sinks)
+
+    @property
     def pipeline(self) -> Pipeline:
         """The event pipeline (its ``stats`` count callback errors)."""
         return self._pipeline

@@ -157,8 +157,15 @@ class Connection:
         self._renewal: _Renewal | None = None
         self.connects = 0
         self.renewals = 0
+        self.frames = 0  # frames received, for metrics
+        self.bytes = 0  # their payload bytes (UTF-8 length of text frames approximated by characters)
         self.failed: str | None = None
         self.log = get_logger("collector.connection", exchange=adapter.id, conn=plan.conn)
+
+    @property
+    def up(self) -> bool:
+        """Whether a socket is open right now."""
+        return self._session is not None
 
     @property
     def stopping(self) -> bool:
@@ -324,6 +331,8 @@ class Connection:
             except SocketClosed as exc:
                 return exc.reason
             received = time.time()
+            self.frames += 1
+            self.bytes += len(frame)
             if recorder is not None:
                 recorder.recv(conn, frame, received)
             out = receive(conn, frame, received)

@@ -125,6 +125,10 @@ class RestClient:
                 return prefix
         return urlsplit(url).netloc
 
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """``scope -> (weight used this window, weight limit)`` for every scope that has a budget."""
+        return {scope: (b.used, b.limit) for scope, b in self._budgets.items()}
+
     def _budget(self, scope: str) -> _HostBudget:
         budget = self._budgets.get(scope)
         if budget is None:

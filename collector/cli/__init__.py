@@ -28,7 +28,7 @@ from ..indicators.cli import add_arguments as add_indicator_arguments
 from ..runner import Interrupted
 from ..runner import run as run_program
 from ..transport import TRANSPORTS
-from .args import output_path, parse_targets, positive_float, positive_int
+from .args import listen_address, output_path, parse_targets, positive_float, positive_int
 from .consume import add_consume_arguments, run_consume
 from .kafka import add_kafka_arguments
 from .live import record_command, run_command, simulate_command
@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="collect live data and print JSON lines")
     _add_live_arguments(p)
+    p.add_argument(
+        "--metrics",
+        type=listen_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at /metrics and a health check at /health, e.g. 127.0.0.1:9464",
+    )
     p.add_argument("--book-top", type=positive_int, default=None, metavar="N", help="add the best N levels to books")
     p.add_argument("--out", type=output_path, default=None, help="write JSON lines here instead of stdout")
     p.add_argument(

@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..exchanges import CHANNELS, EXCHANGES, Endpoints
 
 __all__ = [
+    "listen_address",
     "open_output",
     "output_path",
     "parse_channels",
@@ -45,6 +46,14 @@ def positive_float(text: str) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a positive, finite number of seconds, got {text!r}")
     return value
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """An argparse type: ``HOST:PORT`` to listen on (``127.0.0.1:9464``; port 0 picks a free one)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT such as 127.0.0.1:9464, got {text!r}")
+    return host.strip("[]"), int(port)
 
 
 def output_path(text: str) -> str:

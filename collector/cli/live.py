@@ -62,7 +62,17 @@ async def run_command(args: argparse.Namespace) -> int:
     kafka = sink_from_args(args)
     if kafka is not None:
         c.add_sink(kafka)
-    await c.run(args.duration)
+    server = None
+    if args.metrics is not None:
+        from ..metrics import Metrics
+
+        server = await Metrics(c).serve(*args.metrics)
+        print(f"metrics at http://{server.host}:{server.port}/metrics", file=sys.stderr)
+    try:
+        await c.run(args.duration)
+    finally:
+        if server is not None:
+            await server.stop()
     return 0
 
 
