@@ -169,7 +169,7 @@ class Collector:
         A coroutine function is awaited (slow callbacks slow the pipeline: that is the
         backpressure). Exceptions are logged and counted, never propagated.
         """
-        self._pipeline.callbacks.append((tuple(types), callback))
+        self._pipeline.add_callback(tuple(types), callback)
 
     def add_processor(self, processor: Processor) -> None:
         """Run ``processor`` on every event; the events it returns join the stream after it."""
@@ -456,28 +456,19 @@ class Collector:
 
     # -- the pipeline -----------------------------------------------------------------------------
 
-    def _handler(self, adapter: Adapter) -> Callable[[Output], Awaitable[None]]:
-        emit = self._pipeline.emit
-        stats = self.stats
+    def _handler(self, adapter: Adapter) -> _Handler:
+        return _Handler(self, adapter)
 
-        async def handle(out: Output) -> None:
-            # The one place actions are routed, whether they came from a frame or a REST answer.
-            for item in out:
-                if isinstance(item, EventBase):
-                    stats["events"] += 1
-                    if type(item) is Disconnected:
-                        self.abandon(item.conn)
-                    await emit(item)
-                elif isinstance(item, RestRequest):
-                    self._request(adapter, item, handle)
-                elif (conn := self._by_conn.get(item.conn)) is None:
-                    stats["actions_for_unknown_connection"] += 1
-                elif isinstance(item, SendFrame):
-                    conn.send(item)
-                else:
-                    conn.reconnect(item)
-
-        return handle
+    def _route(self, adapter: Adapter, item: Any, handle: Callable[[Output], Awaitable[None]]) -> None:
+        """Route one action: the one place actions go, whether they came from a frame or a REST answer."""
+        if isinstance(item, RestRequest):
+            self._request(adapter, item, handle)
+        elif (conn := self._by_conn.get(item.conn)) is None:
+            self.stats["actions_for_unknown_connection"] += 1
+        elif isinstance(item, SendFrame):
+            conn.send(item)
+        else:
+            conn.reconnect(item)
 
     def _request(self, adapter: Adapter, request: RestRequest, handle: Callable[[Output], Awaitable[None]]) -> None:
         """Run a REST request for ``adapter`` unless the same one is already in flight."""
@@ -549,3 +540,55 @@ class Collector:
     def dropped(self) -> int:
         """Market events dropped by ``overflow="drop_oldest"`` so far."""
         return self._queue.dropped if self._queue is not None else 0
+
+
+class _Handler:
+    """Takes what an adapter produced: events into the pipeline, actions to their connection or REST.
+
+    ``await handle(out)`` always works; :meth:`now` delivers a frame's output without a
+    coroutine when the pipeline can take it synchronously (the live path's common case).
+    """
+
+    __slots__ = ("_adapter", "_collector", "_pipeline", "_stats")
+
+    def __init__(self, collector: Collector, adapter: Adapter) -> None:
+        self._collector = collector
+        self._adapter = adapter
+        self._pipeline = collector._pipeline
+        self._stats = collector.stats
+
+    async def __call__(self, out: Output) -> None:
+        emit = self._pipeline.emit
+        for item in out:
+            if isinstance(item, EventBase):
+                self._stats["events"] += 1
+                if type(item) is Disconnected:
+                    self._collector.abandon(item.conn)
+                await emit(item)
+            else:
+                self._collector._route(self._adapter, item, self)
+
+    def ready(self) -> bool:
+        """Whether :meth:`now` would take a frame's output (room for the largest one a frame makes)."""
+        return self._pipeline.ready_now(0)
+
+    def now(self, out: Output) -> bool:
+        """Handle ``out`` without awaiting if nothing on the way must wait; ``False`` (nothing done) otherwise."""
+        if not self._pipeline.ready_now(len(out)):
+            return False
+        self.deliver_now(out)
+        return True
+
+    def deliver_now(self, out: Output) -> None:
+        """Handle ``out`` without awaiting, after :meth:`ready` said yes (a frame's output fits the
+        room it keeps; a larger one grows the queue past its bound rather than losing events)."""
+        emit_now = self._pipeline.emit_now
+        stats = self._stats
+        for item in out:
+            if isinstance(item, EventBase):
+                stats["events"] += 1
+                if type(item) is Disconnected:
+                    self._collector.abandon(item.conn)
+                emit_now(item)
+            else:
+                self._collector._route(self._adapter, item, self)

@@ -321,6 +321,57 @@ class Connection:
                 await session.socket.close()
 
     async def _recv_loop(self, socket: Socket) -> str:
+        """Deliver the socket's frames until it closes: pushed from the transport's read callback
+        where it can push them (picows), pulled with ``recv()`` otherwise and whenever the
+        pipeline must be awaited."""
+        handle = self._handle
+        # The collector's handler delivers a frame's events without a coroutine when it can.
+        now: Callable[[Output], bool] | None = getattr(handle, "now", None)
+        ready: Callable[[], bool] | None = getattr(handle, "ready", None)
+        deliver_now: Callable[[Output], None] | None = getattr(handle, "deliver_now", None)
+        set_push: Callable[[Callable[[str | bytes], bool] | None], None] | None = getattr(socket, "set_push", None)
+        if set_push is not None and deliver_now is not None and ready is not None:
+            set_push(self._pusher(deliver_now, ready))
+        try:
+            return await self._pull(socket, now)
+        finally:
+            if set_push is not None:
+                set_push(None)
+
+    def _pusher(
+        self, deliver_now: Callable[[Output], None], ready: Callable[[], bool]
+    ) -> Callable[[str | bytes], bool]:
+        """What a pushing transport calls with each message as it is parsed (see ``set_push``).
+
+        It runs inside the transport's read callback: the frame is parsed and its events
+        delivered right there when the pipeline can take them synchronously; otherwise it
+        returns ``False`` and the transport queues the frame for :meth:`_pull`. It never raises.
+        """
+        conn = self.plan.conn
+        receive = self.adapter.receive
+        recorder = self._recorder
+
+        def push(frame: str | bytes) -> bool:
+            if not ready():
+                return False  # a sink or a full queue must be awaited: the pull loop takes over
+            try:
+                received = time.time()
+                self.frames += 1
+                self.bytes += len(frame)
+                if recorder is not None:
+                    recorder.recv(conn, frame, received)
+                out = receive(conn, frame, received)
+                if self._renewal is not None:
+                    out = self._remember(out)
+                if out:
+                    deliver_now(out)  # ready() left room for this frame's output
+            except Exception:  # a bug; the transport's read callback must go on
+                self.log.exception("delivering a frame failed", conn=conn)
+            return True
+
+        return push
+
+    async def _pull(self, socket: Socket, now: Callable[[Output], bool] | None) -> str:
         conn = self.plan.conn
         receive = self.adapter.receive
         recorder = self._recorder
@@ -333,12 +384,16 @@ class Connection:
             received = time.time()
             self.frames += 1
             self.bytes += len(frame)
+            if not self.frames & 255:
+                # A transport with frames queued returns them without yielding; let REST answers,
+                # pings and timers run every 256 frames, or a flood would starve them.
+                await asyncio.sleep(0)
             if recorder is not None:
                 recorder.recv(conn, frame, received)
             out = receive(conn, frame, received)
             if self._renewal is not None:
                 out = self._remember(out)
-            if out:
+            if out and (now is None or not now(out)):
                 await handle(out)
 
     def _remember(self, out: Output) -> Output:

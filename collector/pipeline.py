@@ -36,6 +36,15 @@ Processor = Callable[[Event], list[Event]]
 Overflow = Literal["block", "drop_oldest"]
 
 
+_DERIVED_ROOM = 256  # queue room kept for events processors derive from one frame's events
+_TASKS: set[asyncio.Future[Any]] = set()  # callbacks' awaitables scheduled by emit_now, until done
+
+
+def _keep(task: asyncio.Future[Any]) -> None:
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
 class _End:
     """The marker :meth:`EventQueue.get` returns once the queue is closed and empty."""
 
@@ -68,6 +77,28 @@ class EventQueue:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def free(self) -> int:
+        """Room left before :meth:`put` would apply the overflow policy."""
+        return self.maxsize - len(self._items)
+
+    def offer(self, event: Event) -> bool:
+        """Add ``event`` if there is room (no waiting); ``False`` when the caller must ``await put()``."""
+        items = self._items
+        if len(items) >= self.maxsize and not self._closed:
+            return False
+        items.append(event)
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
+        return True
+
+    def force(self, event: Event) -> None:
+        """Add ``event`` even past the bound (see :meth:`Pipeline.emit_now`)."""
+        self._items.append(event)
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
 
     async def put(self, event: Event) -> None:
         """Add ``event``, applying the overflow policy when the queue is full."""
@@ -129,13 +160,71 @@ class Pipeline:
         self.processors: list[Processor] = []
         self.callbacks: list[tuple[tuple[type[Any], ...], Callback]] = []
         self.sinks: list[Sink] = []
+        self._async_callbacks = 0  # coroutine functions among the callbacks
+
+    def add_callback(self, types: tuple[type[Any], ...], callback: Callback) -> None:
+        """Call ``callback`` for events of ``types`` (all when empty); coroutine functions are awaited."""
+        self.callbacks.append((types, callback))
+        call = getattr(callback, "__call__", None)  # noqa: B004 - an object's async __call__ counts too
+        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call):
+            self._async_callbacks += 1
+
+    def ready_now(self, count: int) -> bool:
+        """Whether :meth:`emit_now` may deliver ``count`` events: nothing on the way needs awaiting
+        (no sinks, no coroutine callbacks) and the queue has room for them and what processors derive."""
+        if self.sinks or self._async_callbacks:
+            return False
+        queue = self.queue
+        return queue is None or queue.free() >= count + _DERIVED_ROOM
+
+    def emit_now(self, event: Event) -> None:
+        """:meth:`emit` without awaiting; only after :meth:`ready_now` said yes.
+
+        The live path takes this for every frame it can (a coroutine per event costs more
+        than most callbacks); a plain function that returns an awaitable anyway has it
+        scheduled as a task (counted as ``scheduled_callbacks``).
+        """
+        self._deliver_now(event)
+        if self.processors:
+            for processor in self.processors:
+                for derived in processor(event):
+                    self._deliver_now(derived)
+
+    def _deliver_now(self, event: Event) -> None:
+        for types, callback in self.callbacks:
+            if types and not isinstance(event, types):
+                continue
+            try:
+                result = callback(event)
+                if result is not None and inspect.isawaitable(result):
+                    self.stats["scheduled_callbacks"] += 1
+                    _keep(asyncio.ensure_future(result))
+            except Exception as exc:
+                self.stats["callback_errors"] += 1
+                name = getattr(callback, "__qualname__", type(callback).__qualname__)
+                log.error("callback failed", callback=name, error=repr(exc))
+        queue = self.queue
+        if queue is not None and not queue.offer(event):
+            # More derived events than the room reserved for them: the queue grows past its bound
+            # by a few rather than losing one (ready_now keeps _DERIVED_ROOM free).
+            queue.force(event)
 
     async def emit(self, event: Event) -> None:
         """Deliver ``event`` and every event a processor derives from it, in order."""
         await self.deliver(event)
-        for processor in self.processors:
-            for derived in processor(event):
-                await self.deliver(derived)
+        if self.processors:
+            for processor in self.processors:
+                for derived in processor(event):
+                    await self.deliver(derived)
+
+    async def emit_all(self, events: list[Any]) -> None:
+        """:meth:`emit` each of ``events`` in order (one await for a whole frame's events)."""
+        for event in events:
+            await self.deliver(event)
+            if self.processors:
+                for processor in self.processors:
+                    for derived in processor(event):
+                        await self.deliver(derived)
 
     async def deliver(self, event: Event) -> None:
         """Hand one event to the callbacks, the sinks and the queue (no processors)."""
@@ -144,16 +233,19 @@ class Pipeline:
                 continue
             try:
                 result = callback(event)
-                if inspect.isawaitable(result):
+                # Most callbacks are plain functions returning None: test that before isawaitable.
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception as exc:
                 self.stats["callback_errors"] += 1
                 name = getattr(callback, "__qualname__", type(callback).__qualname__)
                 log.error("callback failed", callback=name, error=repr(exc))
-        for sink in self.sinks:
-            await sink.write(event)
-        if self.queue is not None:
-            await self.queue.put(event)
+        if self.sinks:
+            for sink in self.sinks:
+                await sink.write(event)
+        queue = self.queue
+        if queue is not None and not queue.offer(event):
+            await queue.put(event)
 
     async def start(self) -> None:
         """Start every sink."""

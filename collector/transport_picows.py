@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
+from collections.abc import Callable
 
 try:
     import picows
@@ -52,18 +53,28 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         self._parts: list[bytes] = []
         self._parts_size = 0
         self._parts_text = False
+        self.push: Callable[[str | bytes], bool] | None = None
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         self.transport = transport
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         kind = frame.msg_type
-        if kind is picows.WSMsgType.TEXT or kind is picows.WSMsgType.BINARY:
+        if kind is _TEXT and frame.fin:
+            # The hot path: a whole text message, handed to the consumer right here when it
+            # takes it (nothing queued ahead of it, so the order is kept), else queued.
+            try:
+                message: str | bytes = frame.get_payload_as_utf8_text()
+            except UnicodeDecodeError:
+                message = frame.get_payload_as_bytes()  # the adapter reports it; the connection goes on
+            push = self.push
+            if push is not None and not self.messages and push(message):
+                return
+            self._deliver(message)
+            return
+        if kind is _TEXT or kind is _BINARY:
             if frame.fin:
-                if kind is picows.WSMsgType.TEXT:
-                    self._deliver(_text(frame.get_payload_as_bytes()))
-                else:
-                    self._deliver(frame.get_payload_as_bytes())
+                self._deliver(frame.get_payload_as_bytes())
                 return
             self._parts = [frame.get_payload_as_bytes()]
             self._parts_size = len(self._parts[0])
@@ -113,6 +124,10 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
             waiter.set_result(None)
 
 
+_TEXT = picows.WSMsgType.TEXT if picows is not None else None
+_BINARY = picows.WSMsgType.BINARY if picows is not None else None
+
+
 def _text(data: bytes) -> str | bytes:
     try:
         return data.decode("utf-8")
@@ -144,6 +159,13 @@ class PicowsSocket:
             listener.paused = False
             self._transport.underlying_transport.resume_reading()
         return messages.popleft()
+
+    def set_push(self, push: Callable[[str | bytes], bool] | None) -> None:
+        """Hand each whole text message to ``push`` as it is parsed, instead of queueing it for
+        :meth:`recv`; ``push`` returns ``False`` when it cannot take one now (it is queued then,
+        and so are the messages after it, until :meth:`recv` has drained them). It must not
+        raise. ``None`` turns pushing off."""
+        self._listener.push = push
 
     async def send(self, data: str | bytes) -> None:
         listener = self._listener

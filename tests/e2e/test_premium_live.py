@@ -37,19 +37,13 @@ async def test_cli_premium_table_fits_80_columns() -> None:
 
 async def test_cli_premium_mistakes_are_one_line() -> None:
     code, _, err = await run_cli("premium", "BTC", "--krw", "nosuch", "--usd", "binance", "--simulate")
-    assert code == 2 and err.decode().strip() == (
-        "collector: error: --krw: no exchange 'nosuch'; known: " + ", ".join(sorted(_exchanges()))
-    )
+    line = err.decode().strip()
+    assert code == 2 and line.startswith("collector: error: --krw: no exchange 'nosuch'; known: binance, ")
+    assert "\n" not in line
     code, _, err = await run_cli("premium", "BTC", "--krw", "upbit", "--usd", "binance", "--fx", "-5", "--simulate")
     assert code == 2 and "fixed FX rate must be positive" in err.decode()
     code, _, err = await run_cli("premium", "BTC", "--usd", "binance")
     assert code == 2 and "the following arguments are required: --krw" in err.decode()
-
-
-def _exchanges() -> list[str]:
-    from collector import EXCHANGES
-
-    return list(EXCHANGES)
 
 
 async def test_collector_premium_subscribes_what_it_reads() -> None:
