@@ -51,6 +51,8 @@ REGISTRY: dict[str, str] = {
     "htx_swap": "htx:HtxSwapAdapter",
     "kraken": "kraken:KrakenAdapter",
     "kraken_futures": "kraken_futures:KrakenFuturesAdapter",
+    "kucoin": "kucoin:KucoinAdapter",
+    "kucoin_futures": "kucoin:KucoinFuturesAdapter",
     "okx": "okx:OkxAdapter",
     "upbit": "upbit:UpbitAdapter",
 }
