@@ -47,6 +47,7 @@ REGISTRY: dict[str, str] = {
     "gateio": "gateio:GateioAdapter",
     "gateio_futures": "gateio:GateioFuturesAdapter",
     "gemini": "gemini:GeminiAdapter",
+    "gopax": "gopax:GopaxAdapter",
     "htx": "htx:HtxAdapter",
     "htx_swap": "htx:HtxSwapAdapter",
     "kraken": "kraken:KrakenAdapter",
@@ -54,6 +55,7 @@ REGISTRY: dict[str, str] = {
     "kucoin": "kucoin:KucoinAdapter",
     "kucoin_futures": "kucoin:KucoinFuturesAdapter",
     "okx": "okx:OkxAdapter",
+    "probit": "probit:ProbitAdapter",
     "upbit": "upbit:UpbitAdapter",
 }
 """Exchange id -> ``"<package>:<adapter class>"`` below ``collector.exchanges``."""
