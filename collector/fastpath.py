@@ -62,6 +62,7 @@ __all__ = [
     "levels",
     "micros",
     "millis",
+    "nanos",
     "ratio",
     "scaled",
     "sign",
@@ -126,6 +127,11 @@ def millis(dotted: str, plus: int = 0) -> Arg:
 def micros(dotted: str) -> Arg:
     """A time field in microseconds as float seconds (``None`` stays ``None``)."""
     return (_MILLIS, _path(dotted), 0, 1_000_000.0)
+
+
+def nanos(dotted: str) -> Arg:
+    """A time field in nanoseconds as float seconds (``None`` stays ``None``)."""
+    return (_MILLIS, _path(dotted), 0, 1_000_000_000.0)
 
 
 def sign(dotted: str, negative: object, positive: object) -> Arg:

@@ -29,7 +29,7 @@ import msgspec
 from ...actions import RestRequest
 from ...book import RANGE, BookSync
 from ...errors import UsageError
-from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, choice, const, emit, millis
+from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, choice, const, emit, millis, nanos
 from ...models import Candle, Side, Ticker, Trade
 from ...symbols import Instrument
 from ..base import Channel, Endpoints, Output, Subscription
@@ -47,7 +47,7 @@ from .schemas import (
     SymbolSnapshot,
     SymbolSnapshotData,
 )
-from .session import KucoinSession, Route, nanos
+from .session import KucoinSession, Route
 
 __all__ = ["CANDLE_TYPES", "KucoinAdapter"]
 

@@ -35,7 +35,7 @@ import msgspec
 
 from ...actions import RestRequest
 from ...book import RANGE, BookSync
-from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, choice, const, emit, millis, scaled
+from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, choice, const, emit, millis, nanos, scaled
 from ...models import Side, Ticker, Trade
 from ...symbols import Instrument
 from ..base import Channel, Endpoints, Output, Poll, Subscription
@@ -53,7 +53,7 @@ from .schemas import (
     MarkIndexPrice,
     Push,
 )
-from .session import KucoinSession, Route, UnknownNative, nanos
+from .session import KucoinSession, Route, UnknownNative
 
 __all__ = ["KucoinFuturesAdapter"]
 

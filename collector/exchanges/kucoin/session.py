@@ -36,7 +36,7 @@ from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subsc
 from .instruments import OK
 from .schemas import BulletResponse, Envelope
 
-__all__ = ["APP_PING", "TOKEN_PATH", "Handler", "KucoinSession", "Route", "UnknownNative", "nanos"]
+__all__ = ["APP_PING", "TOKEN_PATH", "Handler", "KucoinSession", "Route", "UnknownNative"]
 
 TOKEN_PATH = "/api/v1/bullet-public"
 APP_PING = '{"id":"ping","type":"ping"}'
@@ -53,11 +53,6 @@ _MAX_ROUTES = 65_536
 Handler: TypeAlias = Callable[[str, Any, str, float, Output], None]
 """``handler(conn, decoded push, topic argument after ":", received, out)``."""
 Route: TypeAlias = tuple[msgspec.json.Decoder[Any], Handler]
-
-
-def nanos(dotted: str) -> fastpath.Arg:
-    """A fast-path time field in nanoseconds as float seconds (``fastpath.millis`` with 1e9 per second)."""
-    return (*fastpath.millis(dotted)[:3], 1_000_000_000.0)
 
 
 def _reason(data: msgspec.Raw) -> str:
