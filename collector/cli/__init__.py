@@ -7,6 +7,7 @@
     collector replay session.jsonl.zst --book-top 5 --out events.jsonl
     collector simulate                      # a local exchange simulator, and the flags to use it
     collector demo --duration 15
+    collector archive localhost:19092 --group archivers --postgres postgresql://localhost/market
 
 Events are printed as JSON lines (the contract in design.md) on stdout or ``--out``;
 logs and progress go to stderr. Every mistake ends with one line
@@ -28,6 +29,7 @@ from ..indicators.cli import add_arguments as add_indicator_arguments
 from ..runner import Interrupted
 from ..runner import run as run_program
 from ..transport import TRANSPORTS
+from .archive import add_archive_arguments, add_storage_arguments, archive_command
 from .args import listen_address, output_path, parse_targets, positive_float, positive_int
 from .consume import add_consume_arguments, run_consume
 from .kafka import add_kafka_arguments
@@ -103,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="collect live data and print JSON lines")
     _add_live_arguments(p)
     p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="run N collector processes (one per core), the subscriptions sharded between them by --shard's "
+        "hash; their output is merged",
+    )
+    p.add_argument(
         "--metrics",
         type=listen_address,
         default=None,
@@ -120,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_indicator_arguments(p)
     add_kafka_arguments(p)
+    add_storage_arguments(p)
 
     p = sub.add_parser("record", help="record raw frames to a capture file")
     _add_live_arguments(p)
@@ -157,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("consume", help="read events back from Kafka/Redpanda and print JSON lines")
     add_consume_arguments(p)
 
+    p = sub.add_parser("archive", help="store events from Kafka/Redpanda in PostgreSQL, Parquet or CSV")
+    add_archive_arguments(p)
+
     for subparser in sub.choices.values():
         _add_common(subparser, default=argparse.SUPPRESS)
     return parser
@@ -180,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     _configure_logging(args.log_level or "info")
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     use_uvloop = not args.no_uvloop
     commands = {
         "run": run_command,
@@ -188,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "simulate": simulate_command,
         "consume": run_consume,
         "premium": premium_command,
+        "archive": archive_command,
     }
     try:
         if args.command == "demo":

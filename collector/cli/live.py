@@ -16,6 +16,7 @@ from ..indicators.cli import engine_from_args
 from ..models import Event
 from ..sinks import JsonLinesSink
 from ..sinks.kafka import shard_of
+from .archive import storage_sink_from_args
 from .args import open_output, parse_channels, parse_endpoints, parse_shard, parse_targets
 from .kafka import sink_from_args
 from .progress import Progress
@@ -52,8 +53,15 @@ def _book_top(args: argparse.Namespace) -> int | None:
 
 async def run_command(args: argparse.Namespace) -> int:
     """``collector run``: collect live data and print JSON lines (or publish them to Kafka)."""
+    if args.workers > 1:
+        from .workers import run_workers
+
+        return await run_workers(args, args.argv)
     engine = engine_from_args(args)  # bad specs fail before anything connects
-    c = _collector_for(args, book_top=_book_top(args), queue_size=0)
+    storage = storage_sink_from_args(args)
+    # Stored book snapshots are the maintained book's top levels: ask for them when storing.
+    book_top = _book_top(args) or (10 if storage is not None else None)
+    c = _collector_for(args, book_top=book_top, queue_size=0)
     out = open_output(args.out)
     sink = JsonLinesSink(out, owned=args.out is not None)
     if engine is not None:
@@ -62,6 +70,8 @@ async def run_command(args: argparse.Namespace) -> int:
     kafka = sink_from_args(args)
     if kafka is not None:
         c.add_sink(kafka)
+    if storage is not None:
+        c.add_sink(storage)
     server = None
     if args.metrics is not None:
         from ..metrics import Metrics
