@@ -38,6 +38,7 @@ REGISTRY: dict[str, str] = {
     "binance_coinm": "binance:BinanceCoinmAdapter",
     "bitfinex": "bitfinex:BitfinexAdapter",
     "bitget": "bitget:BitgetAdapter",
+    "bithumb": "bithumb:BithumbAdapter",
     "bitmex": "bitmex:BitmexAdapter",
     "bitstamp": "bitstamp:BitstampAdapter",
     "bybit": "bybit:BybitAdapter",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collector import read_capture
+from collector import read_capture, speedups
 from collector.models import Book, Connected, Event, Trade
 from collector.replay import Replay
 
@@ -128,3 +128,14 @@ def test_frames_are_binary(run: Run) -> None:
     assert len(frames) == 449
     assert all(isinstance(f.data, bytes) for f in frames)
     assert base64.b64encode(frames[0].data)[:8] == b"eyJ0eSI6"  # '{"ty":' base64-encoded
+
+
+def test_the_fast_path_gives_what_the_python_path_gives(run: Run) -> None:
+    """Trades and whole books of the recording are routed by the C fast path; the events equal those of
+    a replay without it, frame for frame."""
+    if not speedups.available():
+        pytest.skip("collector._speedups is not compiled here")
+    with speedups.disabled():
+        python = list(Replay(RECORDING))
+    assert run.events == python
+    assert len(run.replay.adapter._router) == 2  # "trade" and "orderbook"

@@ -368,7 +368,8 @@ async def test_gap_skips_one_u_of_that_market_only(sim: Simulator) -> None:
     finally:
         await linear.close()
         await spot.close()
-    assert [b - a for a, b in itertools.pairwise([before, *us])] == [2, 1, 1, 1]
+    # One u is skipped; a frame already on its way when the fault lands may come first.
+    assert sorted(b - a for a, b in itertools.pairwise([before, *us])) == [1, 1, 1, 2]
     assert [b - a for a, b in itertools.pairwise([spot_before, *spot_us])] == [1, 1, 1, 1]
     assert sim.stats["dropped.gap"] == 1
 

@@ -2,38 +2,50 @@
 
 Upbit sends every message in one of two key sets, chosen per connection by the
 subscribe request's ``format``: ``DEFAULT`` (``trade_price``) or ``SIMPLE`` (``tp``).
-The structs below carry the DEFAULT names; :func:`_abbreviated` derives the SIMPLE
+The structs below carry the DEFAULT names; :func:`abbreviated` derives the SIMPLE
 variant of each (a subclass with the same attributes read from the short keys), so
 one converter serves both formats. Numbers are JSON numbers, not strings.
+
+Bithumb's current socket copies these messages; its package derives its own variants
+from the same structs where its field types differ.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import msgspec
 from msgspec.structs import fields
 
-from ..fields import Id, Millis, Price, Size
+from ..fields import Finite, Id, Millis, Price, Size
 
 __all__ = [
+    "CANDLE_KEYS",
+    "ORDERBOOK_KEYS",
+    "TICKER_KEYS",
+    "TRADE_KEYS",
+    "UNIT_KEYS",
+    "Candle",
     "Envelope",
     "ErrorBody",
     "Market",
     "Orderbook",
     "OrderbookUnit",
+    "SimpleCandle",
     "SimpleOrderbook",
     "SimpleOrderbookUnit",
     "SimpleTicker",
     "SimpleTrade",
     "Ticker",
     "Trade",
+    "abbreviated",
 ]
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
-def _abbreviated(cls: type[_S], keys: dict[str, str], types: dict[str, Any] | None = None) -> type[_S]:
+def abbreviated(cls: type[_S], keys: dict[str, str], types: dict[str, Any] | None = None) -> type[_S]:
     """A subclass of ``cls`` that reads the same fields from Upbit's SIMPLE keys.
 
     Every field is redeclared so the subclass's ``rename`` applies to it (msgspec keeps
@@ -54,12 +66,15 @@ class ErrorBody(msgspec.Struct):
 
 
 class Envelope(msgspec.Struct):
-    """What kind of message a frame is: data (``type``/``ty``), ``{"status":"UP"}`` or an error."""
+    """What kind of message a frame is when its first key does not say it: data
+    (``type``/``ty``), ``{"status":"UP"}``, an error or a ``LIST_SUBSCRIPTIONS`` answer."""
 
-    type: str = ""  # DEFAULT format: "trade", "ticker", "orderbook"
+    type: str = ""  # DEFAULT format: "trade", "ticker", "orderbook", "candle.1m"
     ty: str = ""  # SIMPLE format: the same
     status: str = ""  # "UP": the answer to a text PING
     error: ErrorBody | None = None
+    method: str = ""  # "LIST_SUBSCRIPTIONS"
+    mthd: str = ""  # the same, SIMPLE
 
 
 class Trade(msgspec.Struct):
@@ -103,13 +118,38 @@ class OrderbookUnit(msgspec.Struct):
 
 
 class Orderbook(msgspec.Struct):
-    """``orderbook``: a full snapshot of the top levels (30 by default), best first."""
+    """``orderbook``: a full snapshot of the top levels (30 by default), best first.
+
+    ``level`` is the price grouping unit the book was subscribed with ("호가 모아보기",
+    KRW markets only; 0 = none): a grouped book is another book of the same market.
+    """
 
     code: str
     orderbook_units: list[OrderbookUnit]
     timestamp: Millis | None = None  # ms
     total_ask_size: float | None = None
     total_bid_size: float | None = None
+    stream_type: str = ""
+    level: Finite = 0.0  # absent from captures made before grouping existed (2024)
+
+
+class Candle(msgspec.Struct):
+    """``candle.<unit>``: the bar starting at ``candle_date_time_utc``, as it stands.
+
+    "캔들은 해당 시간대에 체결이 발생하여 직전 캔들 대비 캔들 데이터가 변경될 때에만
+    생성됩니다": sent (at most once a second) only when a trade changed the bar; the same
+    bar may come several times and "the last one received is the latest".
+    """
+
+    code: str
+    candle_date_time_utc: datetime  # bar start, UTC, "yyyy-MM-ddTHH:mm:ss" (no zone)
+    opening_price: Price
+    high_price: Price
+    low_price: Price
+    trade_price: Price  # the close so far
+    candle_acc_trade_volume: Size  # base units traded in the bar
+    candle_acc_trade_price: Size | None = None  # quote units traded in the bar
+    timestamp: Millis | None = None  # ms
     stream_type: str = ""
 
 
@@ -121,45 +161,57 @@ class Market(msgspec.Struct):
     market_warning: str = ""  # with is_details=true: "NONE" or "CAUTION"
 
 
-SimpleTrade = _abbreviated(
-    Trade,
-    {
-        "code": "cd",
-        "trade_price": "tp",
-        "trade_volume": "tv",
-        "ask_bid": "ab",
-        "trade_timestamp": "ttms",
-        "sequential_id": "sid",
-        "timestamp": "tms",
-        "stream_type": "st",
-    },
-)
-SimpleTicker = _abbreviated(
-    Ticker,
-    {
-        "code": "cd",
-        "trade_price": "tp",
-        "opening_price": "op",
-        "high_price": "hp",
-        "low_price": "lp",
-        "acc_trade_volume_24h": "atv24h",
-        "acc_trade_price_24h": "atp24h",
-        "timestamp": "tms",
-        "stream_type": "st",
-    },
-)
-SimpleOrderbookUnit = _abbreviated(
-    OrderbookUnit, {"ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs"}
-)
-SimpleOrderbook = _abbreviated(
+# SIMPLE abbreviations (docs, "구독 데이터 명세": the 축약형 column of each type).
+TRADE_KEYS = {
+    "code": "cd",
+    "trade_price": "tp",
+    "trade_volume": "tv",
+    "ask_bid": "ab",
+    "trade_timestamp": "ttms",
+    "sequential_id": "sid",
+    "timestamp": "tms",
+    "stream_type": "st",
+}
+TICKER_KEYS = {
+    "code": "cd",
+    "trade_price": "tp",
+    "opening_price": "op",
+    "high_price": "hp",
+    "low_price": "lp",
+    "acc_trade_volume_24h": "atv24h",
+    "acc_trade_price_24h": "atp24h",
+    "timestamp": "tms",
+    "stream_type": "st",
+}
+UNIT_KEYS = {"ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs"}
+ORDERBOOK_KEYS = {
+    "code": "cd",
+    "orderbook_units": "obu",
+    "timestamp": "tms",
+    "total_ask_size": "tas",
+    "total_bid_size": "tbs",
+    "stream_type": "st",
+    "level": "lv",
+}
+CANDLE_KEYS = {
+    "code": "cd",
+    "candle_date_time_utc": "cdttmu",
+    "opening_price": "op",
+    "high_price": "hp",
+    "low_price": "lp",
+    "trade_price": "tp",
+    "candle_acc_trade_volume": "catv",
+    "candle_acc_trade_price": "catp",
+    "timestamp": "tms",
+    "stream_type": "st",
+}
+
+SimpleTrade = abbreviated(Trade, TRADE_KEYS)
+SimpleTicker = abbreviated(Ticker, TICKER_KEYS)
+SimpleOrderbookUnit = abbreviated(OrderbookUnit, UNIT_KEYS)
+SimpleOrderbook = abbreviated(
     Orderbook,
-    {
-        "code": "cd",
-        "orderbook_units": "obu",
-        "timestamp": "tms",
-        "total_ask_size": "tas",
-        "total_bid_size": "tbs",
-        "stream_type": "st",
-    },
+    ORDERBOOK_KEYS,
     {"orderbook_units": list[SimpleOrderbookUnit]},  # type: ignore[valid-type]
 )
+SimpleCandle = abbreviated(Candle, CANDLE_KEYS)
