@@ -644,10 +644,10 @@ def test_bad_frames_become_error_events(okx: OkxAdapter, frame: str, reason: str
     assert okx.stats["error." + reason] == 1
 
 
-def test_impossible_ticker_values_are_dropped_at_the_boundary(okx: OkxAdapter) -> None:
-    """A NaN price or a negative size in a ticker never becomes an event."""
+def test_impossible_ticker_values_are_rejected_while_decoding(okx: OkxAdapter) -> None:
+    """A NaN price or a negative size in a ticker never becomes an event: the ticker's types refuse it."""
     for bad in (text("tickers.json").replace('"9999.99"', '"NaN"', 1), text("tickers.json").replace('"5"', '"-5"')):
-        assert [e.reason for e in okx.receive(CONN, bad, T)] == ["invalid_value"]
+        assert [e.reason for e in okx.receive(CONN, bad, T)] == ["malformed"]
 
 
 def test_text_and_bytes_frames_parse_alike(okx: OkxAdapter) -> None:

@@ -46,6 +46,7 @@ from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPoli
 from ..derivatives import DerivativeTickers
 from . import parse as p
 from .books import BookFeed
+from .fast import FastRoutes
 from .feeds import CandleFeed, TradeFeed
 from .instruments import CONTRACTS_PATH, FUTURES, SPOT_PATH, V1_INST_TYPES, listing_family, parse_listing
 from .schemas import Arg
@@ -127,6 +128,7 @@ class BitgetAdapter(Adapter):
         self._candles = CandleFeed(self.id)
         self._wanted: dict[str, set[str]] = {}  # planned channels per symbol (none planned: all)
         self._derivatives = DerivativeTickers(self.id)
+        self._fast = FastRoutes(self)
         self._routes: dict[str, tuple[_Handler, str]] = {
             "trade": (self._on_trades, ""),
             "ticker": (self._on_ticker, ""),
@@ -237,6 +239,7 @@ class BitgetAdapter(Adapter):
             for channel in channels:
                 args.setdefault((inst_type, channel, native), sub)
             self._wanted.setdefault(sub.symbol, set()).add(sub.channel)
+        self._fast.replanned()
         keys = list(args)
         plans = []
         for shard, start in enumerate(range(0, len(keys), self.max_channels)):
@@ -357,7 +360,10 @@ class BitgetAdapter(Adapter):
         ts = p.ticker_time(t, env.ts)
         wanted = self._wanted.get(symbol)
         last = p.price(t.lastPr if t.lastPr is not None else t.last)
+        spot = self._markets[symbol][0] == "SPOT"
         if wanted is None or "ticker" in wanted:
+            if spot and env.arg.instType == "SPOT":
+                self._fast.spot_ticker(env.arg.instId, symbol)
             out.append(
                 Ticker(
                     self.id,
@@ -376,7 +382,7 @@ class BitgetAdapter(Adapter):
                     quote_volume=p.size(t.quoteVolume),
                 )
             )
-        if self._markets[symbol][0] != "SPOT" and (wanted is None or "funding" in wanted):
+        if not spot and (wanted is None or "funding" in wanted):
             event = self._derivatives.update(symbol, ts, received, **p.derivative_fields(t, last))
             if event is not None:
                 out.append(event)

@@ -31,6 +31,7 @@ __all__ = [
     "Num",
     "Push",
     "Rate",
+    "RoutedSpotTicker",
     "Sides",
     "SpotSymbol",
     "TextLevels",
@@ -169,6 +170,39 @@ class TickerData(msgspec.Struct, gc=False):
     nextSettleTime: Num = None  # v1 mix, ms
     holding: Num = None  # v1 mix open interest
     systemTime: Millis | None = None  # v1 mix
+
+
+class RoutedSpotTicker(msgspec.Struct, gc=False):
+    """A spot :class:`TickerData` the fast path takes: the v2 quote and day values all there, prices above 0.
+
+    The v1 and futures fields are optional as there, without ``""``: a ticker that leaves
+    a value empty takes the Python path, which turns it into ``None``.
+    """
+
+    lastPr: Price
+    bidPr: Price
+    askPr: Price
+    bidSz: Size
+    askSz: Size
+    open24h: Price
+    high24h: Price
+    low24h: Price
+    baseVolume: Size
+    quoteVolume: Size
+    ts: Millis
+    instId: str = ""
+    fundingRate: Finite | None = None
+    nextFundingTime: Size | None = None
+    markPrice: Size | None = None
+    indexPrice: Size | None = None
+    holdingAmount: Size | None = None
+    last: Size | None = None
+    bestBid: Size | None = None
+    bestAsk: Size | None = None
+    capitalRate: Finite | None = None
+    nextSettleTime: Size | None = None
+    holding: Size | None = None
+    systemTime: Millis | None = None
 
 
 class SpotSymbol(msgspec.Struct, gc=False):

@@ -351,10 +351,9 @@ class CoinbaseAdapter(Adapter):
             where = self._book_conn.get(symbol)
             if where is None or where[0] != conn:
                 self._carry(conn, symbol, product)
-            bids: list[Level] = []
-            asks: list[Level] = []
-            for u in event.updates:
-                (bids if u.side == "bid" else asks).append((u.price_level, u.new_quantity))
+            updates = event.updates
+            bids: list[Level] = [(u.price_level, u.new_quantity) for u in updates if u.side == "bid"]
+            asks: list[Level] = [(u.price_level, u.new_quantity) for u in updates if u.side != "bid"]
             if event.type == "update":
                 # "new_quantity is the new absolute size at that level"; "0" removes it.
                 books.delta(out, symbol, bids, asks, 0, 0, None, ts, received)

@@ -6,8 +6,9 @@ union on ``channel`` (:data:`Message`): a frame is decoded once, in C, straight 
 struct of its channel. Decode with ``strict=False`` so decimal strings (``"65083.66"``)
 become floats and ``"1786309500"`` an int.
 
-Ticker fields stay strings: ``ticker_batch`` may carry records of empty strings
-(``"product_id":""``) and BBO fields may be missing, which is "no value", not an error.
+Ticker numbers may be ``""``: ``ticker_batch`` may carry records of empty strings
+(``"product_id":""``) and BBO fields may be missing, which is "no value", not an error
+(:data:`Num`).
 Timestamps stay strings too (RFC 3339 with up to 9 fractional digits); the adapter
 converts them (:func:`collector.exchanges.coinbase.parse.rfc3339`).
 """
@@ -34,6 +35,7 @@ __all__ = [
     "MarketTrade",
     "MarketTrades",
     "Message",
+    "Num",
     "Pagination",
     "Product",
     "Products",
@@ -45,6 +47,8 @@ __all__ = [
     "TradesEvent",
 ]
 
+Num: TypeAlias = Size | Literal[""]
+"""A ticker number (a decimal string, finite and >= 0), or ``""``: no value."""
 Seconds: TypeAlias = Annotated[int, msgspec.Meta(ge=0, le=2**40)]
 """A time in whole seconds since the epoch (candle ``start``)."""
 
@@ -67,7 +71,7 @@ class L2Level(msgspec.Struct, gc=False):
     side: Literal["bid", "offer"]  # "offer", not "ask"
     price_level: Price
     new_quantity: Size
-    event_time: str = ""  # RFC 3339; 1970-01-01T00:00:00Z (meaningless) in some snapshots
+    # event_time (RFC 3339; 1970-01-01T00:00:00Z, meaningless, in some snapshots) is not read.
 
 
 class L2Event(msgspec.Struct, gc=False):
@@ -119,17 +123,17 @@ class TickerData(msgspec.Struct, gc=False):
 
     product_id: str = ""
     type: str = ""  # "ticker"
-    price: str = ""  # last trade price
-    volume_24_h: str = ""  # base units
-    low_24_h: str = ""
-    high_24_h: str = ""
+    price: Num = ""  # last trade price
+    volume_24_h: Num = ""  # base units
+    low_24_h: Num = ""
+    high_24_h: Num = ""
     low_52_w: str = ""
     high_52_w: str = ""
     price_percent_chg_24_h: str = ""
-    best_bid: str = ""
-    best_bid_quantity: str = ""
-    best_ask: str = ""
-    best_ask_quantity: str = ""
+    best_bid: Num = ""
+    best_bid_quantity: Num = ""
+    best_ask: Num = ""
+    best_ask_quantity: Num = ""
 
 
 class TickerEvent(msgspec.Struct, gc=False):

@@ -32,6 +32,7 @@ from ...errors import UsageError
 from ...models import Level
 from ...symbols import Instrument
 from ..base import Adapter, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+from .fast import FastRoutes
 from .instruments import Digits, Pair, parse_asset_pairs
 from .v1 import BOOK_DEPTHS, V1Parser
 from .v2 import V2Parser
@@ -98,6 +99,7 @@ class KrakenAdapter(Adapter):
         self.last_trades: dict[str, int] = {}  # symbol -> highest v2 trade id seen
         self._v1 = V1Parser(self)
         self._v2 = V2Parser(self)
+        self.fast = FastRoutes(self, self._by_v2)
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(
@@ -214,7 +216,9 @@ class KrakenAdapter(Adapter):
 
     def on_connect(self, plan: ConnectionPlan, received: float) -> Output:
         """Remember the connection's protocol, read from its URL."""
-        self._protocol[plan.conn] = protocol_of(plan.url)
+        protocol = self._protocol[plan.conn] = protocol_of(plan.url)
+        if protocol == "v1":
+            self.fast.v1(plan.conn)
         return super().on_connect(plan, received)
 
     def on_disconnect(self, conn: str, reason: str, received: float, *, report: bool = True) -> Output:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgspec
 
@@ -90,48 +90,61 @@ def _digits(text: str) -> str:
     return text.replace(".", "").lstrip("0")
 
 
-@dataclass(slots=True)
 class Digits:
     """The Kraken checksum of a float book, printed with fixed decimals.
 
     The book keeps floats, so each value is printed with the pair's precision
     (``"%.{decimals}f"``), which gives back the wire text including its trailing zeros
-    (``0.00100000`` -> ``100000``). Printed texts are memoised: the top levels change
-    slowly, so most values were printed before.
+    (``0.00100000`` -> ``100000``). Printed levels are memoised: the top levels change
+    slowly, so most of them were printed before.
     """
 
-    price_decimals: int
-    size_decimals: int
-    _prices: dict[float, str] = field(default_factory=dict, repr=False)
-    _sizes: dict[float, str] = field(default_factory=dict, repr=False)
+    __slots__ = ("_levels", "_price_scale", "_prices", "_size_scale", "price_decimals", "size_decimals")
+
+    def __init__(self, price_decimals: int, size_decimals: int) -> None:
+        self.price_decimals = price_decimals
+        self.size_decimals = size_decimals
+        self._price_scale = 10.0**price_decimals
+        self._size_scale = 10.0**size_decimals
+        self._levels: dict[tuple[float, float], str] = {}  # (price, size) -> price digits + size digits
+        self._prices: dict[float, str] = {}
 
     def checksum(self, book: OrderBook) -> int:
         """CRC32 (unsigned) of the book's top 10 asks (ascending) and bids (descending)."""
         top = book.top(10)
-        prices, sizes = self._prices, self._sizes
-        parts: list[str] = []
-        append = parts.append
-        # Runs after every update of every book: the memo lookups are inlined.
-        for side in (top.asks, top.bids):
-            for p, q in side:
-                text = prices.get(p)
-                append(text if text is not None else self._price(p))
-                text = sizes.get(q)
-                append(text if text is not None else self._size(q))
-        return zlib.crc32("".join(parts).encode())
+        # Runs after every update of every book: a level printed before is one lookup
+        # (never "": a book holds no level of size 0, and no price is 0).
+        printed = self._levels.get
+        texts = [printed(level) or self._level(level) for level in top.asks]
+        texts += [printed(level) or self._level(level) for level in top.bids]
+        return zlib.crc32("".join(texts).encode())
 
-    def _price(self, value: float) -> str:
-        text = self._prices.get(value)
+    def _level(self, level: tuple[float, float]) -> str:
+        price, size = level
+        if len(self._levels) >= _MEMO:
+            self._levels.clear()
+        text = self._prices.get(price)
         if text is None:
             if len(self._prices) >= _MEMO:
                 self._prices.clear()
-            text = self._prices[value] = _digits(f"{value:.{self.price_decimals}f}")
+            text = self._prices[price] = _printed(price, self._price_scale, self.price_decimals)
+        text += _printed(size, self._size_scale, self.size_decimals)
+        self._levels[level] = text
         return text
 
-    def _size(self, value: float) -> str:
-        text = self._sizes.get(value)
-        if text is None:
-            if len(self._sizes) >= _MEMO:
-                self._sizes.clear()
-            text = self._sizes[value] = _digits(f"{value:.{self.size_decimals}f}")
-        return text
+
+def _printed(value: float, scale: float, decimals: int) -> str:
+    """``_digits(f"{value:.{decimals}f}")``: the value printed with ``decimals`` places, without
+    the point and leading zeros.
+
+    Shortcut: when ``value * 10**decimals`` is within 0.25 of an integer ``n`` (and below
+    2**51, where the product is off by at most 0.25), the exact decimal value is closer to
+    ``n`` than to any other integer, so printing rounds it to ``n``: its digits are ``n``'s.
+    That is every value read from a wire text with at most ``decimals`` places.
+    """
+    scaled = value * scale
+    if 0.0 <= scaled < 2.0**51:
+        n = round(scaled)
+        if -0.25 < scaled - n < 0.25:
+            return str(n) if n else ""
+    return _digits(f"{value:.{decimals}f}")

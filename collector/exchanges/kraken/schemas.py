@@ -5,7 +5,9 @@ Three shapes reach this package (``../shared/exchanges/kraken.md``):
 - REST ``GET /0/public/AssetPairs``: the instrument list (``wsname`` is the v1 websocket
   name, ``pair_decimals``/``lot_decimals`` the precisions the book checksum is printed with).
 - Websocket v2 (``wss://ws.kraken.com/v2``): objects ``{"channel", "type", "data": [...]}``
-  whose prices and quantities are JSON numbers and whose times are RFC 3339 strings.
+  whose prices and quantities are JSON numbers and whose times are RFC 3339 strings (a
+  ticker's kept as text: :func:`collector.exchanges.kraken.v2.rfc3339` reads it as the
+  fast path does).
 - Websocket v1 (``wss://ws.kraken.com``): data arrays ``[channelID, payload, channelName,
   pair]`` whose decimals are quoted strings and whose times are epoch seconds (``"1534614248.456738"``);
   control messages are objects with an ``event``.
@@ -40,11 +42,13 @@ __all__ = [
     "V1Trade",
     "V1TradeMsg",
     "V2Ack",
+    "V2Bars",
     "V2Book",
     "V2Candle",
     "V2Envelope",
     "V2Level",
     "V2Push",
+    "V2RoutedTicker",
     "V2Ticker",
     "V2Trade",
 ]
@@ -89,7 +93,7 @@ class V2Push(msgspec.Struct, Generic[T], gc=False):
     data: T
     channel: str = ""
     type: str = ""  # "snapshot" or "update"
-    timestamp: datetime | None = None  # ohlc only: when the message was made
+    timestamp: str | None = None  # when the message was made, where sent (read from ohlc: V2Bars)
 
 
 class V2Level(msgspec.Struct, gc=False):
@@ -136,7 +140,29 @@ class V2Ticker(msgspec.Struct, gc=False):
     high: Size | None = None
     change: Finite | None = None  # 24 h price change, quote units
     change_pct: Finite | None = None  # in percentage points
-    timestamp: datetime | None = None
+    timestamp: str | None = None
+
+
+class V2RoutedTicker(msgspec.Struct, gc=False):
+    """A :class:`V2Ticker` the fast path takes: both sides of the book and a last price present.
+
+    Zeros (an empty side, no trade yet) are not prices here: such tickers take the Python
+    path, which turns them into ``None``.
+    """
+
+    symbol: str
+    bid: Price
+    ask: Price
+    last: Price
+    bid_qty: Size = 0.0
+    ask_qty: Size = 0.0
+    volume: Size | None = None
+    vwap: Size | None = None
+    low: Price | None = None
+    high: Price | None = None
+    change: Finite | None = None
+    change_pct: Finite | None = None
+    timestamp: str | None = None
 
 
 class V2Candle(msgspec.Struct, gc=False):
@@ -152,6 +178,15 @@ class V2Candle(msgspec.Struct, gc=False):
     interval: Annotated[int, msgspec.Meta(gt=0, le=2**20)]  # minutes
     trades: Count | None = None
     vwap: Size | None = None
+    timestamp: datetime | None = None
+
+
+class V2Bars(msgspec.Struct, gc=False):
+    """An ``ohlc`` message: :class:`V2Push` of candles, with the time it was made."""
+
+    data: list[V2Candle]
+    channel: str = ""
+    type: str = ""
     timestamp: datetime | None = None
 
 

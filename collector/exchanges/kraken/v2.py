@@ -9,24 +9,26 @@ once with that channel's typed decoder. Replies (``method``), ``heartbeat`` and
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from ...fastpath import parse_iso
 from ...models import Candle, Side, Ticker, Trade
 from ..base import Output
-from .schemas import V2Book, V2Candle, V2Envelope, V2Push, V2Ticker, V2Trade
+from .schemas import V2Bars, V2Book, V2Envelope, V2Push, V2Ticker, V2Trade
 
 if TYPE_CHECKING:
     from .adapter import KrakenAdapter
 
-__all__ = ["V2_INTERVALS", "V2Parser"]
+__all__ = ["V2_INTERVALS", "V2Parser", "rfc3339"]
 
 _envelope = msgspec.json.Decoder(V2Envelope, strict=False)
 _book = msgspec.json.Decoder(V2Push[list[V2Book]], strict=False)
 _trades = msgspec.json.Decoder(V2Push[list[V2Trade]], strict=False)
 _ticker = msgspec.json.Decoder(V2Push[list[V2Ticker]], strict=False)
-_ohlc = msgspec.json.Decoder(V2Push[list[V2Candle]], strict=False)
+_ohlc = msgspec.json.Decoder(V2Bars, strict=False)
 
 _PREFIX = '{"channel":"'
 _SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
@@ -161,6 +163,11 @@ class V2Parser:
             if symbol is None:
                 out.append(a.error(conn, "unknown_symbol", t.symbol[:50], received))
                 continue
+            try:
+                ts = rfc3339(t.timestamp) if t.timestamp is not None else None
+            except ValueError as exc:
+                out.append(a.error(conn, "malformed", f"ticker: {exc}", received, symbol))
+                continue
             # A price of 0 is an empty book side (or no trade yet): "no value", not a price.
             bid = t.bid or None
             ask = t.ask or None
@@ -168,7 +175,7 @@ class V2Parser:
                 Ticker(
                     a.id,
                     symbol,
-                    t.timestamp.timestamp() if t.timestamp is not None else None,
+                    ts,
                     received,
                     bid,
                     t.bid_qty if bid is not None else None,
@@ -180,6 +187,7 @@ class V2Parser:
                     volume=t.volume,
                 )
             )
+        a.fast.tickers(conn)
 
     def _candles(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         a = self.adapter
@@ -218,3 +226,19 @@ class V2Parser:
                     closed,
                 )
             )
+
+
+def rfc3339(text: str) -> float:
+    """Epoch seconds of a v2 time (``2023-09-25T07:49:37.708706Z``), read as the fast path reads it
+    (:func:`collector.fastpath.parse_iso`, digits past the microsecond cut off); other ISO 8601
+    spellings with an offset are read too. Raises ``ValueError`` for anything else."""
+    seconds = parse_iso(text)
+    if seconds is not None:
+        return seconds
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an RFC 3339 time: {text[:40]!r}") from None
+    if when.tzinfo is None:
+        raise ValueError(f"a time without an offset: {text[:40]!r}")
+    return when.timestamp()

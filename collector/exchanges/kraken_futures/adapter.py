@@ -34,6 +34,7 @@ from ...errors import UsageError
 from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
+from .fast import FastRoutes
 from .feeds import Feeds, Product
 from .instruments import parse_instruments
 from .schemas import Envelope
@@ -104,6 +105,7 @@ class KrakenFuturesAdapter(Adapter):
         self._conn_tickers: dict[str, set[str]] = {}  # conn -> symbols whose derivative ticker it feeds
         self.last_trade: dict[str, int] = {}  # symbol -> highest trade seq seen
         feeds = Feeds(self)
+        self.fast = FastRoutes(self, feeds)
         self._routes: dict[str, _Handler] = {
             "book": feeds.delta,
             "book_snapshot": feeds.snapshot,
@@ -130,7 +132,9 @@ class KrakenFuturesAdapter(Adapter):
         self.instruments.update(instruments)
         for inst in instruments:
             inverse = inst.settle == inst.base
-            self.products[inst.native] = Product(inst.symbol, inverse, inst.contract_size, inst.expiry is None)
+            product = Product(inst.symbol, inverse, inst.contract_size, inst.expiry is None)
+            self.products[inst.native] = product
+            self.fast.listed(inst.native, product)
 
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         if request.purpose == "instruments":
@@ -150,6 +154,7 @@ class KrakenFuturesAdapter(Adapter):
             native = self.instruments.by_symbol(sub.symbol).native
             wanted.setdefault(native, {})[feed] = None
             self._wants.setdefault(sub.symbol, set()).add(sub.channel)
+        self.fast.trade_symbols.clear()  # routed again once a trade shows they are still wanted
         products = list(wanted)
         per = self.products_per_connection
         plans = []

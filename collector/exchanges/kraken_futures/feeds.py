@@ -18,7 +18,7 @@ from .schemas import Ticker as TickerMsg
 if TYPE_CHECKING:
     from .adapter import KrakenFuturesAdapter
 
-__all__ = ["Feeds", "Product"]
+__all__ = ["BOOK_SIDES", "SIDES", "Feeds", "Product"]
 
 _snapshot = msgspec.json.Decoder(BookSnapshot, strict=False)
 _delta = msgspec.json.Decoder(BookDelta, strict=False)
@@ -26,7 +26,10 @@ _trade = msgspec.json.Decoder(TradeMsg, strict=False)
 _trades = msgspec.json.Decoder(TradeSnapshot, strict=False)
 _ticker = msgspec.json.Decoder(TickerMsg, strict=False)
 _lite = msgspec.json.Decoder(TickerLite, strict=False)
-_SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
+SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
+"""A trade's ``side`` (the taker's)."""
+BOOK_SIDES: dict[str, bool] = {"buy": True, "sell": False}
+"""A ``book`` message's ``side``: ``True`` for a bid."""
 
 
 class Product:
@@ -74,28 +77,40 @@ class Feeds:
         product = self._product(conn, msg.product_id, received, out)
         if product is None:
             return
-        level: list[Level] = [(msg.price, msg.qty)]
-        empty: list[Level] = []
-        if msg.side == "buy":
-            bids, asks = level, empty
-        elif msg.side == "sell":
-            bids, asks = empty, level
-        else:
+        bid = BOOK_SIDES.get(msg.side)
+        if bid is None:
             out.append(a.error(conn, "malformed", f"book: side {msg.side[:20]!r}", received, product.symbol))
             return
         ts = msg.timestamp / 1000.0 if msg.timestamp is not None else None
+        self.level(out, product.symbol, bid, msg.price, msg.qty, msg.seq, ts, received)
+
+    def level(
+        self, out: Output, symbol: str, bid: bool, price: float, qty: float, seq: int, ts: float | None, received: float
+    ) -> None:
+        """Apply one ``book`` message's level to ``symbol``'s book (also what the fast path calls)."""
+        level: list[Level] = [(price, qty)]
         # "seq" numbers every book message of a product: each must be the previous + 1.
-        a.books.delta(out, product.symbol, bids, asks, msg.seq, msg.seq, None, ts, received)
+        if bid:
+            self.adapter.books.delta(out, symbol, level, [], seq, seq, None, ts, received)
+        else:
+            self.adapter.books.delta(out, symbol, [], level, seq, seq, None, ts, received)
 
     def trade(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         """``trade``: one fill (and a liquidation when its ``type`` says so)."""
-        a = self.adapter
         msg = _trade.decode(frame)
         product = self._product(conn, msg.product_id, received, out)
         if product is not None:
-            last = a.last_trade.get(product.symbol)
-            a.last_trade[product.symbol] = msg.seq if last is None else max(last, msg.seq)
+            self.seen(product.symbol, msg.seq)
             self._emit_trade(conn, product, msg, received, out)
+            if self.adapter.wants(product.symbol, "trades"):
+                self.adapter.fast.trades(msg.product_id, product)
+
+    def seen(self, symbol: str, seq: int) -> None:
+        """Remember the newest trade ``seq`` of ``symbol`` (also what the fast path calls for routed trades)."""
+        last_trade = self.adapter.last_trade
+        last = last_trade.get(symbol)
+        if last is None or seq > last:
+            last_trade[symbol] = seq
 
     def trade_snapshot(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         """``trade_snapshot``: recent trades on (re)subscribe; only those after the last one seen are emitted."""
@@ -120,12 +135,13 @@ class Feeds:
 
     def _emit_trade(self, conn: str, product: Product, t: TradeMsg, received: float, out: Output) -> None:
         a = self.adapter
-        side = _SIDES.get(t.side)
+        side = SIDES.get(t.side)
         if side is None:
             out.append(a.error(conn, "malformed", f"trade: side {t.side[:20]!r}", received, product.symbol))
             return
         cs = product.contract_size
-        amount = t.qty * cs / t.price if product.inverse else t.qty * cs
+        # Inverse: contracts worth cs USD each, over the price (in this order, as the fast path computes it).
+        amount = t.qty / t.price * cs if product.inverse else t.qty * cs
         ts = t.time / 1000.0
         symbol = product.symbol
         trade_id = t.uid or str(t.seq)

@@ -9,6 +9,7 @@ are JSON numbers, times milliseconds. Decoders use ``strict=False``; unknown key
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -21,6 +22,7 @@ __all__ = [
     "FuturesInstrument",
     "InstrumentsResponse",
     "Level",
+    "RoutedTrade",
     "Ticker",
     "TickerLite",
     "TradeMsg",
@@ -105,6 +107,22 @@ class TradeMsg(msgspec.Struct, gc=False):
     product_id: str = ""
     uid: str = ""  # trade id
     type: str = "fill"  # fill, liquidation, termination, block
+
+
+class RoutedTrade(msgspec.Struct, gc=False):
+    """A ``trade`` message the fast path takes: :class:`TradeMsg` with a trade id (``uid``) required.
+
+    Without one the trade's id is its ``seq``, which the Python path writes.
+    """
+
+    side: str
+    seq: Id
+    time: Millis
+    qty: Size
+    price: Price
+    product_id: str
+    uid: Annotated[str, msgspec.Meta(min_length=1)]
+    type: str = "fill"
 
 
 class TradeSnapshot(msgspec.Struct, gc=False):

@@ -45,6 +45,7 @@ from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subsc
 from ..derivatives import DerivativeTickers
 from .books import BookParsers
 from .checksum import BookTexts
+from .fast import FastRoutes
 from .instruments import (
     BOOK_RANK,
     BUSINESS_CHANNELS,
@@ -155,6 +156,7 @@ class OkxAdapter(BookParsers, StreamParsers):
         self._liquidation_symbols: set[str] | None = None  # None: every contract (replay)
         self._requests: dict[str, deque[float]] = {}  # connection -> times of its (un)subscribe requests
         self._now = 0.0
+        self._fast = FastRoutes(self)
         self._routes: dict[str, Handler] = {
             "trades": self._on_trades,
             "trades-all": self._on_trades,
@@ -185,6 +187,7 @@ class OkxAdapter(BookParsers, StreamParsers):
         self.instruments.update(inst for inst, _ in found)
         for _, market in found:
             self._markets[market.native] = market
+            self._fast.listed(market)
             if market.underlying:
                 self._indexes.add(market.underlying)
 

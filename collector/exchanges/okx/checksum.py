@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from itertools import chain
-from operator import itemgetter
 
 from ...book import OrderBook
 from .schemas import Level, LevelText
@@ -27,7 +25,6 @@ DEPTH = 25
 """Levels per side the checksum covers."""
 
 _MISMATCH = 1 << 40  # never equal to a signed 32-bit checksum
-_price = itemgetter(0)
 
 
 def checksum(bids: Sequence[str], asks: Sequence[str]) -> int:
@@ -35,7 +32,9 @@ def checksum(bids: Sequence[str], asks: Sequence[str]) -> int:
     bids, asks = bids[:DEPTH], asks[:DEPTH]
     common = min(len(bids), len(asks))
     # bid1:ask1:bid2:ask2 ... then the longer side's remaining levels.
-    parts = list(chain.from_iterable(zip(bids, asks, strict=False)))  # stops at the shorter side
+    parts = [""] * (2 * common)
+    parts[0::2] = bids[:common]
+    parts[1::2] = asks[:common]
     parts += bids[common:] or asks[common:]
     crc = zlib.crc32(":".join(parts).encode())
     return crc - (1 << 32) if crc >= 1 << 31 else crc
@@ -101,9 +100,10 @@ class BookTexts:
         if texts is None:
             return _MISMATCH
         top = book.top(DEPTH)
+        bid_texts, ask_texts = texts
         try:
-            bids = list(map(texts[0].__getitem__, map(_price, top.bids)))
-            asks = list(map(texts[1].__getitem__, map(_price, top.asks)))
+            bids = [bid_texts[price] for price, _ in top.bids]
+            asks = [ask_texts[price] for price, _ in top.asks]
         except KeyError:
             return _MISMATCH
         return checksum(bids, asks)

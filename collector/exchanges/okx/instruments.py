@@ -151,7 +151,7 @@ class Market(NamedTuple):
     def base_units(self, contracts: float, price: float) -> float:
         """A size in contracts as base units: linear ``contracts * ctVal``, inverse ``contracts * ctVal / price``."""
         if self.inverse:
-            return contracts * self.ct / price
+            return contracts / price * self.ct  # in this order, as the fast path computes it
         return round(contracts * self.ct, self.places)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -28,13 +29,17 @@ from .schemas import (
     IndexTickerData,
     LiquidationData,
     MarkPriceData,
+    Num,
     OpenInterestData,
     Push,
     TickerData,
     TradeData,
 )
 
-__all__ = ["Handler", "StreamParsers"]
+if TYPE_CHECKING:
+    from .fast import FastRoutes
+
+__all__ = ["SIDES", "Handler", "StreamParsers"]
 
 Handler = Callable[[str, str, str | bytes, float, Output], None]
 """A channel's handler: ``(conn, channel, frame, received, out)``."""
@@ -48,7 +53,8 @@ _interest = msgspec.json.Decoder(Push[list[OpenInterestData]], strict=False)
 _funding = msgspec.json.Decoder(Push[list[FundingRateData]], strict=False)
 _liquidations = msgspec.json.Decoder(Push[list[LiquidationData]], strict=False)
 
-_SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
+SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
+"""A trade's (the taker's) or a liquidation order's ``side``."""
 
 
 class StreamParsers(Adapter):
@@ -61,6 +67,7 @@ class StreamParsers(Adapter):
     _index_prices: dict[str, float]
     _interest_base: dict[str, float]
     _liquidation_symbols: set[str] | None
+    _fast: FastRoutes
 
     def _market(self, conn: str, native: str, received: float, out: Output) -> Market | None:
         market = self._markets.get(native)
@@ -78,13 +85,15 @@ class StreamParsers(Adapter):
         symbol = market.symbol
         spot = market.kind == "spot"
         for t in push.data:
-            side = _SIDES.get(t.side)
+            side = SIDES.get(t.side)
             if side is None:
                 out.append(self.error(conn, "malformed", f"{channel}: side {t.side[:20]!r}", received, symbol))
                 continue
             # "sz: for FUTURES/SWAP/OPTION, the unit is contract": report base units.
             amount = t.sz if spot else market.base_units(t.sz, t.px)
             out.append(Trade(self.id, symbol, t.ts / 1000.0, received, t.px, amount, side, t.tradeId))
+        if channel == "trades":
+            self._fast.trades(market)
 
     def _on_ticker(self, conn: str, channel: str, frame: str | bytes, received: float, out: Output) -> None:
         push = _tickers.decode(frame)
@@ -92,11 +101,8 @@ class StreamParsers(Adapter):
         if market is None:
             return
         for d in push.data:
-            try:
-                out.append(self._ticker(market, d, received))
-            except ValueError as exc:
-                detail = f"tickers {market.native}: {exc}"[:200]
-                out.append(self.error(conn, "malformed", detail, received, market.symbol, frame=frame))
+            out.append(self._ticker(market, d, received))
+        self._fast.tickers(market)
 
     def _ticker(self, market: Market, d: TickerData, received: float) -> Ticker:
         # "vol24h: contracts on derivatives, base on spot; volCcy24h: base on derivatives, quote on spot."
@@ -216,7 +222,7 @@ class StreamParsers(Adapter):
             if market is None:
                 continue
             try:
-                base = _size(d.oiCcy)
+                base = _text_size(d.oiCcy)
             except ValueError as exc:
                 out.append(self.error(conn, "malformed", f"open-interest: {exc}", received, market.symbol, frame=frame))
                 continue
@@ -261,7 +267,7 @@ class StreamParsers(Adapter):
                 self.control("liquidation-orders.margin")
                 continue
             for detail in d.details:
-                side = _SIDES.get(detail.side)
+                side = SIDES.get(detail.side)
                 price, contracts = _decimal(detail.bkPx), _decimal(detail.sz)
                 if side is None or price is None or contracts is None:
                     what = f"side {detail.side[:20]!r} bkPx {detail.bkPx[:30]!r} sz {detail.sz[:30]!r}"
@@ -276,13 +282,18 @@ class StreamParsers(Adapter):
                 out.append(event)
 
 
-def _price(text: str) -> float | None:
+def _price(value: Num) -> float | None:
     """A ticker price; OKX's ``""`` (no value) and ``"0"`` (an empty book side) are ``None``."""
-    return (float(text) or None) if text else None
+    return value or None
 
 
-def _size(text: str) -> float | None:
-    """A size or volume; ``""`` is ``None``."""
+def _size(value: Num) -> float | None:
+    """A ticker size or volume; ``""`` is ``None``."""
+    return None if value == "" else value
+
+
+def _text_size(text: str) -> float | None:
+    """A size sent as a string that may be ``""`` (``oiCcy``); ``ValueError`` if it is no number."""
     return float(text) if text else None
 
 

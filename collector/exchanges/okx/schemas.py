@@ -5,13 +5,14 @@ channels add a top-level ``"action"``); replies are ``{"event": ..., "arg": ...,
 Decoders are built with ``strict=False`` so OKX's decimal strings (``"42219.9"``) and
 millisecond strings (``"1630048897897"``) become floats and ints in C, checked by the
 constrained types of :mod:`collector.exchanges.fields`. Fields OKX documents as ``""``
-when it has no value (ticker prices of an empty book side, ``nextFundingRate``,
-``oiCcy``) stay strings; the adapter converts them. Unknown keys are ignored.
+when it has no value are :data:`Num` in tickers (a number, or ``""``) and strings
+elsewhere (``nextFundingRate``, ``oiCcy``), which the adapter converts. Unknown keys are
+ignored.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeAlias, TypeVar
+from typing import Annotated, Generic, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -33,9 +34,11 @@ __all__ = [
     "LiquidationData",
     "LiquidationDetail",
     "MarkPriceData",
+    "Num",
     "OpenInterestData",
     "PrevSeqId",
     "Push",
+    "RoutedTicker",
     "TickerData",
     "TradeData",
 ]
@@ -44,6 +47,8 @@ T = TypeVar("T")
 
 Checksum: TypeAlias = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 """A book checksum: a CRC32 sent as a signed 32-bit integer."""
+Num: TypeAlias = Size | Literal[""]
+"""A ticker value OKX may leave empty (``""``: no value); a decimal string or number otherwise."""
 PrevSeqId: TypeAlias = Annotated[int, msgspec.Meta(ge=-1, le=2**63 - 1)]
 """``prevSeqId``: the previous message's ``seqId``, ``-1`` on a snapshot."""
 
@@ -93,31 +98,56 @@ class TradeData(msgspec.Struct, gc=False):
 
 
 class TickerData(msgspec.Struct, gc=False):
-    """One element of ``tickers`` ``data``: the whole ticker every time ("" = no value)."""
+    """One element of ``tickers`` ``data``: the whole ticker every time (``""`` = no value)."""
 
     instId: str
     ts: Millis
     instType: str = ""
-    last: str = ""
+    last: Num = ""
     lastSz: str = ""
-    askPx: str = ""
-    askSz: str = ""  # contracts on derivatives
-    bidPx: str = ""
-    bidSz: str = ""
-    open24h: str = ""
-    high24h: str = ""
-    low24h: str = ""
-    volCcy24h: str = ""  # quote units on spot, base units on derivatives
-    vol24h: str = ""  # base units on spot, contracts on derivatives
+    askPx: Num = ""
+    askSz: Num = ""  # contracts on derivatives
+    bidPx: Num = ""
+    bidSz: Num = ""
+    open24h: Num = ""
+    high24h: Num = ""
+    low24h: Num = ""
+    volCcy24h: Num = ""  # quote units on spot, base units on derivatives
+    vol24h: Num = ""  # base units on spot, contracts on derivatives
+
+
+class RoutedTicker(msgspec.Struct, gc=False):
+    """A :class:`TickerData` the fast path takes: every value there, prices above 0.
+
+    Anything else (an empty book side's ``""`` or ``"0"``) takes the Python path, which
+    turns it into ``None``.
+    """
+
+    instId: str
+    ts: Millis
+    last: Price
+    askPx: Price
+    askSz: Size
+    bidPx: Price
+    bidSz: Size
+    open24h: Price
+    high24h: Price
+    low24h: Price
+    volCcy24h: Size
+    vol24h: Size
+    instType: str = ""
+    lastSz: str = ""
 
 
 class Level(msgspec.Struct, array_like=True, gc=False):
-    """A book level ``[price, size, "0", orders]``: the size is absolute, ``"0"`` removes the level."""
+    """A book level ``[price, size, "0", orders]``: the size is absolute, ``"0"`` removes the level.
+
+    The deprecated liquidated-orders field and the number of orders are not read (an
+    array-like struct ignores trailing elements), so decoding makes no objects for them.
+    """
 
     px: Price
     sz: Size  # base units on spot, contracts on derivatives
-    liquidated: Any = None  # deprecated, always "0"
-    orders: Any = None  # number of orders at the price
 
 
 class LevelText(msgspec.Struct, array_like=True, gc=False):
