@@ -112,7 +112,9 @@ def test_fx_moves_reprice_every_pair(books: Books) -> None:
 
 
 def test_premium_alerts_are_edge_triggered_per_pair(books: Books) -> None:
-    monitor = PremiumMonitor(["BTC"], ["upbit"], ["binance"], book_of=books, min_interval=0.0, alerts=["premium > 0.03"])
+    monitor = PremiumMonitor(
+        ["BTC"], ["upbit"], ["binance"], book_of=books, min_interval=0.0, alerts=["premium > 0.03"]
+    )
     assert [type(e) for e in monitor.process(touch("upbit", "BTC/KRW"))] == [Premium]  # 2.38 %: below
     books["upbit", "BTC/KRW"] = book(87_000_000, 87_002_000)
     out = monitor.process(touch("upbit", "BTC/KRW", T + 1))
