@@ -851,7 +851,7 @@ enum {
     OP_CONST, OP_SYMBOL, OP_RECEIVED, OP_ATTR, OP_MILLIS, OP_TEXT, OP_CHOICE, OP_OUT, OP_SYMBOL_FROM, OP_LEVELS,
     OP_SIGN, OP_SCALED, OP_ISO, OP_RATIO
 };
-enum { STEP_EMIT, STEP_CALL };
+enum { STEP_EMIT, STEP_CALL, STEP_GUARD };
 #define MAX_ARGS 24
 #define KEY_SCAN 256
 #define DECLINED 1
@@ -1363,6 +1363,8 @@ router_route(Router *self, PyObject *conn, PyObject *frame, PyObject *received)
     for (Py_ssize_t s = 0; rc == 0 && s < nsteps; s++) {
         PyObject *step = PyTuple_GET_ITEM(steps, s);
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(step, 0));
+        if (kind == STEP_GUARD)
+            continue; /* only its condition, checked with the others before any step ran */
         PyObject *target = PyTuple_GET_ITEM(step, 1), *args = PyTuple_GET_ITEM(step, 2);
         PyObject *each = PyTuple_GET_ITEM(step, 3), *check = PyTuple_GET_ITEM(step, 6);
         PyObject *base = get_path(message, PyTuple_GET_ITEM(step, 5));

@@ -55,9 +55,11 @@ __all__ = [
     "Router",
     "attr",
     "call",
+    "check_steps",
     "choice",
     "const",
     "emit",
+    "guard",
     "iso_seconds",
     "levels",
     "micros",
@@ -91,7 +93,7 @@ _K_STRUCT, _K_INT, _K_FLOAT, _K_STR, _K_BOOL, _K_OPTIONAL, _K_LEVELS, _K_LIST = 
     _RATIO,
 ) = range(14)
 # Step kinds.
-_EMIT, _CALL = 0, 1
+_EMIT, _CALL, _GUARD = 0, 1, 2
 
 Arg = tuple[Any, ...]
 Step = tuple[Any, ...]
@@ -208,11 +210,44 @@ def emit(
 
 
 def call(
-    function: Callable[..., Any], *args: Arg, at: str | None = None, when: tuple[str, object] | None = None
+    function: Callable[..., Any],
+    *args: Arg,
+    at: str | None = None,
+    each: str | None = None,
+    when: tuple[str, object] | None = None,
 ) -> Step:
-    """Call ``function(*args)`` (it appends its events to :data:`OUT`), e.g. ``BookSync.delta``."""
+    """Call ``function(*args)`` (it appends its events to :data:`OUT`), e.g. ``BookSync.delta``;
+    with ``each``, once per element of that list field (a book message holding several books).
+
+    A call has effects, so the frame must not be declined after one ran: arguments that can
+    decline (``choice``, ``sign``, ``scaled``, ...) are refused in a call with ``each`` and in
+    any step after a call (:func:`check_steps`).
+    """
     condition = (_path(when[0]), when[1]) if when is not None else None
-    return (_CALL, function, tuple(args), None, condition, _path(at) if at else (), None)
+    return (_CALL, function, tuple(args), _path(each) if each else None, condition, _path(at) if at else (), None)
+
+
+def guard(dotted: str, value: object) -> Step:
+    """A condition on its own: the frame is declined unless the field equals ``value`` (for a
+    route that needs more conditions than its steps' ``when``). It runs nothing."""
+    return (_GUARD, None, (), None, (_path(dotted), value), (), None)
+
+
+_DECLINING = frozenset({_CHOICE, _SYMBOL_FROM, _SIGN, _SCALED, _ISO, _RATIO})
+
+
+def check_steps(steps: tuple[Step, ...]) -> None:
+    """Raise ``ValueError`` when a route could decline a frame after a call step has run
+    (the adapter's path would then apply the same frame a second time)."""
+    called = False
+    for kind, _, args, each, _, _, check in steps:
+        declines = check is not None or any(arg[0] in _DECLINING for arg in args)
+        if declines and (called or (kind == _CALL and each is not None)):
+            raise ValueError(
+                "a route step that can decline comes after a call: put emits first, keep calls exact "
+                "(extra conditions belong in guard() steps, which run nothing)"
+            )
+        called = called or kind == _CALL
 
 
 Node = tuple[Any, ...]
@@ -360,6 +395,7 @@ def _indexed_steps(schema: Node, steps: tuple[Step, ...]) -> tuple[Step, ...]:
 def compile_route(decoder: Any, steps: tuple[Step, ...]) -> tuple[Node | None, tuple[Step, ...] | None]:
     """The scanner schema of a route's decoder and its steps on the scanner's output (both ``None``
     when the C router should decode with msgspec only)."""
+    check_steps(steps)
     schema = compile_schema(decoder.type, decoder.strict)
     if schema is None:
         return None, None
@@ -439,6 +475,7 @@ class PyRouter:
         conn: str | None = None,
     ) -> None:
         """Route frames whose key field is ``value`` (on connection ``conn`` when ``per_conn``)."""
+        check_steps(steps)
         key = (conn, value) if self.per_conn else value
         self._routes[key] = (decoder.decode, symbol, steps)
 
@@ -495,6 +532,8 @@ class PyRouter:
             if any(c is not None and _get(message, c[0]) != c[1] for _, _, _, _, c, _, _ in steps):
                 return None
             for kind, target, args, each, _, at, check in steps:
+                if kind == _GUARD:
+                    continue
                 base = _get(message, at)
                 items = _get(base, each) if each is not None else (base,)
                 for item in items:

@@ -269,3 +269,24 @@ def test_a_literal_prefix_and_a_nested_key_path_route_envelopes() -> None:
     assert agree(routers, frame) == [Trade("x", "BTC/USD", 0.007, 5.0, 5.0, 2.0, "buy", "1")]
     for other in (frame.replace('"result":{', '"x":{"subscription":"trade.BTC"},"result":{'), frame[:40]):
         agree(routers, other)
+
+
+def test_guards_add_conditions_and_calls_never_run_before_a_decline() -> None:
+    """A guard only declines; a step that can decline may not follow a call (the adapter would apply
+    the frame again), nor may a call over ``each`` take arguments that can decline."""
+    from collector.fastpath import OUT, call, check_steps, guard, levels
+
+    trade = emit(Trade, const("g"), SYMBOL, millis("create_time_ms"), RECEIVED, attr("price"),
+                 scaled("size", 1.0), sign("size", "sell", "buy"), text("id"), each="result")  # fmt: skip
+    routers = built("channel", GATE, _push, trade, within=300)
+    assert agree(routers, GATE_FRAME) != ["fallback"]
+    for router in routers:
+        router.add("futures.trades", _push, "BTC/USDT:USDT", guard("time", 1), trade)
+    assert agree(routers, GATE_FRAME) == ["fallback"]  # time is 1700000000: the guard declines
+    assert agree(routers, GATE_FRAME.replace('"time":1700000000', '"time":1')) != ["fallback"]
+    book = call(_collect, OUT, levels("result", "price", "size", skip_zero=False))
+    check_steps((trade, book))  # emits first, then an exact call: fine
+    with pytest.raises(ValueError, match="comes after a call"):
+        check_steps((book, trade))
+    with pytest.raises(ValueError, match="comes after a call"):
+        check_steps((call(_collect, OUT, sign("size", "sell", "buy"), each="result"),))

@@ -34,7 +34,7 @@ from ... import fastpath
 from ...actions import Action, RestRequest, SendFrame
 from ...book import SNAPSHOT, BookSync
 from ...errors import UnknownChannel, UsageError
-from ...fastpath import OUT, RECEIVED, attr, call, choice, emit, millis, symbol_from
+from ...fastpath import OUT, RECEIVED, attr, call, choice, emit, guard, millis, symbol_from
 from ...models import Side, Ticker, Trade
 from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
@@ -87,7 +87,7 @@ _UNUSED_CHANNELS = frozenset({"MYORDER", "MYASSET"})
 _ROUTED_QUOTE = "KRW"
 # Routed frames must be data frames: this step does nothing (a C builtin, no Python runs),
 # its condition is what counts. All conditions are checked before any step runs.
-_DATA_ONLY = call(int, when=("response_type", "DATA"))
+_DATA_ONLY = guard("response_type", "DATA")
 
 # (conn, frame, SHORT format?, received, out)
 _Handler = Callable[[str, "str | bytes", bool, float, Output], None]
