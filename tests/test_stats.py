@@ -22,7 +22,7 @@ def test_a_peer_inventing_channel_names_cannot_grow_an_adapters_counters() -> No
     """Upbit candle types come from the wire (``candle.<unit>``): 50,000 invented ones stay bounded."""
     adapter = create("upbit")
     for i in range(50_000):
-        frame = f'{{"type":"candle.{i}m","code":"KRW-BTC"}}'
+        frame = f'{{"type":"candle.{i}q","code":"KRW-BTC"}}'  # "q": no real unit
         assert adapter.receive("upbit.0", frame, 1.0) == []
     assert len(adapter.stats) <= adapter.stats.max_keys + 1
     assert sum(v for k, v in adapter.stats.items() if k.startswith("ignored.") or k == "other") == 50_000
