@@ -413,6 +413,17 @@ class Adapter(abc.ABC):
             detail = f"{detail[:300]} | {excerpt(frame)}"
         return Error(self.id, symbol, None, received, conn, reason, detail[:600])
 
+    def text_of(self, conn: str, frame: str | bytes, received: float, out: Output) -> str | None:
+        """``frame`` as text, for adapters that read text: a frame that is not UTF-8 appends one
+        ``malformed`` error to ``out`` and gives ``None`` (return ``out`` then)."""
+        if isinstance(frame, str):
+            return frame
+        try:
+            return frame.decode()
+        except UnicodeDecodeError as exc:
+            out.append(self.error(conn, "malformed", f"not UTF-8: {exc}", received, frame=frame))
+            return None
+
 
 def _without_invalid(adapter: Adapter, conn: str, out: Output, start: int, frame: str | bytes) -> Output:
     """``out`` with every market event from ``start`` on that carries an impossible value replaced by an error."""

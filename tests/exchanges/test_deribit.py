@@ -514,8 +514,9 @@ def test_busy_channels_are_routed_while_wanted(dr: DeribitAdapter, monkeypatch: 
     outs = [dr.receive("c", quoted, T) for _ in range(4)]
     assert all(out == outs[0] for out in outs) and [type(e) for e in outs[0]] == [Ticker]
     assert outs[0][0].ask == 0.0425  # type: ignore[union-attr]
-    assert dr._routed == ({("c", "ticker.BTC-27DEC24-100000-C.100ms")} if dr._fast else set())
+    assert dr._routed == ({("c", "ticker.BTC-27DEC24-100000-C.100ms"): "ticker"} if dr._fast else {})
     dr.plan([Subscription("BTC/USD:BTC-241227-100000-C", "book")])
+    assert dr._routed == {}
     assert dr.receive("c", quoted, T + 5) == []
 
 

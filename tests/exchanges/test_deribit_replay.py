@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from collector import read_capture, speedups
+from collector import fastpath, read_capture, speedups
 from collector.exchanges.deribit import DeribitAdapter, fast
 from collector.models import Book, Connected, Event, Ticker
 from collector.replay import Replay
@@ -146,18 +146,21 @@ def test_hand_checked_frames(events: list[Event]) -> None:
 
 
 def test_routed_frames_give_the_same_events(frames: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """With every channel routed from its first frame, and in pure Python, the recording gives the same events."""
+    """With every channel routed from its first frame, with the fast path's Python specification and in
+    pure Python, the recording gives the same events."""
     if not speedups.available():
         pytest.skip("collector._speedups is not compiled here")
     baseline = list(Replay(frames))
     monkeypatch.setattr(fast, "ROUTE_AFTER", 1)
     replay = Replay(frames)
     routed = list(replay)
-    # The ten option tickers are routed (the session has no trades); books never are.
+    # The ten option tickers and the ten books are routed (the session has no trades).
     adapter = replay.adapter
     assert isinstance(adapter, DeribitAdapter)
-    assert {channel.split(".")[0] for _, channel in adapter._routed} == {"ticker"}
-    assert len(adapter._routed) == 10
+    assert sorted({kind for kind in adapter._routed.values()}) == ["book", "ticker"]
+    assert len(adapter._routed) == 20
+    with fastpath.specification():
+        specified = list(Replay(frames))
     with speedups.disabled():
         plain = list(Replay(frames))
-    assert routed == baseline == plain
+    assert routed == baseline == specified == plain

@@ -30,17 +30,17 @@ number is taken all the same, so a client sees the connection's sequence skip);
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 import orjson
 
-from ...errors import UnknownSymbol, UsageError
-from ...simulator.market import INTERVAL_MS, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from ...errors import UsageError
+from ...simulator.market import INTERVAL_MS, InstrumentSpec, SymbolMarket, Update
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat
 from .channels import BOOK_LENGTHS, CANDLE_INTERVALS, DEFAULT_BOOK_LENGTH, OB_CHECKSUM, SEQ_ALL
+from .instruments import LISTINGS
 from .sim_parts import (
     BitfinexMarket,
     BitfinexSession,
@@ -49,6 +49,7 @@ from .sim_parts import (
     BookView,
     Numbers,
     hostile_frames,
+    instrument_spec,
     json_numbers,
     level_body,
     status_body,
@@ -58,9 +59,7 @@ from .sim_parts import (
 
 __all__ = ["BitfinexWire"]
 
-_CODES = {"USDT": "UST", "USDC": "UDC", "BCH": "BCHN"}  # unified currency -> Bitfinex code
 _LABELS = {"UST": "USDT", "UDC": "USDC", "BCHN": "BCH", "DSH": "DASH", "IOT": "IOTA", "QTM": "QTUM"}
-_DOLLARS = frozenset({"USD", "USDT", "USDC", "EUR", "GBP"})
 _TIMEFRAMES = {tf: unified for unified, tf in CANDLE_INTERVALS.items()}  # "1D" -> "1d"
 _MODEL_TIMEFRAME = {unified: tf for tf, unified in _TIMEFRAMES.items() if unified in INTERVAL_MS}
 _MAX_CHANNELS = 25
@@ -95,38 +94,7 @@ class BitfinexWire(WireFormat):
 
     def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
         """``BTC/USD`` (``tBTCUSD``), ``BTC/USDT`` (``tBTCUST``), ``DOGE/USD`` (``tDOGE:USD``), ``BTC/USDT:USDT``."""
-        try:
-            base, quote, settle, expiry = split_symbol(symbol)
-        except ValueError as exc:
-            raise UnknownSymbol(f"bitfinex: {exc}") from None
-        if expiry is not None or (settle is not None and settle != quote) or base == quote:
-            raise UnknownSymbol(f"bitfinex lists no {symbol!r}; symbols look like BTC/USD, BTC/USDT:USDT")
-        b, q = _CODES.get(base, base), _CODES.get(quote, quote)
-        if settle is not None:
-            native = f"t{b}F0:{q}F0"  # perpetual legs end in F0
-        elif len(b) == 3 and len(q) == 3:
-            native = f"t{b}{q}"
-        else:
-            native = f"t{b}:{q}"  # "if either leg has more than 3 characters the pair is colon-separated"
-        rng = random.Random(f"{seed}:bitfinex:{symbol}:spec")
-        price = start_price(base, rng)
-        if quote not in _DOLLARS:
-            price /= start_price(quote, rng)
-        magnitude = math.floor(math.log10(price))
-        size_decimals = min(8, max(2, magnitude + 2))
-        price_decimals = min(8, max(0, 4 - magnitude))  # P0: five significant figures
-        return InstrumentSpec(
-            symbol=symbol,
-            native=native,
-            base=base,
-            quote=quote,
-            settle=settle,
-            expiry=None,
-            price_decimals=price_decimals,
-            size_decimals=size_decimals,
-            start_ticks=round(price * 10**price_decimals),
-            mean_lots=max(1, round(3000.0 / price * 10**size_decimals)),
-        )
+        return instrument_spec(symbol, seed)
 
     def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
         """A :class:`BitfinexMarket`, remembered for encoding."""
@@ -392,6 +360,10 @@ class BitfinexWire(WireFormat):
         return bids, asks, None
 
     # -- REST -----------------------------------------------------------------------------------
+
+    def instrument_calls(self, keys: Collection[str]) -> list[tuple[str, dict[str, str]]]:
+        """The three configuration listings the adapter reads: spot pairs, perpetuals and labels."""
+        return [(path, {}) for path in LISTINGS]
 
     def rest(self, call: RestCall, markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
         """The configuration listings; anything else is Bitfinex's ``["error", 10020, ...]`` with 404."""

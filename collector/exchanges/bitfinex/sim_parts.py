@@ -16,13 +16,15 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update
+from ...errors import UnknownSymbol
+from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Message, Session, hostile_json
 from .channels import OB_CHECKSUM, SEQ_ALL
 from .checksum import checksum_text, js_number, signed_crc32
@@ -35,6 +37,7 @@ __all__ = [
     "BookView",
     "Numbers",
     "hostile_frames",
+    "instrument_spec",
     "json_numbers",
     "level_body",
     "status_body",
@@ -43,6 +46,8 @@ __all__ = [
 ]
 
 _RECENT_TRADES = 30  # trades in the snapshot sent on subscribe
+_CODES = {"USDT": "UST", "USDC": "UDC", "BCH": "BCHN"}  # unified currency -> Bitfinex code
+_DOLLARS = frozenset({"USD", "USDT", "USDC", "EUR", "GBP"})
 
 
 class Numbers:
@@ -288,3 +293,40 @@ def hostile_frames(
         (hostile_json({"event": "subscribed", "channel": "book", "symbol": spec.native}), "subscribed without chanId"),
         (hostile_json({"event": "nonsense"}), "unknown event"),
     ]
+
+
+def instrument_spec(symbol: str, seed: int) -> InstrumentSpec:
+    """The simulated instrument of ``symbol``: ``BTC/USD`` (``tBTCUSD``), ``BTC/USDT`` (``tBTCUST``),
+    ``DOGE/USD`` (``tDOGE:USD``), ``BTC/USDT:USDT`` (``tBTCF0:USTF0``)."""
+    try:
+        base, quote, settle, expiry = split_symbol(symbol)
+    except ValueError as exc:
+        raise UnknownSymbol(f"bitfinex: {exc}") from None
+    if expiry is not None or (settle is not None and settle != quote) or base == quote:
+        raise UnknownSymbol(f"bitfinex lists no {symbol!r}; symbols look like BTC/USD, BTC/USDT:USDT")
+    b, q = _CODES.get(base, base), _CODES.get(quote, quote)
+    if settle is not None:
+        native = f"t{b}F0:{q}F0"  # perpetual legs end in F0
+    elif len(b) == 3 and len(q) == 3:
+        native = f"t{b}{q}"
+    else:
+        native = f"t{b}:{q}"  # "if either leg has more than 3 characters the pair is colon-separated"
+    rng = random.Random(f"{seed}:bitfinex:{symbol}:spec")
+    price = start_price(base, rng)
+    if quote not in _DOLLARS:
+        price /= start_price(quote, rng)
+    magnitude = math.floor(math.log10(price))
+    size_decimals = min(8, max(2, magnitude + 2))
+    price_decimals = min(8, max(0, 4 - magnitude))  # P0: five significant figures
+    return InstrumentSpec(
+        symbol=symbol,
+        native=native,
+        base=base,
+        quote=quote,
+        settle=settle,
+        expiry=None,
+        price_decimals=price_decimals,
+        size_decimals=size_decimals,
+        start_ticks=round(price * 10**price_decimals),
+        mean_lots=max(1, round(3000.0 / price * 10**size_decimals)),
+    )

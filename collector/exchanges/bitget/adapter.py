@@ -274,14 +274,9 @@ class BitgetAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        if isinstance(frame, str):
-            text = frame
-        else:
-            try:
-                text = frame.decode()
-            except UnicodeDecodeError as exc:
-                out.append(self.error(conn, "malformed", f"not UTF-8: {exc}", received, frame=frame))
-                return out
+        text = self.text_of(conn, frame, received, out)
+        if text is None:
+            return out
         if text.startswith(_PREFIX):
             # Pushes open with their action and arg: pick the decoder by channel, decode once.
             i = text.find(_CHANNEL, 10, 200)

@@ -22,6 +22,10 @@ Every frame is a table push or a reply: the welcome ``info``, one ``success`` ac
 or ``{"status":...,"error":...}``; the literal ``pong`` answers the ``ping`` keepalive.
 Public tables this adapter does not use (``funding`` history, ``settlement``, ``orderBook10``,
 ``quoteBin*`` ...) and private ones are counted and ignored.
+
+**Speed.** Quotes that take nothing from the ``instrument`` table go through the generic fast
+path (:mod:`.fast`); other tables are routed by name (the first key of a push, a dict lookup)
+and decoded once, typed.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
 from .books import BOOK_TABLES, L2Books, request
+from .fast import FastRoutes
 from .instruments import Contract, parse_listing
 from .schemas import Envelope
 from .tables import BINS, Tables
@@ -152,6 +157,8 @@ class BitmexAdapter(Adapter):
             self._routes[table] = self.l2.on_frame
         for table in BINS:
             self._routes[table] = self.tables.bins
+        # The fast path (collector.fastpath): quotes that are a pure function of the frame skip parse.
+        self.fast = FastRoutes(self.use_router("table"), self.id)
 
     def _make_books(self, book_top: int | None) -> BookSync:
         # No sequence, no checksum: a partial starts a book, rows apply in arrival order.
@@ -170,6 +177,7 @@ class BitmexAdapter(Adapter):
         for inst, contract in parse_listing(self.id, body):
             self.instruments.update([inst])
             self.contracts[inst.native] = contract
+            self.fast.listed(inst.native, contract.symbol, contract.symbol in self.tables.ticker_stats)
 
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         if request.purpose == "instruments":
@@ -280,12 +288,10 @@ class BitmexAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        if not isinstance(frame, str):
-            try:
-                frame = frame.decode()
-            except UnicodeDecodeError as exc:
-                out.append(self.error(conn, "malformed", f"not UTF-8: {exc}", received, frame=frame))
-                return out
+        text = self.text_of(conn, frame, received, out)
+        if text is None:
+            return out
+        frame = text
         if frame.startswith(_PREFIX):
             # Table pushes start with their table: route first, then decode the frame once, typed.
             table = frame[10 : frame.find('"', 10)]

@@ -25,9 +25,12 @@ __all__ = [
     "Filter",
     "InstrumentInfo",
     "InstrumentRow",
+    "IsoTime",
     "L2Row",
     "LiquidationRow",
     "QuoteRow",
+    "QuoteTime",
+    "RoutedQuote",
     "Table",
     "Time",
     "TradeBinRow",
@@ -38,6 +41,10 @@ T = TypeVar("T")
 
 Time: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
 """An ISO-8601 time with its zone (BitMEX writes ``2023-05-19T08:51:43.911Z``)."""
+
+
+QuoteTime: TypeAlias = datetime
+"""A ``quote`` row's time: with its zone, or without one meaning UTC (as the fast path reads it)."""
 
 
 class Envelope(msgspec.Struct, gc=False):
@@ -94,7 +101,23 @@ class TradeRow(msgspec.Struct, gc=False):
 class QuoteRow(msgspec.Struct, gc=False):
     """A row of ``quote``: the top of the book; an empty side's fields are absent."""
 
-    timestamp: Time
+    timestamp: QuoteTime
+    symbol: str
+    bidSize: Size | None = None
+    bidPrice: Price | None = None
+    askPrice: Price | None = None
+    askSize: Size | None = None
+
+
+IsoTime: TypeAlias = Annotated[str, msgspec.Meta(max_length=27)]
+"""A time as text, at most ``2023-05-19T08:51:43.911000Z`` long (six fraction digits at most: no rounding)."""
+
+
+class RoutedQuote(msgspec.Struct, gc=False):
+    """:class:`QuoteRow` as the fast path reads it: its time as text (``iso_seconds`` reads the UTC
+    times :data:`QuoteTime` reads, to the same microsecond, and declines any other)."""
+
+    timestamp: IsoTime
     symbol: str
     bidSize: Size | None = None
     bidPrice: Price | None = None

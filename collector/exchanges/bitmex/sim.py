@@ -1,8 +1,7 @@
 """BitMEX's realtime wire format over the neutral market (``shared/exchanges/bitmex.md``).
 
 - One websocket path, ``/realtime``. The welcome ``{"info":"Welcome to the BitMEX Realtime
-  API.",...}`` goes out before the answer to the client's first frame (the server has no
-  hook to speak first on connect).
+  API.",...}`` goes out as soon as a connection opens.
 - ``{"op":"subscribe"|"unsubscribe","args":[topic, ...]}`` (``args`` may be one string) is
   answered per topic: ``{"success":true,"subscribe":"trade:XBTUSD","request":{...}}`` followed
   by that table's ``partial``, or ``{"status":400,"error":"...","meta":{},"request":{...}}`` for
@@ -51,7 +50,7 @@ from .sim_rows import (
     terms_of,
 )
 
-__all__ = ["DEFAULT_BOOK", "BitmexSession", "BitmexWire"]
+__all__ = ["DEFAULT_BOOK", "BitmexWire"]
 
 _BOOKS = {"orderBookL2": None, "orderBookL2_25": 25}
 _BINS = {"tradeBin1m": "1m", "tradeBin5m": "5m", "tradeBin1h": "1h", "tradeBin1d": "1d"}
@@ -61,14 +60,6 @@ _DATA_TABLES = frozenset({"trade", "quote", "instrument", "liquidation", *_BOOKS
 _SILENT_TABLES = frozenset({"funding", "settlement", "insurance", "orderBook10", "quoteBin1m", "quoteBin1h"})
 _MONTHS = "FGHJKMNQUVXZ"
 _ROUTE = "realtime"
-
-
-class BitmexSession(Session):
-    """A connection: its streams, and whether the welcome was sent."""
-
-    def __init__(self, route: str) -> None:
-        super().__init__(route)
-        self.welcomed = False
 
 
 class BitmexWire(WireFormat):
@@ -161,9 +152,6 @@ class BitmexWire(WireFormat):
     def stream_route(self, stream: str) -> str:
         return _ROUTE
 
-    def open(self, route: str) -> Session:
-        return BitmexSession(route)
-
     def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
         """Trades, quotes, full books and ``interval`` bars of every market, 20 topics a request."""
         table = _BIN_TABLES.get(interval)
@@ -179,27 +167,21 @@ class BitmexWire(WireFormat):
         table, _, native = stream.partition(":")
         return native if table in _BOOKS else None
 
+    def greeting(self, session: Session, now_ms: int) -> list[str | bytes]:
+        """The welcome BitMEX sends on connect (``heartbeatEnabled`` false: the server never pings)."""
+        welcome = {
+            "info": "Welcome to the BitMEX Realtime API.",
+            "version": "2.0.0",
+            "timestamp": iso(now_ms),
+            "docs": "https://www.bitmex.com/app/wsAPI",
+            "heartbeatEnabled": False,
+            "limit": {"remaining": 59},
+        }
+        return [dumps(welcome)]
+
     def on_client_text(self, session: Session, text: str, markets: Mapping[str, SymbolMarket], now_ms: int) -> Control:
-        frames: list[str | bytes] = []
-        if isinstance(session, BitmexSession) and not session.welcomed:
-            session.welcomed = True
-            frames.append(
-                dumps(
-                    {
-                        "info": "Welcome to the BitMEX Realtime API.",
-                        "version": "2.0.0",
-                        "timestamp": iso(now_ms),
-                        "docs": "https://www.bitmex.com/app/wsAPI",
-                        "heartbeatEnabled": False,
-                        "limit": {"remaining": 59},
-                    }
-                )
-            )
-        subscribe: list[str] = []
-        unsubscribe: list[str] = []
         if text == "ping":
-            frames.append("pong")
-            return Control(frames[0], frames=frames[1:])
+            return Control("pong")
         try:
             request = orjson.loads(text)
             op, args = request.get("op"), request.get("args", [])
@@ -208,8 +190,10 @@ class BitmexWire(WireFormat):
         if isinstance(args, str):
             args = [args]
         if op not in ("subscribe", "unsubscribe") or not isinstance(args, list):
-            frames.append(_error("Unrecognized request. See the docs or send 'help' for more details.", request))
-            return Control(frames[0], frames=frames[1:])
+            return Control(_error("Unrecognized request. See the docs or send 'help' for more details.", request))
+        frames: list[str | bytes] = []
+        subscribe: list[str] = []
+        unsubscribe: list[str] = []
         for topic in args:
             streams, problem = self._streams(topic, markets)
             if problem:
@@ -223,6 +207,8 @@ class BitmexWire(WireFormat):
                 subscribe += streams
                 frames.append(dumps({"success": True, "subscribe": topic, "request": request}))
                 frames.extend(self._partial(s, markets, now_ms) for s in streams)
+        if not frames:
+            return Control(None)  # "args": []
         return Control(frames[0], subscribe=subscribe, unsubscribe=unsubscribe, frames=frames[1:])
 
     def _streams(self, topic: Any, markets: Mapping[str, SymbolMarket]) -> tuple[list[str], str]:

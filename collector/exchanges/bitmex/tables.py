@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections import deque
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -142,7 +143,8 @@ class Tables:
                 continue
             symbol = contract.symbol
             stats = self.ticker_stats.get(symbol)
-            ts = r.timestamp.timestamp()
+            stamp = r.timestamp
+            ts = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)).timestamp()
             if stats is None:
                 out.append(Ticker(exchange, symbol, ts, received, r.bidPrice, r.bidSize, r.askPrice, r.askSize))
             else:
@@ -187,6 +189,7 @@ class Tables:
                 self.ticker_stats.pop(symbol, None)
                 a.derivatives.forget(symbol)
             self._merge_stats(symbol, r)
+            a.fast.listed(r.symbol, symbol, symbol in self.ticker_stats)
             if a.wants(symbol, "funding"):
                 self._derivative(conn, contract, r, received, out)
 

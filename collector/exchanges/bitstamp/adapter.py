@@ -18,15 +18,16 @@ Book sizes and trade amounts are base units (Bitstamp's perpetual contracts are 
 base unit each). Bitstamp publishes no open interest, no public liquidations and no
 candles on its websocket.
 
-Frames put ``data`` before ``channel`` (``{"data": {...}, "channel": "live_trades_btcusd",
-"event": "trade"}``), so the generic fast path (which needs the routing key first) does
-not apply; instead :meth:`BitstampAdapter.receive` finds the channel name with one string
-search from the end, looks its route up in a dict and decodes the frame once, typed.
+**Speed.** Trades and book diffs go through the generic fast path once the adapter's own
+path has read a frame of their channel (:mod:`.fast`). Other frames come to
+:meth:`BitstampAdapter.receive`, which finds the channel name with one string search from the
+end (frames put ``data`` before ``channel``), looks its handler up in a dict and decodes the
+frame once, typed (:mod:`.feeds`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 import msgspec
@@ -34,34 +35,26 @@ import msgspec
 from ...actions import Reconnect, RestRequest
 from ...book import BookState, BookSync
 from ...errors import UsageError
-from ...models import Disconnected, Side, Ticker, Trade
+from ...models import Disconnected
 from ...symbols import Instrument
-from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
+from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
 from .books import BOOK_RULE, SNAPSHOT_PATH, SnapshotGate
 from .channels import CHANNEL_KEY, CONTROL, HEARTBEAT, KINDS, UNUSED_CHANNELS, UNUSED_KINDS, channel_of, request
+from .fast import FastRoutes
+from .feeds import Handler
 from .instruments import INFO_PATH, instruments
-from .schemas import BookMessage, Envelope, ErrorData, FundingMessage, Snapshot, TradeMessage
+from .schemas import Envelope, ErrorData, Snapshot
 
 __all__ = ["BitstampAdapter"]
 
-_trade = msgspec.json.Decoder(TradeMessage, strict=False)
-_book = msgspec.json.Decoder(BookMessage, strict=False)
 _envelope = msgspec.json.Decoder(Envelope)
 _error_data = msgspec.json.Decoder(ErrorData, strict=False)
 _snapshot = msgspec.json.Decoder(Snapshot, strict=False)
-_funding = msgspec.json.Decoder(FundingMessage, strict=False)
-
-# "type: Trade type (0 - buy; 1 - sell)": the taker's side (the newer of buy_order_id and
-# sell_order_id belongs to it in every documented example).
-_SIDES: dict[int, Side] = {0: "buy", 1: "sell"}
 _MAX_ROUTES = 65_536  # channels routed by name at most (hostile input cannot grow it past this)
 
-# (conn, unified symbol, channel, frame, received, out)
-_Handler = Callable[[str, str, str, "str | bytes", float, Output], None]
 
-
-class BitstampAdapter(Adapter):
+class BitstampAdapter(FastRoutes):
     """Bitstamp spot pairs (``BTC/USD``) and perpetuals (``BTC/USD:USD``) from one websocket.
 
     :meth:`plan` subscribes one channel per frame (``bts:subscribe``), at most
@@ -100,18 +93,19 @@ class BitstampAdapter(Adapter):
 
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         super().__init__(endpoints=endpoints, book_top=book_top)
-        self._handlers: dict[str, _Handler] = {
+        self._handlers: dict[str, Handler] = {
             "live_trades": self._on_trade,
             "diff_order_book": self._on_diff,
             "order_book": self._on_top,
             "funding_rate": self._on_funding,
         }
         self._derivatives = DerivativeTickers(self.id)
-        self._routes: dict[str, tuple[_Handler, str]] = {}  # channel -> (handler, unified symbol)
+        self._routes: dict[str, tuple[Handler, str]] = {}  # channel -> (handler, unified symbol)
         self._book_conns: dict[str, str] = {}  # symbol -> connection its diffs arrive on
         self._tops: dict[str, tuple[str, tuple[float | None, ...]]] = {}  # symbol -> (conn, last top)
         self._maintenance: set[str] = set()  # connections Bitstamp asked to reconnect
         self._gate = SnapshotGate()  # a snapshot joins only diffs of the connection it was asked on
+        self._start_router()
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, BOOK_RULE, self._snapshot_request, top_n=book_top)
@@ -235,9 +229,11 @@ class BitstampAdapter(Adapter):
             return out
         if env.event.startswith("bts:"):
             self._on_control(conn, env, received, out)
-        elif failure is not None and route is not None:
+        elif failure is not None and route is not None and env.channel == channel:
             out.append(self.error(conn, "malformed", f"{channel}: {failure}", received, route[1], frame=frame))
         else:
+            # Not routed yet, or the name found from the end was not the frame's own "channel"
+            # (a key of the payload): the envelope's is, as the fast path reads it.
             self._on_channel(conn, env.channel, frame, received, out)
         return out
 
@@ -304,78 +300,6 @@ class BitstampAdapter(Adapter):
             # An empty diff as of time 0 makes the book wait and ask for its snapshot,
             # which then drops it (every snapshot is later than 0).
             self.books.delta(out, symbol, [], [], 0, 0, None, None, received)
-
-    def _follow(self, conn: str, symbol: str, channel: str, received: float, out: Output) -> None:
-        """Note the connection ``symbol``'s diffs come on; a book moving to another one resyncs."""
-        held = self._book_conns.get(symbol)
-        if held == conn:
-            return
-        self._book_conns[symbol] = conn
-        if held is not None:
-            # A capture whose recorder reconnected: what the old socket missed is unknown,
-            # and a snapshot asked on it is no good for this one.
-            self._gate.moved(symbol)
-            self.books.resync(out, symbol, "reconnect", f"{channel} moved from {held} to {conn}", received)
-
-    def _on_trade(self, conn: str, symbol: str, channel: str, frame: str | bytes, received: float, out: Output) -> None:
-        m = _trade.decode(frame)
-        t = m.data
-        side = _SIDES.get(t.type)
-        if side is None or m.event != "trade" or m.channel != channel:
-            raise msgspec.DecodeError(f"not a trade: event {m.event[:20]!r}, type {t.type}, channel {m.channel[:60]!r}")
-        # amount is a binary float on the wire (0.014140160000000001); amount_str is exact.
-        amount = t.amount if t.amount_str is None else t.amount_str
-        price = t.price if t.price_str is None else t.price_str
-        out.append(Trade(self.id, symbol, t.microtimestamp / 1e6, received, price, amount, side, str(t.id)))
-
-    def _on_diff(self, conn: str, symbol: str, channel: str, frame: str | bytes, received: float, out: Output) -> None:
-        m = _book.decode(frame)
-        if m.event != "data" or m.channel != channel:
-            raise msgspec.DecodeError(f"not a book diff: event {m.event[:20]!r}, channel {m.channel[:60]!r}")
-        if self._book_conns.get(symbol) != conn:
-            self._follow(conn, symbol, channel, received, out)
-        d = m.data
-        stamp = d.microtimestamp
-        self.books.delta(out, symbol, d.bids, d.asks, stamp, stamp, None, stamp / 1e6, received)
-
-    def _on_top(self, conn: str, symbol: str, channel: str, frame: str | bytes, received: float, out: Output) -> None:
-        m = _book.decode(frame)
-        if m.event != "data" or m.channel != channel:
-            raise msgspec.DecodeError(f"not a book: event {m.event[:20]!r}, channel {m.channel[:60]!r}")
-        d = m.data
-        bid, bid_size = d.bids[0] if d.bids else (None, None)
-        ask, ask_size = d.asks[0] if d.asks else (None, None)
-        if bid is not None and ask is not None and bid >= ask:
-            # "A snapshot may occasionally show the best bid >= best ask ... it will
-            # self-correct within the next message": not a top to publish.
-            self.stats["crossed_top"] += 1
-            return
-        top = (bid, bid_size, ask, ask_size)
-        last = self._tops.get(symbol)
-        if last is not None and last[1] == top:
-            self.stats["unchanged_top"] += 1  # a change deeper in the book
-            return
-        self._tops[symbol] = (conn, top)
-        out.append(Ticker(self.id, symbol, d.microtimestamp / 1e6, received, bid, bid_size, ask, ask_size))
-
-    def _on_funding(
-        self, conn: str, symbol: str, channel: str, frame: str | bytes, received: float, out: Output
-    ) -> None:
-        m = _funding.decode(frame)
-        if m.event != "funding_rate_saved" or m.channel != channel:
-            raise msgspec.DecodeError(f"not a funding rate: event {m.event[:20]!r}, channel {m.channel[:60]!r}")
-        f = m.data
-        ticker = self._derivatives.update(
-            symbol,
-            float(f.timestamp),
-            received,
-            mark_price=f.mark_price,
-            index_price=f.index_price,
-            funding_rate=f.funding_rate,
-            next_funding_time=float(f.next_funding_time),
-        )
-        if ticker is not None:
-            out.append(ticker)
 
     # -- REST -----------------------------------------------------------------------------------
 

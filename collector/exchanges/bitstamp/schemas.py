@@ -19,13 +19,18 @@ from ..fields import Finite, Id, Levels, Price, Size
 __all__ = [
     "BookData",
     "BookMessage",
+    "BookTop",
     "Envelope",
     "ErrorData",
+    "ExactTrade",
+    "ExactTradeMessage",
     "FundingData",
     "FundingMessage",
     "Micros",
     "Seconds",
     "Snapshot",
+    "TopData",
+    "TopMessage",
     "TradeData",
     "TradeMessage",
     "TradingPair",
@@ -84,6 +89,51 @@ class BookMessage(msgspec.Struct, gc=False):
     """A whole book frame (``diff_order_book_<pair>`` or ``order_book_<pair>``), decoded in one pass."""
 
     data: BookData
+    channel: str
+    event: str
+
+
+class BookTop(msgspec.Struct, array_like=True, gc=False):
+    """One side of ``order_book_<pair>`` read for its best level only: the levels after the first
+    are parsed (the frame must be JSON) but make no objects; ``None`` for an empty side."""
+
+    best: tuple[Price, Size] | None = None
+
+
+class TopData(msgspec.Struct, gc=False):
+    """``data`` of ``order_book_<pair>`` (the whole top 100 levels), read for its best bid and ask."""
+
+    microtimestamp: Micros
+    bids: BookTop
+    asks: BookTop
+
+
+class TopMessage(msgspec.Struct, gc=False):
+    """A whole ``order_book_<pair>`` frame, read for its top of book."""
+
+    data: TopData
+    channel: str
+    event: str
+
+
+class ExactTrade(msgspec.Struct, gc=False):
+    """:class:`TradeData` with ``amount_str`` and ``price_str`` (what the fast path routes)."""
+
+    id: Id
+    microtimestamp: Micros
+    type: int
+    amount: Size
+    price: Price
+    amount_str: Size
+    price_str: Price
+    buy_order_id: int | None = None
+    sell_order_id: int | None = None
+
+
+class ExactTradeMessage(msgspec.Struct, gc=False):
+    """A ``live_trades_<pair>`` frame whose trade has its exact decimals."""
+
+    data: ExactTrade
     channel: str
     event: str
 

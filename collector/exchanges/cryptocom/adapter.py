@@ -32,11 +32,10 @@ Captures of other recorders replay too: the legacy ``stream.crypto.com/v2/market
 any depth, with or without request ids. Legacy v2 book deltas, which carry no ``pu``, are
 reported one error per frame (``unsequenced``) and never applied.
 
-There is no :mod:`collector.fastpath` router: a push does not begin with its channel but with
-``id``, ``method``, ``code`` and the instrument name, and book levels are ``[price, size,
-count]`` triples with size ``0`` for removals, which the router's level recipe skips. Each push
-is routed by its channel (found among the result's first fields, a dict lookup) and decoded
-once, typed, by that channel's decoder.
+**Speed.** Book deltas and tickers go through the generic fast path once the adapter's own
+path has read a push of their subscription (:mod:`.fast`). Other pushes are routed by their
+channel (found among the result's first fields, a dict lookup) and decoded once, typed, by
+that channel's decoder (:mod:`.parse`).
 """
 
 from __future__ import annotations
@@ -44,10 +43,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import msgspec
 import orjson
 
-from ...actions import Reconnect, RestRequest, SendFrame
+from ...actions import RestRequest, SendFrame
 from ...book import STREAM_PREV, BookSync
 from ...errors import UsageError
 from ...models import Disconnected
@@ -55,9 +53,9 @@ from ...symbols import Instrument
 from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
 from .feeds import CandleBars, TradeTape
+from .frames import Frames
 from .instruments import INSTRUMENTS_PATH, Market, parse_listing
-from .parse import UNUSED_CHANNELS, Channels, Handler
-from .schemas import Head, Reply
+from .parse import Handler
 
 __all__ = ["BOOK_DEPTHS", "TIME_FRAME_OF", "CryptocomAdapter"]
 
@@ -80,17 +78,11 @@ TIME_FRAME_OF = {
 }
 """Unified candle interval -> Crypto.com time frame."""
 
-_reply = msgspec.json.Decoder(Reply, strict=False)
-_head = msgspec.json.Decoder(Head)
-_CHANNEL_KEY = '"channel":"'
-_HEADER = 512  # result's header fields come first ("id, method, code, instrument_name, subscription, channel")
-_TOO_MANY_REQUESTS = "42901"
-_ACKED = frozenset({"subscribe", "unsubscribe", "public/respond-heartbeat"})  # replies to this adapter's requests
 # The legacy and current paths of one REST method: /v2/public/x and /exchange/v1/public/x.
 _API_PREFIXES = ("/exchange/v1/", "/v2/", "/v1/")
 
 
-class CryptocomAdapter(Channels):
+class CryptocomAdapter(Frames):
     """Crypto.com Exchange v1: ``BTC/USDT`` (spot ``BTC_USDT``), ``BTC/USD:USD`` (``BTCUSD-PERP``),
     ``BTC/USD:USD-250926`` (``BTCUSD-250926``).
 
@@ -164,6 +156,7 @@ class CryptocomAdapter(Channels):
             "funding": self._on_funding,
             "estimatedfunding": self._on_estimated_funding,
         }
+        self._start_router()
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, STREAM_PREV, self._resubscribe, top_n=book_top)
@@ -247,6 +240,7 @@ class CryptocomAdapter(Channels):
             elif sub.channel == "funding":
                 self._derivative_symbols.add(sub.symbol)
         self._ticker_symbols = tickers
+        self._unroute("ticker")  # which tickers are wanted (and merged) may have changed
         names = list(wanted)
         plans = []
         for shard, start in enumerate(range(0, len(names), self.max_subscriptions)):
@@ -323,84 +317,3 @@ class CryptocomAdapter(Channels):
         book = self.books.book(symbol)
         now = book.updated if book is not None else None
         return [SendFrame(owner[0], self._subscribe([owner[1]], True, now))]
-
-    # -- frames ---------------------------------------------------------------------------------
-
-    def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
-        out: Output = []
-        if isinstance(frame, str):
-            text = frame
-        else:
-            try:
-                text = frame.decode()
-            except UnicodeDecodeError:
-                out.append(self.error(conn, "malformed", "frame is not UTF-8", received, frame=frame))
-                return out
-        # Route by the push's channel, found among the first fields of its result, then decode
-        # the frame once with that channel's decoder. Replies and heartbeats have no channel.
-        start = text.find(_CHANNEL_KEY, 0, _HEADER)
-        if start < 0:
-            # A reply, a heartbeat, or a push written with other spacing (a re-serialised capture).
-            self._on_reply(conn, text, received, out)
-            return out
-        start += len(_CHANNEL_KEY)
-        self._dispatch(conn, text[start : text.find('"', start)], text, received, out)
-        return out
-
-    def _dispatch(self, conn: str, channel: str, text: str, received: float, out: Output) -> None:
-        """Hand a push to its channel's handler (an exact dict lookup); a decode failure is one error."""
-        handler = self._handlers.get(channel)
-        if handler is None:
-            self._unrouted(conn, channel, text, received, out)
-            return
-        try:
-            handler(conn, text, received, out)
-        except msgspec.DecodeError as exc:  # ValidationError included: a value the wire type forbids
-            out.append(self.error(conn, "malformed", f"{channel}: {exc}", received, frame=text))
-
-    def _unrouted(self, conn: str, channel: str, text: str, received: float, out: Output) -> None:
-        """A push of a channel this adapter does not handle: counted if Crypto.com has it, else an error."""
-        try:
-            _reply.decode(text)
-        except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", str(exc), received, frame=text))
-            return
-        if channel in UNUSED_CHANNELS:
-            self.control(channel)
-        else:
-            out.append(self.error(conn, "unknown_channel", channel[:100], received, frame=text))
-
-    def _on_reply(self, conn: str, text: str, received: float, out: Output) -> None:
-        try:
-            msg = _reply.decode(text)
-        except msgspec.DecodeError as exc:
-            out.append(self.error(conn, "malformed", str(exc), received, frame=text))
-            return
-        if msg.result:
-            try:
-                channel = _head.decode(msg.result).channel
-            except msgspec.DecodeError:
-                channel = ""  # a method's result (not market data)
-            if channel:
-                self._dispatch(conn, channel, text, received, out)
-                return
-        method = msg.method
-        if method == "public/heartbeat" and msg.id is not None:
-            # "client must respond with public/respond-heartbeat within 5 seconds" with the same id.
-            self.control("heartbeat")
-            out.append(SendFrame(conn, orjson.dumps({"id": msg.id, "method": "public/respond-heartbeat"}).decode()))
-            return
-        code = str(msg.code)
-        if code != "0" or method == "ERROR":
-            self.control()
-            detail = f"{method or 'request'} id {msg.id!r}: code {code} {msg.message}"
-            out.append(self.error(conn, "rejected", detail, received, frame=msg.original or None))
-            if code == _TOO_MANY_REQUESTS and conn in self._requests:
-                # The request was dropped, not queued: start the connection over (its subscriptions
-                # go out again after the 1 s wait that keeps them within the pro-rated limit).
-                out.append(Reconnect(conn, "TOO_MANY_REQUESTS"))
-            return
-        if method in _ACKED:
-            self.control("ack")
-            return
-        out.append(self.error(conn, "unknown_message", f"method {method[:60]!r}", received, frame=text))

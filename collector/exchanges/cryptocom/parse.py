@@ -22,7 +22,7 @@ from .feeds import TIME_FRAMES, CandleBars, TradeTape
 from .instruments import Market
 from .schemas import BookDelta, BookSnapshot, CandleData, Level, Push, RateValue, TickerData, TradeData, Value
 
-__all__ = ["UNUSED_CHANNELS", "Channels", "Handler"]
+__all__ = ["UNUSED_CHANNELS", "Channels", "Handler", "OtherChannel"]
 
 Handler = Callable[[str, str, float, Output], None]
 """A channel's handler: ``(conn, frame text, received, out)``."""
@@ -39,6 +39,14 @@ _values = msgspec.json.Decoder(Push[Value], strict=False)
 _rates = msgspec.json.Decoder(Push[RateValue], strict=False)
 
 _HOUR_MS = 3_600_000
+
+
+class OtherChannel(Exception):
+    """A push decoded as one channel's names another in its result (the adapter routes it there)."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self.channel = channel
 
 
 def _pairs(levels: list[Level]) -> list[tuple[float, float]]:
@@ -69,7 +77,9 @@ class Channels(Adapter):
         """The instrument a decoded push names (an error when the listing has none)."""
         result = push.result
         code = push.code
-        if result.channel != channel or (code and code != "0"):
+        if result.channel != channel:
+            raise OtherChannel(result.channel)
+        if code and code != "0":
             detail = f"{channel} push with channel {result.channel[:40]!r} code {str(push.code)[:20]}"
             out.append(self.error(conn, "malformed", detail, received))
             return None
@@ -85,6 +95,23 @@ class Channels(Adapter):
             out.append(self.error(conn, "unknown_symbol", f"{channel} {market.native[:100]} is no contract", received))
             return None
         return market
+
+    # -- what the fast path is told (:mod:`.fast`) ------------------------------------------------
+
+    def _route_book(self, conn: str, subscription: str, market: Market) -> None:
+        """The adapter's path applied a delta of ``subscription``, which owns the book, on ``conn``."""
+
+    def _route_ticker(self, conn: str, subscription: str, market: Market) -> None:
+        """The adapter's path read a ticker of ``subscription`` on ``conn``."""
+
+    def _unroute(self, kind: str, conn: str | None = None) -> None:
+        """Routes of ``kind`` (on ``conn``) no longer hold: their pushes take the adapter's path."""
+
+    def _derives(self, symbol: str) -> None:
+        """``symbol``'s tickers feed its derivative ticker from now on."""
+        if symbol not in self._derivative_symbols:
+            self._derivative_symbols.add(symbol)
+            self._unroute("ticker")
 
     # -- trades and tickers ----------------------------------------------------------------------
 
@@ -145,6 +172,8 @@ class Channels(Adapter):
                 self._merge(
                     out, symbol, ts, received, open_interest=interest, open_interest_value=value, last_price=last
                 )
+        if push.result.subscription:
+            self._route_ticker(conn, push.result.subscription, market)
 
     # -- books -----------------------------------------------------------------------------------
 
@@ -155,6 +184,8 @@ class Channels(Adapter):
         if owner is None or owner[1] == subscription:
             if owner is None or owner[0] != conn:
                 self._book_owner[symbol] = (conn, subscription)
+                if owner is not None:
+                    self._unroute("book", owner[0])
             return True
         self.control("second_depth")
         return False
@@ -189,6 +220,7 @@ class Channels(Adapter):
             ts = d.t / 1000.0 if d.t is not None else None
             update = d.update
             self.books.delta(out, symbol, _pairs(update.bids), _pairs(update.asks), d.u, d.u, d.pu, ts, received)
+        self._route_book(conn, push.result.subscription, market)
 
     # -- candles ---------------------------------------------------------------------------------
 
@@ -222,7 +254,7 @@ class Channels(Adapter):
         if market is None:
             return
         symbol = market.symbol
-        self._derivative_symbols.add(symbol)
+        self._derives(symbol)
         for d in push.result.data:
             self._marks[symbol] = d.v
             interest = self._interest.get(symbol)
@@ -235,7 +267,9 @@ class Channels(Adapter):
     def _on_index(self, conn: str, text: str, received: float, out: Output) -> None:
         push = _values.decode(text)
         result = push.result
-        if result.channel != "index" or str(push.code) != "0":
+        if result.channel != "index":
+            raise OtherChannel(result.channel)
+        if str(push.code) != "0":
             out.append(self.error(conn, "malformed", f"index push with channel {result.channel[:40]!r}", received))
             return
         # index.{name} names an index ("BTCUSD-INDEX", the underlying_symbol of its contracts).
@@ -254,7 +288,7 @@ class Channels(Adapter):
         market = self._contract(conn, push, "funding", received, out)
         if market is None:
             return
-        self._derivative_symbols.add(market.symbol)
+        self._derives(market.symbol)
         for d in push.result.data:
             # "the fixed hourly rate that will settle at the end of the hour".
             settles = (d.t // _HOUR_MS + 1) * _HOUR_MS / 1000.0
@@ -265,7 +299,7 @@ class Channels(Adapter):
         market = self._contract(conn, push, "estimatedfunding", received, out)
         if market is None:
             return
-        self._derivative_symbols.add(market.symbol)
+        self._derives(market.symbol)
         for d in push.result.data:
             # "the estimated hourly rate that will begin in the next interval".
             self._merge(out, market.symbol, d.t / 1000.0, received, predicted_funding_rate=d.v)

@@ -27,17 +27,24 @@ __all__ = [
     "BookSnapshot",
     "CandleData",
     "Checksum",
+    "DeltaPush",
+    "DeltaResult",
     "Head",
     "InstrumentV1",
     "InstrumentV2",
     "InstrumentsResponse",
     "InstrumentsResult",
     "Level",
+    "LinkedDelta",
+    "OneDelta",
     "Push",
+    "QuotedTicker",
     "RateValue",
     "Reply",
     "RequestId",
     "Result",
+    "RoutedPush",
+    "RoutedResult",
     "TickerData",
     "TradeData",
     "Value",
@@ -174,6 +181,88 @@ class BookDelta(msgspec.Struct, gc=False):
     pu: Id | None = None  # the previous push's u
     s: Id | None = None  # legacy v2: a sequence without a link to the previous push
     cs: Checksum | None = None  # undocumented; not verified
+
+
+# -- what the fast path decodes (:mod:`.fast`): the same pushes, narrowed to those it routes -----------
+
+PushCode: TypeAlias = Annotated[int, msgspec.Meta(ge=0, le=0)]
+"""The ``code`` of a push that is data: 0, as a number."""
+
+
+class RoutedResult(msgspec.Struct, Generic[T], gc=False):
+    """:class:`Result` as the fast path reads it (the same fields)."""
+
+    instrument_name: str
+    channel: str
+    data: list[T]
+    subscription: str = ""
+    depth: int | None = None
+    interval: str = ""
+
+
+class RoutedPush(msgspec.Struct, Generic[T], gc=False):
+    """:class:`Push` with a numeric ``id`` (or none) and ``code`` 0, as every push of the v1 stream has."""
+
+    result: RoutedResult[T]
+    id: RequestId | None = None
+    method: str = ""
+    code: PushCode = 0
+
+
+class QuotedTicker(msgspec.Struct, gc=False):
+    """:class:`TickerData` with its time, and no ``0`` for a price (what the adapter maps to ``None``)."""
+
+    t: Millis
+    i: str = ""
+    b: Price | None = None
+    bs: Size | None = None
+    k: Price | None = None
+    ks: Size | None = None
+    a: Price | None = None
+    h: Price | None = None
+    l: Price | None = None  # noqa: E741 - Crypto.com's key: 24 h low
+    c: Finite | None = None
+    v: Size | None = None
+    vv: Size | None = None
+    oi: Size | None = None
+
+
+class LinkedDelta(msgspec.Struct, gc=False):
+    """:class:`BookDelta` with its time and both ``u`` and ``pu`` (a v1 delta)."""
+
+    update: BookSides
+    t: Millis
+    u: Id
+    pu: Id
+    tt: Millis | None = None
+    s: Id | None = None
+    cs: Checksum | None = None
+
+
+class OneDelta(msgspec.Struct, array_like=True, forbid_unknown_fields=True, gc=False):
+    """``data`` of a ``book.update`` push holding exactly one delta, as every push does."""
+
+    delta: LinkedDelta
+
+
+class DeltaResult(msgspec.Struct, gc=False):
+    """``result`` of a ``book.update`` push with one linked delta."""
+
+    instrument_name: str
+    channel: str
+    data: OneDelta
+    subscription: str = ""
+    depth: int | None = None
+    interval: str = ""
+
+
+class DeltaPush(msgspec.Struct, gc=False):
+    """A ``book.update`` push as the fast path routes it."""
+
+    result: DeltaResult
+    id: RequestId | None = None
+    method: str = ""
+    code: PushCode = 0
 
 
 class CandleData(msgspec.Struct, gc=False):

@@ -17,10 +17,8 @@ Everything follows ``shared/exchanges/cryptocom.md``:
   default) a whole ``book`` whenever it changed.
 - ``public/heartbeat`` every :attr:`CryptocomWire.heartbeat_interval` seconds; a connection
   that has not answered ``public/respond-heartbeat`` with its id within
-  :attr:`CryptocomWire.heartbeat_timeout` is served nothing more, and its next request is
-  answered by closing it with code 1000 ("Normal disconnection by server, usually when the
-  heartbeat isn't handled properly"). The server cannot close a socket from its heartbeat
-  task, so a silent client sees the data stop rather than the close.
+  :attr:`CryptocomWire.heartbeat_timeout` is closed with code 1000 ("Normal disconnection by
+  server, usually when the heartbeat isn't handled properly") at the next heartbeat.
 - REST ``public/get-instruments`` and ``public/get-book`` below ``/exchange/v1``.
 
 Faults: ``GAP`` withholds the next ``book.update`` of one instrument (the following one's ``pu``
@@ -70,7 +68,6 @@ class CryptocomSession(Session):
     def __init__(self, route: str) -> None:
         super().__init__(route)
         self.pending: tuple[int, int] | None = None  # (heartbeat id, sent at ms)
-        self.expired = False  # missed a heartbeat: Crypto.com closes such a connection
 
 
 class CryptocomWire(WireFormat):
@@ -147,27 +144,18 @@ class CryptocomWire(WireFormat):
         return parts[1] if len(parts) == 3 and parts[0] == "book" and parts[2].isdigit() else None
 
     def heartbeat(self, session: Session, now_ms: int) -> list[str | bytes]:
-        """``public/heartbeat``; a connection that left the previous one unanswered is served no more."""
+        """``public/heartbeat``; a connection that left the previous one unanswered is closed (1000)."""
         assert isinstance(session, CryptocomSession)
-        if session.expired:
-            return []
         if session.pending is not None and now_ms - session.pending[1] > self.heartbeat_timeout * 1000:
-            session.expired = True
+            session.close_code = 1000
             return []
         if session.pending is None:
             session.pending = (now_ms, now_ms)
         return [dumps({"id": session.pending[0], "method": "public/heartbeat", "code": 0})]
 
-    def deliver(self, session: Session, message: Message) -> str | bytes | None:
-        """Nothing for a connection that missed a heartbeat."""
-        assert isinstance(session, CryptocomSession)
-        return None if session.expired else message.text
-
     def on_client_text(self, session: Session, text: str, markets: Mapping[str, SymbolMarket], now_ms: int) -> Control:
         """Answer subscribe, unsubscribe and heartbeat answers (see the module docstring)."""
         assert isinstance(session, CryptocomSession)
-        if session.expired:
-            return Control(None, close=1000)
         try:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -26,8 +26,9 @@ the base coin otherwise. Open interest is in the same unit (USD contracts on inv
 instruments, base coin on linear ones); its value is in the quote currency (USD, or
 ``open_interest * mark`` on linear ones).
 
-**Speed.** Busy trade and ticker channels go through the generic fast path once the
-adapter's own path has seen them (:mod:`.fast`); books, inverse trades and candles stay here.
+**Speed.** Trades, tickers and book changes of busy channels go through the generic fast path
+once the adapter's own path has seen them (:mod:`.fast`); book snapshots, candles and the
+derivative tickers of linear contracts stay here.
 
 **Keepalive.** Each connection sends ``public/set_heartbeat``; the server then sends
 ``heartbeat`` notifications and ``test_request``s, which must be answered with
@@ -248,7 +249,7 @@ class DeribitAdapter(JsonRpc, FastRoutes):
             if sub.channel == "book":
                 books[sub.symbol] = channel
         if wants != self._wants:
-            self._unroute_all()  # routes were decided for the channels wanted before
+            self._unroute()  # routes were decided for the channels wanted before
         self._wants = wants
         shards: list[tuple[list[str], list[str]]] = []
         for symbol, wanted in by_symbol.items():
@@ -294,6 +295,7 @@ class DeribitAdapter(JsonRpc, FastRoutes):
         out = super().on_disconnect(conn, reason, received, report=report)
         for symbol in [s for s, (owner, _) in self._book_owner.items() if owner == conn]:
             del self._book_owner[symbol]
+        self._unroute(conn, "book")  # the next connection's books are owned afresh
         for symbol in self._conn_tickers.pop(conn, ()):
             self._funding_seen.pop(symbol, None)
         return out
@@ -350,7 +352,7 @@ class DeribitAdapter(JsonRpc, FastRoutes):
         except msgspec.DecodeError as exc:
             out.append(self.error(conn, "malformed", f"{channel}: {exc}", received, symbol or None, frame=frame))
             return
-        if kind and self._fast:
+        if kind and self._fast and (conn, channel) not in self._routed:
             self._count_for_route(conn, channel, symbol, kind)
 
     def _resolve(self, conn: str, channel: str, received: float, out: Output, frame: str | bytes) -> _Route | None:
@@ -388,7 +390,7 @@ class DeribitAdapter(JsonRpc, FastRoutes):
             else:
                 out.append(self.error(conn, "unknown_symbol", native[:100], received))
             return None
-        routable = head if count == 3 and head in ("trades", "ticker") else ""
+        routable = head if count == 3 and head in ("trades", "ticker", "book") else ""
         return self._remember(channel, (handler, symbol, param, channel, routable))
 
     def _remember(self, channel: str, route: _Route) -> _Route:

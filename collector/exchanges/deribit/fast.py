@@ -1,23 +1,26 @@
 """The fast path (:mod:`collector.fastpath`) for Deribit notifications that are a pure function of the frame.
 
 Every notification starts with the same text up to its channel name,
-``{"jsonrpc":"2.0","method":"subscription","params":{"channel":"``: that run of text is the
-router's key, so the channel name is the routing value (the router builds its prefix as
-``{"<key>":"``; a ``prefix=`` argument of the router would say this directly).
+``{"jsonrpc":"2.0","method":"subscription","params":{"channel":"`` (:data:`PREFIX`): the router
+reads the channel name after it. A channel names its instrument, so a route has its symbol;
+routes are kept per connection, because a book follows the connection it arrives on.
 
-Routed, once the adapter's own path has handled :data:`ROUTE_AFTER` frames of a channel on a
-connection (building a route costs about a millisecond: a channel is routed once it has
-shown it is busy, and the hundreds of quiet option channels a session may hold are not):
+Routed once the adapter's own path has handled :data:`ROUTE_AFTER` frames of the channel on
+that connection: adding a route costs some 25 µs and saves one or two per frame, and a session
+may hold hundreds of option channels that each send a few frames a minute.
 
-- trades of options, linear contracts and spot (amounts are base units already), without
-  liquidations (those decode only on the adapter's path, which emits them too);
+- trades without liquidations (a trade carrying ``liquidation`` decodes only on the adapter's
+  path, which emits its liquidation too); inverse amounts are USD, ``amount / price`` base
+  units (checked: a tiny price could make them infinite, which the boundary must see);
 - tickers whose book sides are both quoted and whose prices are not 0, and on inverse
-  perpetuals and futures their derivative ticker, compared by the adapter's own code.
+  perpetuals and futures their derivative ticker, compared by the adapter's own code;
+- book changes (``prev_change_id`` given) on the connection and channel that own the book,
+  whose ``delete`` entries say amount 0 (the adapter's path takes ``delete`` as size 0
+  whatever the amount says; such a change decodes only there).
 
-Not routed: inverse trades (``amount / price`` is no wire field), book changes (``[action,
-price, amount]`` triples with ``delete`` meaning 0 are no ``(price, size)`` pairs), candles
-(closed when the next bar starts) and the derivative tickers of linear contracts (their
-open interest value is a product that can overflow, which the boundary must see).
+Not routed: book snapshots (they reset the book in the adapter's path), candles (closed when
+the next bar starts) and the derivative tickers of linear contracts (their open interest
+value is a product that can overflow, which the boundary must see).
 """
 
 from __future__ import annotations
@@ -28,22 +31,24 @@ from typing import Any
 import msgspec
 
 from ... import fastpath
-from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, emit, millis
+from ...fastpath import OUT, RECEIVED, SYMBOL, attr, call, emit, guard, levels, millis
 from ...models import Ticker, Trade
+from ...validate import invalid
 from ..base import Output
 from .parse import ChannelParsers
-from .schemas import Notification, RoutedTicker, RoutedTrade
+from .schemas import Notification, RoutedChange, RoutedTicker, RoutedTrade
 
-__all__ = ["KEY", "ROUTE_AFTER", "FastRoutes"]
+__all__ = ["PREFIX", "ROUTE_AFTER", "FastRoutes"]
 
-KEY = 'jsonrpc":"2.0","method":"subscription","params":{"channel'
-"""The text every notification starts with, up to its channel name (see the module docstring)."""
+PREFIX = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"'
+"""The text every notification starts with, up to its channel name."""
 
-ROUTE_AFTER = 100
+ROUTE_AFTER = 16
 """Frames of a channel on a connection the adapter's path handles before the channel is routed."""
 
 _trades = msgspec.json.Decoder(Notification[list[RoutedTrade]], strict=False)
 _ticker = msgspec.json.Decoder(Notification[RoutedTicker], strict=False)
+_change = msgspec.json.Decoder(Notification[RoutedChange], strict=False)
 _raw = msgspec.json.Decoder(Notification[msgspec.Raw])
 _NEVER = "\x00"  # no channel is named this: a route with this condition declines every frame
 _MAX_ROUTES = 65_536
@@ -55,15 +60,15 @@ class FastRoutes(ChannelParsers):
 
     _router: Any
     _fast: bool
-    _routed: set[tuple[str, str]]
-    """(connection, channel) decided once: routed or left to the adapter's path."""
+    _routed: dict[tuple[str, str], str]
+    """(connection, channel) decided once -> the route's kind (``""``: left to the adapter's path)."""
     _handled: dict[tuple[str, str], int]
     """(connection, channel) -> frames the adapter's path handled, until it is decided."""
 
     def _start_router(self) -> None:
-        self._router = self.use_router(KEY, per_conn=True)
+        self._router = self.use_router("channel", per_conn=True, prefix=PREFIX)
         self._fast = not isinstance(self._router, fastpath.NoRouter)
-        self._routed = set()
+        self._routed = {}
         self._handled = {}
 
     def _count_for_route(self, conn: str, channel: str, symbol: str, kind: str) -> None:
@@ -73,22 +78,27 @@ class FastRoutes(ChannelParsers):
         if handled < ROUTE_AFTER:
             if len(self._handled) < _MAX_ROUTES:
                 self._handled[key] = handled
-        elif key not in self._routed:
+        else:
             self._handled.pop(key, None)
             self._route_fast(conn, channel, symbol, kind)
 
     def _route_fast(self, conn: str, channel: str, symbol: str, kind: str) -> None:
         """Route ``channel`` on ``conn`` from now on, if its frames are a pure function of themselves."""
-        if not self._fast or len(self._routed) >= _MAX_ROUTES:
+        if not self._fast or (conn, channel) in self._routed or len(self._routed) >= _MAX_ROUTES:
             return
-        self._routed.add((conn, channel))
+        if kind == "book" and self._book_owner.get(symbol) != (conn, channel):
+            return  # a second book channel of the symbol: decided when it owns the book, if ever
+        self._routed[conn, channel] = ""
         market = self._markets[symbol]
         ex = fastpath.const(self.id)
         if kind == "trades":
-            if market.inverse or not self._wanted(symbol, "trades"):
+            if not self._wanted(symbol, "trades"):
                 return
-            fields = ("price", "amount", "direction", "trade_id")
-            step = emit(Trade, ex, SYMBOL, millis("timestamp"), RECEIVED, *map(attr, fields), each=_D)
+            # "For perpetual and inverse futures the amount is in USD units": base = USD / price.
+            amount = fastpath.ratio("amount", "price") if market.inverse else attr("amount")
+            fill = (attr("price"), amount, attr("direction"), attr("trade_id"))
+            check = invalid if market.inverse else None
+            step = emit(Trade, ex, SYMBOL, millis("timestamp"), RECEIVED, *fill, each=_D, check=check)
             self._router.add(channel, _trades, symbol, step, conn=conn)
         elif kind == "ticker":
             steps = []
@@ -111,6 +121,14 @@ class FastRoutes(ChannelParsers):
                 steps.append(call(merge, OUT, SYMBOL, millis("timestamp"), RECEIVED, *map(attr, funding), at=_D))
             if steps:
                 self._router.add(channel, _ticker, symbol, *steps, conn=conn)
+        elif kind == "book":
+            sides = [levels(side, "price", "amount", skip_zero=False) for side in ("bids", "asks")]
+            ids = (attr("change_id"), attr("change_id"), attr("prev_change_id"), millis("timestamp"), RECEIVED)
+            step = call(self.books.delta, OUT, SYMBOL, *sides, *ids, at=_D)
+            self._router.add(channel, _change, symbol, step, conn=conn)
+        else:
+            return
+        self._routed[conn, channel] = kind
 
     def _routed_funding(
         self,
@@ -128,9 +146,13 @@ class FastRoutes(ChannelParsers):
         # Inverse contracts: open interest is USD already, its own value.
         self._merge_funding(conn, symbol, ts, received, mark, index, rate, interest, interest, last, out)
 
-    def _unroute_all(self) -> None:
-        """Send every routed channel back to the adapter's path (what is wanted changed)."""
-        for conn, channel in self._routed:
-            self._router.add(channel, _raw, None, emit(Trade, when=("params.channel", _NEVER)), conn=conn)
-        self._routed.clear()
-        self._handled.clear()
+    def _unroute(self, conn: str | None = None, kind: str | None = None) -> None:
+        """Send routed channels (of ``conn``, of ``kind``; all by default) back to the adapter's path."""
+        if conn is None and kind is None:
+            self._handled.clear()
+        for key, routed in list(self._routed.items()):
+            if (conn is None or key[0] == conn) and (kind is None or routed == kind):
+                del self._routed[key]
+                if routed:
+                    never = guard("params.channel", _NEVER)
+                    self._router.add(key[1], _raw, None, never, conn=key[0])

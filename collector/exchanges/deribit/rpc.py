@@ -149,7 +149,10 @@ class JsonRpc(ChannelParsers):
         sent = self._resubscribed.get(conn)
         if sent is None:
             sent = self._resubscribed[conn] = deque()
-        now = self._now
+        # The book was updated (or found stale) just now: its time is the frame's, on the fast
+        # path too, which does not go through parse.
+        book = self.books.book(symbol)
+        now = max(self._now, book.updated or 0.0) if book is not None else self._now
         while sent and now - sent[0] > _BUDGET_WINDOW:
             sent.popleft()
         if len(sent) >= self.resubscribe_budget:

@@ -12,7 +12,7 @@ sizes and ids past 64 bits while decoding.
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import Annotated, Generic, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -21,16 +21,21 @@ from ..fields import Finite, Id, Levels, Millis, Price, Size
 __all__ = [
     "Action",
     "BookData",
+    "ChangedLevel",
     "ChartData",
+    "DeletedLevel",
     "Envelope",
     "GroupedBookData",
     "InstrumentInfo",
     "InstrumentsResponse",
     "Level3",
+    "NewLevel",
     "Notification",
     "NotificationParams",
     "Params",
     "PublicTrade",
+    "RoutedChange",
+    "RoutedLevel",
     "RoutedStats",
     "RoutedTicker",
     "RoutedTrade",
@@ -256,3 +261,43 @@ class RoutedTicker(msgspec.Struct, gc=False):
     open_interest: Size | None = None
     current_funding: Finite | None = None
     funding_8h: Finite | None = None
+
+
+Zero: TypeAlias = Annotated[float, msgspec.Meta(ge=0.0, le=0.0)]
+
+
+class NewLevel(msgspec.Struct, array_like=True, tag="new", forbid_unknown_fields=True, gc=False):
+    """``["new", price, amount]`` as the fast path reads it (a :data:`Level3`)."""
+
+    price: Price
+    amount: Size
+
+
+class ChangedLevel(msgspec.Struct, array_like=True, tag="change", forbid_unknown_fields=True, gc=False):
+    """``["change", price, amount]``: the level's new absolute amount."""
+
+    price: Price
+    amount: Size
+
+
+class DeletedLevel(msgspec.Struct, array_like=True, tag="delete", forbid_unknown_fields=True, gc=False):
+    """``["delete", price, 0]``: a deletion whose amount is 0, so that its amount is its new size."""
+
+    price: Price
+    amount: Zero
+
+
+RoutedLevel: TypeAlias = NewLevel | ChangedLevel | DeletedLevel
+"""A :data:`Level3` whose amount is the level's new size (a deletion saying otherwise does not decode)."""
+
+
+class RoutedChange(msgspec.Struct, gc=False):
+    """:class:`BookData` of a change as the fast path reads it: ``type`` ``change`` and ``prev_change_id`` given."""
+
+    change_id: Id
+    timestamp: Millis
+    bids: list[RoutedLevel]
+    asks: list[RoutedLevel]
+    type: Literal["change"]
+    prev_change_id: Id
+    instrument_name: str = ""

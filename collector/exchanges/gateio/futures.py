@@ -16,7 +16,7 @@ import msgspec
 from ...book import BookSync
 from ...models import Level, Liquidation, Side, Ticker, Trade
 from .instruments import ContractInfo
-from .parse import Route, UnknownNative, candle_event, full_book, optional_price
+from .parse import Route, UnknownNative, bar_of, candle_event, full_book, optional_price
 from .schemas import Candle as WireCandle
 from .schemas import (
     FuturesBookTicker,
@@ -63,6 +63,8 @@ class FuturesFeeds:
         self.books = books
         self.derivatives = derivatives
         self.control = control
+        self.seen: Callable[[str, str], None] = _nothing
+        """Told ``(channel, native)`` after a trade or liquidation frame was read (the adapter routes it)."""
         self.routes: dict[str, Route] = {
             "futures.trades": (_futures_trades, self.trades),
             "futures.book_ticker": (_futures_book_ticker, self.book_ticker),
@@ -104,6 +106,8 @@ class FuturesFeeds:
         out.extend(events)
         if unknown is not None:
             raise UnknownNative(unknown)
+        if events:
+            self.seen("futures.trades", msg.result[0].contract)
 
     def book_ticker(self, conn: str, msg: Push[FuturesBookTicker], received: float, out: Output) -> None:
         """``futures.book_ticker``: best bid/ask, sizes in contracts ("" price: that side is empty)."""
@@ -143,7 +147,7 @@ class FuturesFeeds:
         timestamp = msg.timestamp()
         events = []
         for c in msg.result:
-            _, _, native = c.n.partition("_")
+            native = bar_of(c.n)[0]
             info = self.contracts.get(native)
             if info is None:
                 if native.startswith(("mark_", "index_")):
@@ -218,6 +222,12 @@ class FuturesFeeds:
         out.extend(events)
         if unknown is not None:
             raise UnknownNative(unknown)
+        if events:
+            self.seen("futures.public_liquidates", msg.result[0].contract)
+
+
+def _nothing(channel: str, native: str) -> None:
+    """No one to tell."""
 
 
 def next_funding(info: ContractInfo, now: float) -> float | None:

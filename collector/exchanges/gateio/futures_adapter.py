@@ -78,7 +78,16 @@ class GateioFuturesAdapter(GateioAdapter):
         super().__init__(endpoints=endpoints, book_top=book_top)
 
     def _feeds(self) -> dict[str, Route]:
-        return FuturesFeeds(self.id, self.contracts, self.books, self.derivatives, self.control).routes
+        feeds = FuturesFeeds(self.id, self.contracts, self.books, self.derivatives, self.control)
+        feeds.seen = self._seen
+        return feeds.routes
+
+    def _route_fast(self) -> None:
+        self._fast.futures()
+
+    def _seen(self, channel: str, native: str) -> None:
+        """The adapter's path read ``channel`` for contract ``native``: route the contracts of its size."""
+        self._fast.contracts(channel, native, self.contracts)
 
     def _unused_channels(self) -> frozenset[str]:
         public = {"futures.order_book", "futures.obu", "futures.contract_stats", "futures.contract_info"}

@@ -32,6 +32,7 @@ __all__ = [
     "Route",
     "SpotFeeds",
     "UnknownNative",
+    "bar_of",
     "candle_event",
     "full_book",
     "optional_price",
@@ -69,6 +70,8 @@ INTERVAL_SECONDS: dict[str, tuple[str, int]] = {
 """Gate candle interval -> (unified interval, length in seconds)."""
 
 _SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
+_bars: dict[str, tuple[str, str, int]] = {}
+_MAX_BARS = 4096
 _INF = float("inf")
 
 _spot_trades = msgspec.json.Decoder(Push[SpotTrade | list[SpotTrade]], strict=False)
@@ -86,13 +89,14 @@ class UnknownNative(Exception):
         self.native = native
 
 
-def optional_price(text: str) -> float | None:
-    """A best bid/ask price: ``""`` (and ``"0"``) mean an empty side; anything else must be a positive number."""
-    if not text:
+def optional_price(given: str | float) -> float | None:
+    """A best bid/ask price, as text or a number: ``""`` (and ``"0"``, 0) mean an empty side; anything
+    else must be a positive number."""
+    if not given:
         return None
-    value = float(text)
+    value = float(given)
     if not 0.0 <= value < _INF:
-        raise ValueError(f"price {text[:30]!r}")
+        raise ValueError(f"price {str(given)[:30]!r}")
     return value or None
 
 
@@ -109,10 +113,11 @@ def full_book(
 ) -> None:
     """A ``full: true`` message: "the user should replace the local depth with this data".
 
-    It replaces a live book whatever that book's state, and counts as the snapshot a
-    waiting book joins its buffered diffs to. A live book it does not continue (its ``U``
+    It replaces the book whatever that book's state (:meth:`BookSync.snapshot` with
+    ``replace=True``: the diffs after it continue from its ``u``, and a book waiting for its
+    REST snapshot needs that snapshot no more). A live book it does not continue (its ``U``
     skips ids) saw a loss, which is reported as a ``gap`` even though this message repairs it
-    (a full book without ``U`` is taken as it is).
+    (a full book without ``U`` is taken as it is); one older than the live book is skipped.
     """
     book = books.book(symbol)
     if books.state(symbol) is BookState.LIVE and book is not None and book.sequence is not None:
@@ -122,18 +127,28 @@ def full_book(
             return
         if first is not None and first > held + 1:
             books.reset(out, [symbol], "gap", received, detail=f"full book [{first}, {last}] after id {held}")
-        else:
-            books.reset(out, [symbol], "gap", received, report=False)
-    books.snapshot(out, symbol, bids, asks, last, timestamp, received)
+    books.snapshot(out, symbol, bids, asks, last, timestamp, received, replace=True)
+
+
+def bar_of(name: str) -> tuple[str, str, int]:
+    """``(native, unified interval, length in s)`` of a bar's ``n`` (``"1m_BTC_USDT"``); length 0 for
+    an interval Gate does not have. Remembered per name: a session repeats a few names."""
+    bar = _bars.get(name)
+    if bar is None:
+        interval, _, native = name.partition("_")
+        unified, length = INTERVAL_SECONDS.get(interval, (interval, 0))
+        bar = (native, unified, length)
+        if len(_bars) < _MAX_BARS:
+            _bars[name] = bar
+    return bar
 
 
 def candle_event(
     exchange: str, symbol: str, c: WireCandle, timestamp: float | None, received: float, volume: float
 ) -> Candle:
-    interval, _, _ = c.n.partition("_")
-    unified, length = INTERVAL_SECONDS.get(interval, (interval, 0))
+    _, unified, length = bar_of(c.n)
     if not length:
-        raise ValueError(f"candle interval {interval[:20]!r}")
+        raise ValueError(f"candle interval {unified[:20]!r}")
     return Candle(
         exchange, symbol, timestamp, received, unified, c.t, c.t + length, c.o, c.h, c.l, c.c, volume, None, c.w
     )
@@ -232,8 +247,7 @@ class SpotFeeds:
     def candle(self, conn: str, msg: Push[WireCandle], received: float, out: Output) -> None:
         """``spot.candlesticks``: ``a`` is the base volume (``v`` is the quote volume)."""
         c = msg.result
-        _, _, native = c.n.partition("_")
-        symbol = self._symbol(native)
+        symbol = self._symbol(bar_of(c.n)[0])
         if c.a is None:
             # Without the base amount there is no base volume to report; v is in the quote currency.
             self.control("candle_without_base_volume")

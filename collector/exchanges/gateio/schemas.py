@@ -25,6 +25,7 @@ __all__ = [
     "CurrencyPair",
     "Envelope",
     "FloatMillis",
+    "FuturesBookDiff",
     "FuturesBookTicker",
     "FuturesBookUpdate",
     "FuturesLevel",
@@ -33,12 +34,16 @@ __all__ = [
     "FuturesTrade",
     "PublicLiquidation",
     "Push",
+    "QuotedBookTicker",
+    "QuotedSpotTicker",
     "Seconds",
+    "SpotBookDiff",
     "SpotBookTicker",
     "SpotBookUpdate",
     "SpotSnapshot",
     "SpotTicker",
     "SpotTrade",
+    "TimedPush",
     "WireError",
 ]
 
@@ -82,6 +87,55 @@ class Push(msgspec.Struct, Generic[T], gc=False):
         return self.time_ms / 1000.0 if self.time_ms is not None else self.time
 
 
+# -- what the fast path decodes (:mod:`.fast`): the same messages, narrowed to the frames it routes ------
+
+
+class TimedPush(msgspec.Struct, Generic[T], gc=False):
+    """:class:`Push` of a frame that has ``time_ms``, its time in seconds being ``time_ms / 1000``."""
+
+    result: T
+    time_ms: Millis
+    channel: str = ""
+    event: str = ""
+    time: Seconds | None = None
+
+
+class SpotBookDiff(msgspec.Struct, gc=False):
+    """:class:`SpotBookUpdate` with ``U``: a diff that links to the one before it (or a ``full`` book)."""
+
+    t: Millis
+    s: str
+    u: Id
+    U: Id
+    b: Levels
+    a: Levels
+    full: bool = False
+
+
+class QuotedBookTicker(msgspec.Struct, gc=False):
+    """``spot.book_ticker`` / ``futures.book_ticker`` with both sides quoted (prices > 0)."""
+
+    t: Millis
+    s: str
+    b: Price
+    B: Size
+    a: Price
+    A: Size
+
+
+class QuotedSpotTicker(msgspec.Struct, gc=False):
+    """:class:`SpotTicker` whose best bid and ask are absent or > 0 (``"0"``, an empty side, is left out)."""
+
+    currency_pair: str
+    last: Price | None = None
+    lowest_ask: Price | None = None
+    highest_bid: Price | None = None
+    base_volume: Size | None = None
+    quote_volume: Size | None = None
+    high_24h: Price | None = None
+    low_24h: Price | None = None
+
+
 # -- spot ------------------------------------------------------------------------------------------
 
 
@@ -102,9 +156,9 @@ class SpotBookTicker(msgspec.Struct, gc=False):
 
     t: Millis  # order book update time, ms
     s: str  # currency pair
-    b: str  # best bid price ("" when the side is empty)
+    b: str | float  # best bid price ("" when the side is empty)
     B: Size  # best bid amount
-    a: str  # best ask price ("" when the side is empty)
+    a: str | float  # best ask price ("" when the side is empty)
     A: Size  # best ask amount
     # Not decoded: u, the order book update id.
 
@@ -194,9 +248,9 @@ class FuturesBookTicker(msgspec.Struct, gc=False):
 
     t: Millis
     s: str  # contract
-    b: str
+    b: str | float
     B: Size  # contracts
-    a: str
+    a: str | float
     A: Size  # contracts
     # Not decoded: u, the order book update id.
 
@@ -206,6 +260,18 @@ class FuturesLevel(msgspec.Struct, gc=False):
 
     p: Price
     s: Size
+
+
+class FuturesBookDiff(msgspec.Struct, gc=False):
+    """:class:`FuturesBookUpdate` with ``U`` and both sides present (what the fast path routes)."""
+
+    t: Millis
+    s: str
+    u: Id
+    U: Id
+    b: list[FuturesLevel]
+    a: list[FuturesLevel]
+    full: bool = False
 
 
 class FuturesBookUpdate(msgspec.Struct, gc=False):

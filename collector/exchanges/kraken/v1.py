@@ -86,14 +86,9 @@ class V1Parser:
     def parse(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         """Turn one v1 frame into events (appended to ``out``)."""
         a = self.adapter
-        if isinstance(frame, str):
-            text = frame
-        else:
-            try:
-                text = frame.decode()
-            except UnicodeDecodeError:
-                out.append(a.error(conn, "malformed", "not UTF-8", received, frame=frame))
-                return
+        text = a.text_of(conn, frame, received, out)
+        if text is None:
+            return
         if text[:1] != "[":
             self._event(conn, text, received, out)
             return

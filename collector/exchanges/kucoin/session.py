@@ -225,14 +225,9 @@ class KucoinSession(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        if isinstance(frame, str):
-            text = frame
-        else:
-            try:
-                text = frame.decode()
-            except UnicodeDecodeError:
-                out.append(self.error(conn, "malformed", "not UTF-8", received, frame=frame))
-                return out
+        text = self.text_of(conn, frame, received, out)
+        if text is None:
+            return out
         start = text.find(_TOPIC_KEY, 0, _TOPIC_WITHIN)
         if start < 0:
             self._other(conn, text, received, out)

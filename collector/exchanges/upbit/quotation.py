@@ -217,12 +217,10 @@ class QuotationAdapter(Adapter):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        if not isinstance(frame, str):
-            try:
-                frame = frame.decode()
-            except UnicodeDecodeError:
-                out.append(self.error(conn, "malformed", "not UTF-8", received, frame=frame))
-                return out
+        text = self.text_of(conn, frame, received, out)
+        if text is None:
+            return out
+        frame = text
         # Data messages start with their type: route on it and decode the frame once, typed.
         kind = ""
         simple = frame.startswith(_SIMPLE_PREFIX)
