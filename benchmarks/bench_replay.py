@@ -1,127 +1,173 @@
-"""Replay throughput: received frames per second through ``collector.replay(frames)``.
+"""Replay throughput per exchange: received frames per second through ``collector.replay.Replay``.
 
-Frames are read once, before timing. The floor is bare ``orjson.loads`` over the same
-frames' payloads in the same run; the ratio says how close the whole pipeline
-(decode, route, symbol map, book sync and apply, event construction) comes to merely
-parsing the JSON. Run: ``python benchmarks/bench_replay.py [--synthetic N] [--profile]``.
+Sessions: for every registered exchange (or those of ``--exchange a,b``) a synthetic session of
+``--synthetic N`` market-data frames from the project's simulator (the adapter's ``demo_symbols``;
+books, trades, tickers, candles as the adapter subscribes them), then every real recording in
+``../shared/recordings/`` that an adapter replays (files without one are named and skipped).
+Frames are read and generated before any timing. Each row times, alternating, best of ``--repeat``:
+
+- ``orjson``: bare ``orjson.loads`` over the same received frames, the floor;
+- ``C on``: ``Replay(frames)`` iterated to its end, with the optional C module;
+- ``pure``: the same inside ``collector.speedups.disabled()`` (pure Python).
+
+``x orjson`` is floor time / replay time: 1.00x would mean the whole pipeline (decode, route, symbol
+map, book sync and apply, events) costs what parsing the JSON costs. ``all rec.`` compares with
+orjson over every record a replayer decodes, REST bodies included: on a short recording the
+instrument list, not the frames, dominates. Short recordings are replayed as many fresh sessions
+per sample as make ``--min-frames`` frames. ``--runs K`` repeats the timing K times and ends with
+a table of ranges; ``--profile`` then shows where replay time goes per session (ns per frame).
+
+Run: ``python benchmarks/bench_replay.py [--exchange binance,okx] [--synthetic 100000] [--runs 3] [--profile]``
+(``COLLECTOR_NO_SPEEDUPS=1`` makes both columns pure Python).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import platform
 import pstats
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from _shared import Ranges, Session, best_times, count, floor_loads, rate, ratio, recording_sessions, select_exchanges
+from _shared import synthetic_session as make_synthetic
 
-import collector
 from collector import speedups
 from collector.capture import Frame
+from collector.replay import Replay
 
-ROOT = Path(__file__).resolve().parent.parent
-RECORDINGS = ROOT.parent / "shared" / "recordings"
-
-
-def best_of(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    """Fastest wall time of ``repeat`` runs, and what the function returned."""
-    best = float("inf")
-    result = 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+COLUMNS = (
+    ("frames", "frames", count),
+    ("events", "events", count),
+    ("orjson", "orjson frames/s", rate),
+    ("c_on", "C on: frames/s", rate),
+    ("c_on_x", "C on: x orjson", ratio),
+    ("pure", "pure Python: frames/s", rate),
+    ("pure_x", "pure: x orjson", ratio),
+    ("all_x", "C on: x orjson, all rec.", ratio),
+)
 
 
-def measure(name: str, frames: list[Frame], repeat: int) -> dict[str, float]:
-    """Print and return frames/s for replay and for the orjson floors.
+def replay_all(frames: list[Frame], passes: int) -> int:
+    """Replay ``frames`` ``passes`` times as fresh sessions; the number of events of the last one."""
+    events = 0
+    for _ in range(passes):
+        events = 0
+        for _event in Replay(frames):
+            events += 1
+    return events
 
-    Two floors: ``orjson.loads`` over the received frames only, and over every record a
-    replayer must decode (received frames plus the REST bodies: instrument lists and
-    book snapshots). On a short recording the instrument list dominates: Binance's
-    ``exchangeInfo`` is ~1.9 MB of JSON against 265 small frames.
-    """
-    recv = [f.data for f in frames if f.kind == "recv"]
-    bodies = [f.data for f in frames if f.kind == "http"]
-    n = len(recv)
 
-    def floor_recv() -> int:
-        loads = orjson.loads
-        for data in recv:
-            loads(data)
-        return n
+def measure(session: Session, repeat: int, min_frames: int, ranges: Ranges) -> None:
+    """Time one session (see the module docstring), print its line and record it in ``ranges``."""
+    frames, recv, bodies = session.frames, session.recv, session.bodies
+    passes = max(1, min_frames // max(1, len(recv)))
+    loads = floor_loads(recv)
 
-    def floor_all() -> int:
-        loads = orjson.loads
-        for data in recv:
-            loads(data)
-        for data in bodies:
-            loads(data)
-        return n
+    def floor() -> None:
+        for _ in range(passes):
+            for data in recv:
+                loads(data)
 
-    def pipeline() -> int:
-        count = 0
-        for _ in collector.replay(frames):
-            count += 1
-        return count
+    def floor_all() -> None:
+        floor()
+        for _ in range(passes):
+            for data in bodies:
+                orjson.loads(data)
 
-    t_recv, _ = best_of(floor_recv, repeat)
-    t_all, _ = best_of(floor_all, repeat)
-    t_replay, events = best_of(pipeline, repeat)
-    row = {
-        "frames": n,
-        "events": events,
-        "replay_fps": n / t_replay,
-        "floor_recv_fps": n / t_recv,
-        "floor_all_fps": n / t_all,
-    }
-    print(
-        f"{name:<20} {n:>8} frames {events:>8} events | replay {n / t_replay:>10,.0f} frames/s | "
-        f"orjson recv-only {n / t_recv:>10,.0f} ({t_recv / t_replay:.2f}x) | "
-        f"orjson all records {n / t_all:>10,.0f} ({t_all / t_replay:.2f}x)"
+    def pure() -> None:
+        with speedups.disabled():
+            replay_all(frames, passes)
+
+    times = best_times(
+        {"orjson": floor, "all": floor_all, "c_on": lambda: replay_all(frames, passes), "pure": pure}, repeat
     )
-    return row
+    n = len(recv) * passes
+    row = {
+        "frames": len(recv),
+        "events": replay_all(frames, 1),
+        "orjson": n / times["orjson"],
+        "c_on": n / times["c_on"],
+        "c_on_x": times["orjson"] / times["c_on"],
+        "pure": n / times["pure"],
+        "pure_x": times["orjson"] / times["pure"],
+        "all_x": times["all"] / times["c_on"],
+    }
+    for key, value in row.items():
+        ranges.add(session.name, key, value)
+    print(
+        f"{session.name:<26} {len(recv):>7} frames {row['events']:>7} events | orjson {rate(row['orjson']):>6} | "
+        f"C on {rate(row['c_on']):>6} ({ratio(row['c_on_x'])}) | pure {rate(row['pure']):>6} "
+        f"({ratio(row['pure_x'])}) | x orjson all records {ratio(row['all_x'])}"
+        + (f" [{passes} sessions per sample]" if passes > 1 else "")
+    )
+
+
+def profile(session: Session, top: int) -> None:
+    """Where one replay of ``session`` (C on) spends its time: own time per source file, then per function.
+
+    cProfile adds a fixed cost to every Python call it sees, so its absolute times are inflated
+    (call-heavy Python most); each share is therefore also shown as ``~ns/frame``: the share times
+    the ns per frame of the same replay timed without the profiler.
+    """
+    frames = len(session.recv)
+    plain = best_times({"replay": lambda: replay_all(session.frames, 1)}, 2)["replay"] / frames * 1e9
+    prof = cProfile.Profile()
+    prof.enable()
+    replay_all(session.frames, 1)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in stats.values())
+    print(f"\n{session.name}: {frames} frames, {plain:,.0f} ns per frame ({total / frames * 1e9:,.0f} under cProfile)")
+    by_file: dict[str, float] = {}
+    for (path, line, _), entry in stats.items():
+        where = f"{Path(path).parent.name}/{Path(path).name}" if line else "C functions (decode, dict, list...)"
+        by_file[where] = by_file.get(where, 0.0) + entry[2]
+    print(f"  {'~ns/frame':>9} {'share':>6}  own time by source file")
+    for where, own in sorted(by_file.items(), key=lambda item: item[1], reverse=True)[: max(4, top // 2)]:
+        print(f"  {own / total * plain:9,.0f} {own / total:6.1%}  {where}")
+    print(f"  {'~ns/frame':>9} {'share':>6} {'calls/frame':>11}  own time by function (incl. share)")
+    for (path, line, name), (_, calls, own, inclusive, _) in sorted(
+        stats.items(), key=lambda item: item[1][2], reverse=True
+    )[:top]:
+        where = f"{Path(path).parent.name}/{Path(path).name}:{line}" if line else path
+        print(
+            f"  {own / total * plain:9,.0f} {own / total:6.1%} {calls / frames:11.2f}  "
+            f"{where}({name}) ({inclusive / total:.0%})"
+        )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--synthetic", type=int, default=300_000, help="frames in the synthetic session (0: skip)")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--profile", action="store_true", help="print where replay time goes")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exchange", help="comma-separated exchange ids (default: every registered one)")
+    parser.add_argument("--synthetic", type=int, default=100_000, help="frames per synthetic session (0: none)")
+    parser.add_argument("--no-recordings", action="store_true", help="synthetic sessions only")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds per run; the fastest counts")
+    parser.add_argument("--runs", type=int, default=1, help="repeat all timings this many times; print ranges")
+    parser.add_argument("--min-frames", type=int, default=20_000, help="frames per sample for short recordings")
+    parser.add_argument("--profile", action="store_true", help="then print where replay time goes per session")
+    parser.add_argument("--top", type=int, default=14, help="functions per profile")
     args = parser.parse_args()
-    print(f"C accelerators: {'on' if speedups.enabled() else 'off (pure Python)'}")
-    sessions: list[tuple[str, list[Frame]]] = []
-    for exchange in ("binance", "bybit", "upbit"):
-        path = RECORDINGS / f"{exchange}.jsonl.zst"
-        if path.exists():
-            sessions.append((f"{exchange} recording", collector.read_capture(path)))
-        else:
-            print(f"(no recording at {path}; skipping it)")
-    if args.synthetic:
-        from collector.simulator import synthetic_frames
+    exchanges = select_exchanges(args.exchange)
+    c_module = "on" if speedups.enabled() else "off (pure Python)" if speedups.available() else "not compiled"
+    print(f"Python {platform.python_version()} on {platform.machine()}; C module {c_module}")
 
-        start = time.perf_counter()
-        synth = synthetic_frames("binance", ["BTC/USDT", "ETH/USDT", "SOL/USDT"], frames=args.synthetic, seed=1)
-        print(f"(generated {len(synth)} synthetic records in {time.perf_counter() - start:.1f}s)")
-        sessions.append(("binance synthetic", synth))
-        bybit = synthetic_frames("bybit", ["BTC/USDT", "BTC/USDT:USDT"], frames=args.synthetic // 3, seed=1)
-        sessions.append(("bybit synthetic", bybit))
-    for name, frames in sessions:
-        # Short recordings are replayed many times over so the timings are stable.
-        repeat = args.repeat * max(1, 20_000 // len(frames))
-        measure(name, frames, repeat)
-    if args.profile and sessions:
-        frames = sessions[-1][1]
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in collector.replay(frames):
-            pass
-        prof.disable()
-        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(12)
+    sessions: list[Session] = []
+    if args.synthetic:
+        sessions += [make_synthetic(exchange, args.synthetic) for exchange in exchanges]
+    if not args.no_recordings:
+        sessions += list(recording_sessions(exchanges))
+    ranges = Ranges()
+    for run in range(1, args.runs + 1):
+        print(f"\nrun {run}/{args.runs}: best of {args.repeat} rounds")
+        for session in sessions:
+            measure(session, args.repeat, args.min_frames, ranges)
+    ranges.print("Replay throughput", COLUMNS)
+    if args.profile:
+        for session in sessions:
+            profile(session, args.top)
     return 0
 
 
