@@ -18,7 +18,7 @@ import orjson
 
 import collector
 from collector import speedups
-from collector.book import BookSync, Rule
+from collector.book import RANGE, BookSync
 from collector.capture import Frame
 
 
@@ -79,7 +79,7 @@ def main() -> int:
     ]
 
     def state_machine() -> None:
-        sync = BookSync("binance", Rule.RANGE, lambda s: [])
+        sync = BookSync("binance", RANGE, lambda s: [])
         _prime(sync, decoded, symbols)
         out: list[Any] = []
         for symbol, bids, asks, first, last, ts in typed:

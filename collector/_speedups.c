@@ -6,7 +6,7 @@
  *   apply_delta(bid_prices, bid_sizes, bids, ask_prices, ask_sizes, asks) -> int
  *       collector.book._apply_delta: validate every level of both sides (finite price > 0,
  *       finite size >= 0), then apply them (absolute sizes, 0 removes) to the two sides of
- *       a book, each two aligned lists sorted by price ascending. Returns 0 when applied,
+ *       a book, each two aligned array('d') sorted by price ascending. Returns 0 when applied,
  *       1 when a level is invalid (nothing is applied), 2 when applied and the book is now
  *       crossed (best bid >= best ask).
  *
@@ -36,24 +36,6 @@ as_double(PyObject *o, double *out)
     }
     *out = PyFloat_AsDouble(o);
     return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
-}
-
-/* bisect_left over a list of floats, by value. */
-static Py_ssize_t
-bisect_left(PyObject *list, double x)
-{
-    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(list);
-    while (lo < hi) {
-        Py_ssize_t mid = (lo + hi) / 2;
-        double v;
-        if (as_double(PyList_GET_ITEM(list, mid), &v) < 0)
-            return -1;
-        if (v < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 /* The (price, size) of one level, or -1 with an exception set when it is not a pair of numbers. */
@@ -90,31 +72,87 @@ valid_side(PyObject *levels)
     return 1;
 }
 
+/* A book side's prices or sizes: an array.array('d'), read and written through its buffer.
+ * The buffer is released before the array is resized (an exporting array refuses to). */
+typedef struct {
+    Py_buffer view;
+    double *v;
+    Py_ssize_t n;
+} Doubles;
+
+static int
+doubles_open(Doubles *d, PyObject *array)
+{
+    if (PyObject_GetBuffer(array, &d->view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+        return -1;
+    if (d->view.itemsize != (Py_ssize_t)sizeof(double) || d->view.format == NULL || strcmp(d->view.format, "d") != 0) {
+        PyBuffer_Release(&d->view);
+        PyErr_SetString(PyExc_TypeError, "apply_delta: book sides must be array('d')");
+        return -1;
+    }
+    d->v = (double *)d->view.buf;
+    d->n = d->view.len / (Py_ssize_t)sizeof(double);
+    return 0;
+}
+
+static PyObject *INSERT; /* "insert", interned */
+
+static int
+insert_at(PyObject *array, Py_ssize_t at, PyObject *value)
+{
+    PyObject *index = PyLong_FromSsize_t(at);
+    if (index == NULL)
+        return -1;
+    PyObject *args[3] = {array, index, value};
+    PyObject *r = PyObject_VectorcallMethod(INSERT, args, 3, NULL);
+    Py_DECREF(index);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 static int
 apply_level(PyObject *prices, PyObject *sizes, PyObject *price, PyObject *size)
 {
-    double px, sz, held;
+    double px, sz;
     if (as_double(price, &px) < 0 || as_double(size, &sz) < 0)
         return -1;
-    Py_ssize_t at = bisect_left(prices, px);
-    if (at < 0)
+    Doubles p;
+    if (doubles_open(&p, prices) < 0)
         return -1;
-    if (at < PyList_GET_SIZE(prices)) {
-        if (as_double(PyList_GET_ITEM(prices, at), &held) < 0)
-            return -1;
-        if (held == px) {
-            if (sz != 0.0) /* a new size for a level we hold */
-                return PyList_SetItem(sizes, at, Py_NewRef(size));
-            if (PyList_SetSlice(prices, at, at + 1, NULL) < 0)
+    Py_ssize_t lo = 0, hi = p.n; /* bisect_left */
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (p.v[mid] < px)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int held = lo < p.n && p.v[lo] == px;
+    PyBuffer_Release(&p.view);
+    if (held) {
+        if (sz != 0.0) { /* a new size for a level we hold */
+            Doubles s;
+            if (doubles_open(&s, sizes) < 0)
                 return -1;
-            return PyList_SetSlice(sizes, at, at + 1, NULL);
+            int ok = lo < s.n;
+            if (ok)
+                s.v[lo] = sz;
+            PyBuffer_Release(&s.view);
+            if (!ok)
+                PyErr_SetString(PyExc_ValueError, "apply_delta: prices and sizes differ in length");
+            return ok ? 0 : -1;
         }
+        if (PySequence_DelItem(prices, lo) < 0)
+            return -1;
+        return PySequence_DelItem(sizes, lo);
     }
     if (sz == 0.0)
         return 0; /* a removal for a level we do not hold */
-    if (PyList_Insert(prices, at, price) < 0)
+    if (insert_at(prices, lo, price) < 0)
         return -1;
-    return PyList_Insert(sizes, at, size);
+    return insert_at(sizes, lo, size);
 }
 
 static int
@@ -130,6 +168,42 @@ apply_side(PyObject *prices, PyObject *sizes, PyObject *levels)
     return 0;
 }
 
+/* 0 when the two arrays have the same length, -1 (exception set) otherwise. */
+static int
+aligned(PyObject *prices, PyObject *sizes)
+{
+    Doubles p, s;
+    if (doubles_open(&p, prices) < 0)
+        return -1;
+    if (doubles_open(&s, sizes) < 0) {
+        PyBuffer_Release(&p.view);
+        return -1;
+    }
+    int ok = p.n == s.n;
+    PyBuffer_Release(&p.view);
+    PyBuffer_Release(&s.view);
+    if (!ok)
+        PyErr_SetString(PyExc_ValueError, "apply_delta: prices and sizes differ in length");
+    return ok ? 0 : -1;
+}
+
+/* 2 when the best bid is at or above the best ask, 0 otherwise, -1 on error. */
+static int
+crossed(PyObject *bid_prices, PyObject *ask_prices)
+{
+    Doubles b, a;
+    if (doubles_open(&b, bid_prices) < 0)
+        return -1;
+    if (doubles_open(&a, ask_prices) < 0) {
+        PyBuffer_Release(&b.view);
+        return -1;
+    }
+    int verdict = b.n && a.n && b.v[b.n - 1] >= a.v[0] ? 2 : 0;
+    PyBuffer_Release(&b.view);
+    PyBuffer_Release(&a.view);
+    return verdict;
+}
+
 static PyObject *
 apply_delta(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -138,16 +212,8 @@ apply_delta(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *bid_prices = args[0], *bid_sizes = args[1], *ask_prices = args[3], *ask_sizes = args[4];
-    if (!PyList_CheckExact(bid_prices) || !PyList_CheckExact(bid_sizes) || !PyList_CheckExact(ask_prices) ||
-        !PyList_CheckExact(ask_sizes)) {
-        PyErr_SetString(PyExc_TypeError, "apply_delta: book sides must be lists");
+    if (aligned(bid_prices, bid_sizes) < 0 || aligned(ask_prices, ask_sizes) < 0)
         return NULL;
-    }
-    if (PyList_GET_SIZE(bid_prices) != PyList_GET_SIZE(bid_sizes) ||
-        PyList_GET_SIZE(ask_prices) != PyList_GET_SIZE(ask_sizes)) {
-        PyErr_SetString(PyExc_ValueError, "apply_delta: prices and sizes differ in length");
-        return NULL;
-    }
     PyObject *bids = PySequence_Fast(args[2], "apply_delta: bids must be a sequence");
     if (bids == NULL)
         return NULL;
@@ -164,16 +230,7 @@ apply_delta(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         verdict = 1;
     } else if (ok == 1 && apply_side(bid_prices, bid_sizes, bids) == 0 &&
                apply_side(ask_prices, ask_sizes, asks) == 0) {
-        verdict = 0;
-        Py_ssize_t nb = PyList_GET_SIZE(bid_prices);
-        if (nb && PyList_GET_SIZE(ask_prices)) {
-            double best_bid, best_ask;
-            if (as_double(PyList_GET_ITEM(bid_prices, nb - 1), &best_bid) < 0 ||
-                as_double(PyList_GET_ITEM(ask_prices, 0), &best_ask) < 0)
-                verdict = -1;
-            else if (best_bid >= best_ask)
-                verdict = 2;
-        }
+        verdict = crossed(bid_prices, ask_prices);
     }
     Py_DECREF(bids);
     Py_DECREF(asks);
@@ -1717,7 +1774,8 @@ PyInit__speedups(void)
     if (PyType_Ready(&RouterType) < 0)
         return NULL;
     THOUSAND = PyFloat_FromDouble(1000.0);
-    if (THOUSAND == NULL)
+    INSERT = PyUnicode_InternFromString("insert");
+    if (THOUSAND == NULL || INSERT == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

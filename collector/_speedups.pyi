@@ -1,5 +1,6 @@
 """Types of the optional C module; see collector/_speedups.c and collector.speedups."""
 
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -7,11 +8,11 @@ __all__ = ["Router", "apply_delta", "load_side"]
 
 def load_side(levels: Any, /) -> tuple[list[float], list[float]] | None: ...
 def apply_delta(
-    bid_prices: list[float],
-    bid_sizes: list[float],
+    bid_prices: array[float],
+    bid_sizes: array[float],
     bids: Any,
-    ask_prices: list[float],
-    ask_sizes: list[float],
+    ask_prices: array[float],
+    ask_sizes: array[float],
     asks: Any,
     /,
 ) -> int: ...

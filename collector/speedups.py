@@ -16,6 +16,7 @@ is made when a book is built, so objects already built keep theirs.
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +30,7 @@ __all__ = ["available", "delta_applier", "disabled", "enabled", "router_type", "
 
 _enabled = _speedups is not None and os.environ.get("COLLECTOR_NO_SPEEDUPS", "") in ("", "0")
 
-ApplyDelta = Callable[[list[float], list[float], Any, list[float], list[float], Any], int]
+ApplyDelta = Callable[["array[float]", "array[float]", Any, "array[float]", "array[float]", Any], int]
 
 
 def available() -> bool:
