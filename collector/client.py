@@ -35,7 +35,7 @@ from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output,
 from .indicators import IndicatorEngine
 from .log import get_logger
 from .models import Disconnected, Event, EventBase, Outage
-from .pipeline import END, Callback, EventQueue, Pipeline, Processor
+from .pipeline import END, Callback, EventQueue, Pipeline, Processor, _End
 from .premium import DEFAULT_MAX_AGE, PremiumMonitor
 from .rest import ResponseTooLarge, RestClient
 from .sinks import Sink
@@ -528,12 +528,15 @@ class Collector:
             raise UsageError("this collector was made with queue_size=0; use callbacks")
         await self.start()
         queue = self._queue
+        poll = queue.poll
         while True:
-            item = await queue.get()
-            if item is END:
-                if self._failure is not None:
-                    raise self._failure
-                return
+            item: Event | _End | None = poll()
+            if item is None:
+                item = await queue.get()
+                if item is END:
+                    if self._failure is not None:
+                        raise self._failure
+                    return
             yield item  # type: ignore[misc]
 
     @property
