@@ -126,6 +126,8 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
 
 _TEXT = picows.WSMsgType.TEXT if picows is not None else None
 _BINARY = picows.WSMsgType.BINARY if picows is not None else None
+_READ_BUFFER = 4096
+"""Initial read buffer per connection (bytes); picows doubles it while a message does not fit."""
 
 
 def _text(data: bytes) -> str | bytes:
@@ -228,6 +230,10 @@ class PicowsTransport:
                     max_frame_size=self.max_size,
                     extra_headers=headers or None,
                     logger_name="collector",
+                    # picows starts every connection with a 16 KiB read buffer and grows it when
+                    # a message does not fit; most connections carry small frames, and with
+                    # thousands of them the initial size is a third of their memory.
+                    read_buffer_init_size=_READ_BUFFER,
                 ),
                 open_timeout,
             )
