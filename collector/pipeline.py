@@ -195,13 +195,15 @@ class Pipeline:
         than most callbacks); a plain function that returns an awaitable anyway has it
         scheduled as a task (counted as ``scheduled_callbacks``).
         """
-        self._deliver_now(event)
+        self.deliver_now(event)
         if self.processors:
             for processor in self.processors:
                 for derived in processor(event):
-                    self._deliver_now(derived)
+                    self.deliver_now(derived)
 
-    def _deliver_now(self, event: Event) -> None:
+    def deliver_now(self, event: Event) -> None:
+        """Hand one event to the callbacks and the queue without awaiting (no processors); only
+        after :meth:`ready_now` said yes."""
         for types, callback in self.callbacks:
             if types and not isinstance(event, types):
                 continue
