@@ -126,7 +126,7 @@ async def bare_websockets(rig: _rig.Rig, kind: str, expected: int) -> float:
 async def through_collector(rig: _rig.Rig, kind: str, expected: int, transport: str, mode: str) -> float:
     wanted = Trade if kind == "trade" else Book
     clock = _Clock(expected)
-    c = _collector(rig, transport, queue=mode == "async for")
+    c = _collector(rig, transport, queue=mode != "callback")
     c.subscribe("binance", ["BTC/USDT"], ["trades" if kind == "trade" else "book"])
     if mode == "callback":
         c.on(lambda e: clock.tick(), wanted)
@@ -136,9 +136,15 @@ async def through_collector(rig: _rig.Rig, kind: str, expected: int, transport: 
         await c.start()
 
         async def drain() -> None:
-            async for e in c:
-                if type(e) is wanted:
-                    clock.tick()
+            if mode == "batches":
+                async for events in c.batches():
+                    for e in events:
+                        if type(e) is wanted:
+                            clock.tick()
+            else:
+                async for e in c:
+                    if type(e) is wanted:
+                        clock.tick()
 
         task = asyncio.ensure_future(drain())
         rate = await clock.wait()
@@ -152,6 +158,7 @@ CLIENTS: dict[str, Callable[..., Any]] = {
     "bare websockets": bare_websockets,
     "collector picows callback": lambda r, k, n: through_collector(r, k, n, "picows", "callback"),
     "collector picows async for": lambda r, k, n: through_collector(r, k, n, "picows", "async for"),
+    "collector picows batches": lambda r, k, n: through_collector(r, k, n, "picows", "batches"),
     "collector websockets callback": lambda r, k, n: through_collector(r, k, n, "websockets", "callback"),
     "collector websockets async for": lambda r, k, n: through_collector(r, k, n, "websockets", "async for"),
 }

@@ -133,6 +133,17 @@ class EventQueue:
             self._room.set()
         return event
 
+    def drain(self) -> list[Event]:
+        """Every queued event, oldest first (an empty list when none is queued; no waiting)."""
+        items = self._items
+        if not items:
+            return []
+        taken = list(items)
+        items.clear()
+        if not self._room.is_set():
+            self._room.set()
+        return taken
+
     async def get(self) -> Event | _End:
         """The next event, or :data:`END` once the queue is closed and drained."""
         items = self._items

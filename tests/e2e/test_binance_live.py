@@ -186,6 +186,28 @@ async def test_async_iteration_and_clean_shutdown(sim: Simulator) -> None:
     assert all(e.symbol in (None, "BTC/USDT") for e in seen)
 
 
+async def test_batches_carry_what_callbacks_see_in_the_same_order(sim: Simulator) -> None:
+    """``c.batches()`` yields lists of the queued events: the same events, in the same order, that a
+    callback on the same collector saw, and stopping ends the iteration."""
+    c = Collector(endpoints={"binance": sim.endpoints("binance")}, delays=quick_delays)
+    c.subscribe("binance", "BTC/USDT", ["trades", "book"])
+    called: list[Event] = []
+    c.on(called.append)
+    batched: list[Event] = []
+    sizes: list[int] = []
+    async with c:
+        async for events in c.batches():
+            assert events
+            sizes.append(len(events))
+            batched += events
+            if sum(isinstance(e, Trade) for e in batched) >= 20:
+                break
+    assert isinstance(batched[0], Connected)
+    assert batched == called[: len(batched)]
+    assert any(isinstance(e, Book) for e in batched)
+    assert sum(sizes) == len(batched)
+
+
 async def test_renewal_before_lifetime_limit_is_make_before_break(sim: Simulator) -> None:
     """A connection older than max_lifetime is replaced on our terms (Binance cuts at 24 h): the new
     socket subscribes before the old one closes, so no book is reset and no trade is lost or doubled."""

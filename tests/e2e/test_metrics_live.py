@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -53,8 +54,12 @@ async def test_metrics_match_the_events_delivered_and_health_follows_the_books()
             assert health["healthy"] and set(health["books"]) == {"binance:BTC/USDT", "binance:ETH/USDT"}
             sim.inject("binance", Fault.GAP, symbol="BTC/USDT")
             await wait_for(lambda: seen["resync"] >= 1, timeout=10)
+            # Frames are delivered while any coroutine awaits, the scrape's too: stall the feed
+            # (pongs still flow), let what is in flight arrive, then the counters must equal
+            # what the callback saw.
+            sim.inject("binance", Fault.STALL, seconds=10)
+            await asyncio.sleep(0.5)
             samples = await scrape(base + "/metrics")
-            # Taken between two events: the counters equal what the callback saw.
             events = samples["collector_events_total"]
             for kind in ("trade", "book", "resync", "connected"):
                 assert events[(("exchange", "binance"), ("type", kind))] == seen[kind], kind
