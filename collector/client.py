@@ -544,8 +544,9 @@ class Collector:
         everything queued when you asked (at least one event). Starts the collector like
         iterating does.
 
-        ``async for`` pays an await per event; a batch pays one per list, so a reader that
-        keeps up gets frames at the cost of callbacks::
+        For readers that work on several events at once (a database writer, a batch of
+        signals): one await per list instead of one per event. Callbacks remain the cheapest
+        way to receive events (``benchmarks/bench_live.py`` measures all three)::
 
             async for events in c.batches():
                 for event in events:
