@@ -12,13 +12,16 @@ between retrying and giving up.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from typing import Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.messages import Assembler
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.typing import Data
 
 __all__ = [
     "TRANSPORTS",
@@ -91,6 +94,32 @@ class Transport(Protocol):
         ...
 
 
+class _LenientAssembler(Assembler):
+    """websockets' message assembler, except that a text message that is not UTF-8 comes out
+    as its bytes instead of failing the connection with 1007.
+
+    An exchange that sends one bad text frame should cost one ``error`` event (the adapter
+    reports undecodable frames), not the connection and every book on it; the picows
+    transport behaves the same way.
+    """
+
+    async def get(self, decode: bool | None = None) -> Data:  # type: ignore[override]
+        try:
+            return await super().get(decode)
+        except UnicodeDecodeError as exc:
+            # The message was taken off the queue whole before decoding failed: its bytes are
+            # the error's object, and the assembler is ready for the next message.
+            return bytes(exc.object)
+
+
+class _Connection(ClientConnection):
+    """A websockets client connection with :class:`_LenientAssembler`."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # creates the assembler
+        self.recv_messages.__class__ = _LenientAssembler  # same state, one method changed
+
+
 class _WebsocketsSocket:
     __slots__ = ("_ws",)
 
@@ -159,6 +188,7 @@ class WebsocketsTransport:
                 max_size=self.max_size,
                 # Exchanges send many small frames: per-message deflate costs more CPU than it saves.
                 compression=None,
+                create_connection=_Connection,
             )
         except InvalidURI as exc:
             raise BadAddress(f"not a websocket address: {exc}") from exc

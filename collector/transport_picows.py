@@ -60,7 +60,10 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         kind = frame.msg_type
-        if kind is _TEXT and frame.fin:
+        # picows reports a frame over its max_frame_size and starts disconnecting, yet still
+        # hands that frame and the rest of the buffer over: the bound and "nothing after a
+        # failure" are enforced here.
+        if kind is _TEXT and frame.fin and frame.payload_size <= self._max_size and self.closed is None:
             # The hot path: a whole text message, handed to the consumer right here when it
             # takes it (nothing queued ahead of it, so the order is kept), else queued.
             try:
@@ -72,6 +75,12 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
                 return
             self._deliver(message)
             return
+        if kind is _TEXT or kind is _BINARY or kind is picows.WSMsgType.CONTINUATION:
+            if self.closed is not None:
+                return  # the socket failed or is closing: nothing more is handed on
+            if frame.payload_size > self._max_size:
+                self._fail(transport, f"message larger than {self._max_size} bytes")
+                return
         if kind is _TEXT or kind is _BINARY:
             if frame.fin:
                 self._deliver(frame.get_payload_as_bytes())

@@ -27,7 +27,7 @@ async def test_cli_premium_json_for_three_assets_and_two_venues_abroad() -> None
 
 async def test_cli_premium_table_fits_80_columns() -> None:
     code, out, err = await run_cli(
-        "premium", "BTC,ETH", "--krw", "upbit", "--usd", "binance", "--simulate", "--duration", "6", "--fx", "1400"
+        "premium", "BTC,ETH", "--krw", "upbit", "--usd", "binance", "--simulate", "--duration", "10", "--fx", "1400"
     )
     assert code == 0, err.decode()
     text = out.decode()
