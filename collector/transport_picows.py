@@ -114,6 +114,11 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         if self.closed is None:
             self.closed = "connection lost (peer vanished or no pong in time)"
         self._wake()
+        # picows keeps a protocol error (an oversized frame, a broken frame) in the future that
+        # wait_disconnected() awaits; take it, or asyncio logs it as "never retrieved" once the
+        # socket is gone. The reason is already in ``closed``.
+        waiter = asyncio.ensure_future(transport.wait_disconnected())
+        waiter.add_done_callback(_taken)
 
     def _deliver(self, message: str | bytes) -> None:
         self.messages.append(message)
@@ -144,6 +149,11 @@ def _text(data: bytes) -> str | bytes:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data  # handed on as bytes: the adapter reports it, the connection goes on
+
+
+def _taken(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class PicowsSocket:
