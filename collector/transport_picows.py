@@ -18,6 +18,7 @@ backpressure, as the websockets client does with its own buffer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections import deque
 from collections.abc import Callable
@@ -117,8 +118,8 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         # picows keeps a protocol error (an oversized frame, a broken frame) in the future that
         # wait_disconnected() awaits; take it, or asyncio logs it as "never retrieved" once the
         # socket is gone. The reason is already in ``closed``.
-        waiter = asyncio.ensure_future(transport.wait_disconnected())
-        waiter.add_done_callback(_taken)
+        with contextlib.suppress(RuntimeError):  # no running loop any more: nothing to log either
+            asyncio.ensure_future(transport.wait_disconnected()).add_done_callback(_taken)
 
     def _deliver(self, message: str | bytes) -> None:
         self.messages.append(message)
