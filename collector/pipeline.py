@@ -155,9 +155,8 @@ class EventQueue:
                 await self._getter
             finally:
                 self._getter = None
-        event = items.popleft()
-        if not self._room.is_set():
-            self._room.set()
+        event = self.poll()
+        assert event is not None  # the loop above waited for one
         return event
 
     def close(self) -> None:
