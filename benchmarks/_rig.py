@@ -143,12 +143,28 @@ def _depth(symbol: str, i: int, ms: int, rng: random.Random) -> bytes:
     return orjson.dumps({"stream": f"{symbol.lower()}@depth@100ms", "data": data})
 
 
-def flood(plan: Plan, symbol: str = "BTCUSDT") -> bytes:
-    """``plan.frames`` frames of ``plan.kind`` as one buffer of websocket frames."""
+def flood(plan: Plan, symbol: str = "BTCUSDT") -> list[bytes]:
+    """``plan.frames`` frames of ``plan.kind`` as websocket frames, in writes of about ``_SLICE`` bytes.
+
+    Each write ends on a frame boundary: a pong the server sends between two writes must not
+    land inside a frame.
+    """
     rng = random.Random(7)
     ms = 1_700_000_000_000
     make = (lambda i: _trade(symbol, i, ms + i)) if plan.kind == "trade" else (lambda i: _depth(symbol, i, ms, rng))
-    return b"".join(_framed(make(i)) for i in range(plan.frames))
+    writes: list[bytes] = []
+    pending: list[bytes] = []
+    size = 0
+    for i in range(plan.frames):
+        frame = _framed(make(i))
+        pending.append(frame)
+        size += len(frame)
+        if size >= _SLICE:
+            writes.append(b"".join(pending))
+            pending, size = [], 0
+    if pending:
+        writes.append(b"".join(pending))
+    return writes
 
 
 def _snapshot() -> bytes:
@@ -278,7 +294,7 @@ class _Server:
         self.plan = plan
         self.counters = counters
         self.conns: list[_Conn] = []
-        self.blob = flood(plan) if plan.frames else b""
+        self.writes = flood(plan) if plan.frames else []
         self.tasks: set[asyncio.Future[None]] = set()
 
     def count(self, name: str, n: int = 1) -> None:
@@ -301,9 +317,8 @@ class _Server:
 
     async def _flood(self, conn: _Conn) -> None:
         await asyncio.sleep(self.plan.delay)
-        view = memoryview(self.blob)
-        for start in range(0, len(view), _SLICE):
-            if not await conn.write(view[start : start + _SLICE]):
+        for data in self.writes:
+            if not await conn.write(data):
                 return
         self.count("frames_sent", self.plan.frames)
 
