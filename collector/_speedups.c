@@ -779,6 +779,10 @@ scan_pair(Cursor *c, const Node *node, int *rc)
     }
     PyTuple_SET_ITEM(pair, 0, price);
     PyTuple_SET_ITEM(pair, 1, size);
+    /* Two numbers cannot be part of a cycle: untracked now, the cyclic GC never walks the
+     * pair (it would untrack it itself, but only after walking it once). Events waiting in a
+     * queue otherwise keep tens of thousands of pairs for it to walk. */
+    PyObject_GC_UnTrack(pair);
     return pair;
 }
 
