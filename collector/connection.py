@@ -376,11 +376,15 @@ class Connection:
         receive = self.adapter.receive
         recorder = self._recorder
         handle = self._handle
+        # A transport that can hand over queued messages without a coroutine each (picows).
+        recv_now: Callable[[], str | bytes | None] | None = getattr(socket, "recv_now", None)
         while True:
-            try:
-                frame = await socket.recv()
-            except SocketClosed as exc:
-                return exc.reason
+            frame = recv_now() if recv_now is not None else None
+            if frame is None:
+                try:
+                    frame = await socket.recv()
+                except SocketClosed as exc:
+                    return exc.reason
             received = time.time()
             self.frames += 1
             self.bytes += len(frame)

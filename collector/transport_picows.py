@@ -22,6 +22,7 @@ import contextlib
 import ssl
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 try:
     import picows
@@ -55,9 +56,15 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         self._parts_size = 0
         self._parts_text = False
         self.push: Callable[[str | bytes], bool] | None = None
+        # recv() handed out a message its caller may still be working on (awaiting room for its
+        # events): nothing may be pushed past it until the caller comes back for the next one.
+        self.holding = False
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         self.transport = transport
+        # From the first read after the handshake on, reads are capped (see _CappedReads).
+        underlying = transport.underlying_transport
+        underlying.set_protocol(_CappedReads(underlying.get_protocol(), underlying, self, _MAX_READ))
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         kind = frame.msg_type
@@ -72,8 +79,14 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
             except UnicodeDecodeError:
                 message = frame.get_payload_as_bytes()  # the adapter reports it; the connection goes on
             push = self.push
-            if push is not None and not self.messages and push(message):
-                return
+            if push is not None and not self.holding:
+                # Messages queued while the consumer could not take them go first (the order is
+                # kept). Handing them over here, not one at a time from recv(), is what brings
+                # a connection that fell behind in a flood back onto this path.
+                if self.messages:
+                    self._catch_up(push)
+                if not self.messages and push(message):
+                    return
             self._deliver(message)
             return
         if kind is _TEXT or kind is _BINARY or kind is picows.WSMsgType.CONTINUATION:
@@ -123,10 +136,27 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
 
     def _deliver(self, message: str | bytes) -> None:
         self.messages.append(message)
-        if len(self.messages) >= self._high_water and not self.paused and self.transport is not None:
+        # Stop reading while messages wait: at once when the consumer refused one (it is behind;
+        # what picows already read is queued), else at the high-water mark.
+        if (
+            (self.push is not None or len(self.messages) >= self._high_water)
+            and not self.paused
+            and self.transport is not None
+        ):
             self.paused = True
             self.transport.underlying_transport.pause_reading()
         self._wake()
+
+    def _catch_up(self, push: Callable[[str | bytes], bool]) -> None:
+        messages = self.messages
+        while messages and push(messages[0]):
+            messages.popleft()
+        self._resume()
+
+    def _resume(self) -> None:
+        if self.paused and len(self.messages) < 64 and self.transport is not None:
+            self.paused = False
+            self.transport.underlying_transport.resume_reading()
 
     def _fail(self, transport: picows.WSTransport, reason: str) -> None:
         self.closed = reason
@@ -142,7 +172,58 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
 _TEXT = picows.WSMsgType.TEXT if picows is not None else None
 _BINARY = picows.WSMsgType.BINARY if picows is not None else None
 _READ_BUFFER = 4096
-"""Initial read buffer per connection (bytes); picows doubles it while a message does not fit."""
+"""Initial read buffer per connection (bytes); picows doubles it whenever a read fills it."""
+_MAX_READ = 16 * 1024
+"""Most bytes one read hands picows (see :class:`_CappedReads`)."""
+
+
+class _CappedReads(asyncio.BufferedProtocol):
+    """picows's protocol, reading at most ``cap`` bytes at a time and one read per loop turn.
+
+    picows doubles its read buffer whenever a read fills it, and the event loop reads a
+    socket again at once while reads come back full: under a flood one turn of the loop
+    parsed tens of thousands of frames before anything else ran (the ``async for``
+    consumer, pings, REST answers, the other connections), and the events of a whole turn
+    piled up in the queue, or past it. Here a read is at most ``cap`` bytes (a few hundred
+    frames), and after a full one the socket waits for the next turn of the loop.
+    """
+
+    def __init__(self, protocol: Any, transport: asyncio.Transport, listener: _Listener, cap: int) -> None:
+        self._protocol = protocol
+        self._transport = transport
+        self._listener = listener
+        self._cap = cap
+        self._get_buffer = protocol.get_buffer
+        self._buffer_updated = protocol.buffer_updated
+        self._loop = asyncio.get_running_loop()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        view: memoryview = self._get_buffer(sizehint)
+        return view[: self._cap] if len(view) > self._cap else view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._buffer_updated(nbytes)
+        if nbytes >= self._cap and not self._listener.paused and not self._transport.is_closing():
+            self._transport.pause_reading()
+            self._loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        # The listener may have paused reading meanwhile (messages waiting): it resumes then.
+        if not self._listener.paused and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._protocol.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        result: bool | None = self._protocol.eof_received()
+        return result
+
+    def pause_writing(self) -> None:
+        self._protocol.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._protocol.resume_writing()
 
 
 def _text(data: bytes) -> str | bytes:
@@ -169,6 +250,7 @@ class PicowsSocket:
     async def recv(self) -> str | bytes:
         listener = self._listener
         messages = listener.messages
+        listener.holding = False  # the caller is done with the message it had
         while not messages:
             if listener.closed is not None:
                 raise SocketClosed(listener.closed)
@@ -177,10 +259,23 @@ class PicowsSocket:
                 await listener.waiter
             finally:
                 listener.waiter = None
-        if listener.paused and len(messages) < 64:
-            listener.paused = False
-            self._transport.underlying_transport.resume_reading()
-        return messages.popleft()
+        listener.holding = True
+        message = messages.popleft()
+        listener._resume()
+        return message
+
+    def recv_now(self) -> str | bytes | None:
+        """The next queued message without waiting, or ``None`` when none is queued (then await
+        :meth:`recv`). Like :meth:`recv`, calling it says the previous message is dealt with."""
+        listener = self._listener
+        messages = listener.messages
+        if not messages:
+            listener.holding = False
+            return None
+        listener.holding = True
+        message = messages.popleft()
+        listener._resume()
+        return message
 
     def set_push(self, push: Callable[[str | bytes], bool] | None) -> None:
         """Hand each whole text message to ``push`` as it is parsed, instead of queueing it for
@@ -250,8 +345,8 @@ class PicowsTransport:
                     max_frame_size=self.max_size,
                     extra_headers=headers or None,
                     logger_name="collector",
-                    # picows starts every connection with a 16 KiB read buffer and grows it when
-                    # a message does not fit; most connections carry small frames, and with
+                    # picows starts every connection with a 16 KiB read buffer and doubles it
+                    # whenever a read fills it; most connections carry small frames, and with
                     # thousands of them the initial size is a third of their memory.
                     read_buffer_init_size=_READ_BUFFER,
                 ),

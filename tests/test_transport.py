@@ -196,6 +196,104 @@ async def test_a_peer_that_stops_answering_pings_is_found(transport_name: str) -
     assert str(closed.value)
 
 
+FLOOD = 20_000
+
+
+async def flood(ws: ServerConnection) -> None:
+    """Every message at once, in one write: the client finds them all waiting in its socket."""
+    ws.transport.write(b"".join(_text_frame(f"{i:06d}" + "x" * 90) for i in range(FLOOD)))
+    await ws.wait_closed()
+
+
+def _text_frame(text: str) -> bytes:
+    payload = text.encode()
+    assert len(payload) < 126
+    return bytes([0x81, len(payload)]) + payload
+
+
+@pytest.mark.skipif(not available(), reason="picows is not installed")
+async def test_picows_reads_a_flood_a_bounded_slice_per_loop_turn() -> None:
+    """picows doubles its read buffer while reads fill it, so a flood would be parsed in one
+    read callback of megabytes; reads are capped (one per loop turn) so the consumer of the
+    messages, pings and other connections run in between."""
+    from collector.transport_picows import _MAX_READ
+
+    turn = 0
+    per_turn: dict[int, int] = {}
+    received: list[str] = []
+    ticking = True
+    done = asyncio.Event()
+
+    def tick() -> None:
+        nonlocal turn
+        turn += 1
+        if ticking:
+            asyncio.get_running_loop().call_soon(tick)
+
+    def push(message: str | bytes) -> bool:
+        assert isinstance(message, str)
+        received.append(message[:6])
+        per_turn[turn] = per_turn.get(turn, 0) + 1
+        if len(received) == FLOOD:
+            done.set()
+        return True
+
+    async with server(flood) as url:
+        socket = await connect("picows", url)
+        socket.set_push(push)
+        tick()
+        await asyncio.wait_for(done.wait(), 20)
+        ticking = False
+        await socket.close()
+    assert received == [f"{i:06d}" for i in range(FLOOD)]
+    frame_size = 2 + 96
+    # (The first turn also hands over what was read before push was set, after the handshake.)
+    later = [n for t, n in sorted(per_turn.items())[1:]]
+    assert max(later) <= _MAX_READ // frame_size + 1
+    assert len(later) >= sum(later) * frame_size // _MAX_READ
+
+
+@pytest.mark.skipif(not available(), reason="picows is not installed")
+async def test_picows_keeps_the_order_when_the_consumer_refuses_messages_for_a_while() -> None:
+    """Messages refused by a busy consumer wait in the socket and are taken with recv_now()/
+    recv(); nothing after them is pushed past them, and once they are taken pushing resumes."""
+    processed: list[str] = []
+    calls = 0
+    done = asyncio.Event()
+
+    def take(message: str | bytes) -> None:
+        assert isinstance(message, str)
+        processed.append(message[:6])
+        if len(processed) == FLOOD:
+            done.set()
+
+    def push(message: str | bytes) -> bool:
+        nonlocal calls
+        calls += 1
+        if 1_000 <= calls < 1_400 or calls % 97 == 0:
+            return False  # busy: the message stays queued in the socket
+        take(message)
+        return True
+
+    async with server(flood) as url:
+        socket = await connect("picows", url)
+        socket.set_push(push)
+
+        async def pull() -> None:
+            while True:
+                message = socket.recv_now()
+                if message is None:
+                    message = await socket.recv()
+                take(message)
+                await asyncio.sleep(0)  # the consumer awaits room for this message's events
+
+        puller = asyncio.ensure_future(pull())
+        await asyncio.wait_for(done.wait(), 20)
+        puller.cancel()
+        await socket.close()
+    assert processed == [f"{i:06d}" for i in range(FLOOD)]
+
+
 def self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 signed by its own key (no authority vouches for it)."""
     openssl = shutil.which("openssl")
