@@ -95,64 +95,119 @@ doubles_open(Doubles *d, PyObject *array)
     return 0;
 }
 
-static PyObject *INSERT; /* "insert", interned */
+/* One side of a book open for writing: its prices and sizes arrays' buffers. */
+typedef struct {
+    PyObject *prices, *sizes;
+    Doubles p, s;
+    int open;
+} Side;
+
+static PyObject *APPEND; /* array.array.append, the method descriptor */
 
 static int
-insert_at(PyObject *array, Py_ssize_t at, PyObject *value)
+side_open(Side *side)
 {
-    PyObject *index = PyLong_FromSsize_t(at);
-    if (index == NULL)
+    if (doubles_open(&side->p, side->prices) < 0)
         return -1;
-    PyObject *args[3] = {array, index, value};
-    PyObject *r = PyObject_VectorcallMethod(INSERT, args, 3, NULL);
-    Py_DECREF(index);
-    if (r == NULL)
+    if (doubles_open(&side->s, side->sizes) < 0) {
+        PyBuffer_Release(&side->p.view);
         return -1;
-    Py_DECREF(r);
+    }
+    if (side->p.n != side->s.n) {
+        PyBuffer_Release(&side->p.view);
+        PyBuffer_Release(&side->s.view);
+        PyErr_SetString(PyExc_ValueError, "apply_delta: prices and sizes differ in length");
+        return -1;
+    }
+    side->open = 1;
     return 0;
 }
 
+static void
+side_close(Side *side)
+{
+    if (side->open) {
+        PyBuffer_Release(&side->p.view);
+        PyBuffer_Release(&side->s.view);
+        side->open = 0;
+    }
+}
+
+/* Open a gap at `at` in an open side: both arrays grow by one at the end (the only resize an
+ * exporting array needs released for), then the tail moves up one slot in place. */
 static int
-apply_level(PyObject *prices, PyObject *sizes, PyObject *price, PyObject *size)
+grow_at(Side *side, Py_ssize_t at, PyObject *price, PyObject *size)
+{
+    side_close(side);
+    PyObject *args[2] = {side->prices, price};
+    PyObject *r = PyObject_Vectorcall(APPEND, args, 2, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    args[0] = side->sizes;
+    args[1] = size;
+    r = PyObject_Vectorcall(APPEND, args, 2, NULL);
+    if (r == NULL) {
+        /* keep the two arrays aligned: take the price back out */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (PySequence_DelItem(side->prices, PySequence_Size(side->prices) - 1) < 0)
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+        return -1;
+    }
+    Py_DECREF(r);
+    if (side_open(side) < 0)
+        return -1;
+    Py_ssize_t n = side->p.n - 1; /* the length before the append */
+    double px = side->p.v[n], sz = side->s.v[n];
+    memmove(side->p.v + at + 1, side->p.v + at, (size_t)(n - at) * sizeof(double));
+    memmove(side->s.v + at + 1, side->s.v + at, (size_t)(n - at) * sizeof(double));
+    side->p.v[at] = px;
+    side->s.v[at] = sz;
+    return 0;
+}
+
+/* bisect_left over n ascending doubles: the first index whose value is >= x. Branch-free
+ * halving (the comparison is added, not jumped on): a book's binary search otherwise
+ * mispredicts about every other step. */
+static inline Py_ssize_t
+lower_bound(const double *v, Py_ssize_t n, double x)
+{
+    const double *base = v;
+    while (n > 1) {
+        Py_ssize_t half = n / 2;
+        base += (Py_ssize_t)(base[half - 1] < x) * half;
+        n -= half;
+    }
+    return (base - v) + (n == 1 && *base < x);
+}
+
+/* Apply one level: a new size replaces the held one, size 0 removes the price, an unknown
+ * price is inserted in order. The buffers stay open across levels that only change a size;
+ * an insert or a removal resizes the arrays, which needs them released first. */
+static int
+apply_level(Side *side, PyObject *price, PyObject *size)
 {
     double px, sz;
     if (as_double(price, &px) < 0 || as_double(size, &sz) < 0)
         return -1;
-    Doubles p;
-    if (doubles_open(&p, prices) < 0)
+    if (!side->open && side_open(side) < 0)
         return -1;
-    Py_ssize_t lo = 0, hi = p.n; /* bisect_left */
-    while (lo < hi) {
-        Py_ssize_t mid = (lo + hi) / 2;
-        if (p.v[mid] < px)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    int held = lo < p.n && p.v[lo] == px;
-    PyBuffer_Release(&p.view);
-    if (held) {
-        if (sz != 0.0) { /* a new size for a level we hold */
-            Doubles s;
-            if (doubles_open(&s, sizes) < 0)
-                return -1;
-            int ok = lo < s.n;
-            if (ok)
-                s.v[lo] = sz;
-            PyBuffer_Release(&s.view);
-            if (!ok)
-                PyErr_SetString(PyExc_ValueError, "apply_delta: prices and sizes differ in length");
-            return ok ? 0 : -1;
+    Py_ssize_t at = lower_bound(side->p.v, side->p.n, px);
+    if (at < side->p.n && side->p.v[at] == px) {
+        if (sz != 0.0) {
+            side->s.v[at] = sz;
+            return 0;
         }
-        if (PySequence_DelItem(prices, lo) < 0)
+        side_close(side);
+        if (PySequence_DelItem(side->prices, at) < 0)
             return -1;
-        return PySequence_DelItem(sizes, lo);
+        return PySequence_DelItem(side->sizes, at);
     }
     if (sz == 0.0)
         return 0; /* a removal for a level we do not hold */
-    if (insert_at(prices, lo, price) < 0)
-        return -1;
-    return insert_at(sizes, lo, size);
+    return grow_at(side, at, price, size);
 }
 
 static int
@@ -160,12 +215,14 @@ apply_side(PyObject *prices, PyObject *sizes, PyObject *levels)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(levels);
     PyObject **items = PySequence_Fast_ITEMS(levels);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Side side = {.prices = prices, .sizes = sizes, .open = 0};
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
         PyObject *price, *size;
-        if (level_of(items[i], &price, &size) < 0 || apply_level(prices, sizes, price, size) < 0)
-            return -1;
+        rc = level_of(items[i], &price, &size) < 0 || apply_level(&side, price, size) < 0 ? -1 : 0;
     }
-    return 0;
+    side_close(&side);
+    return rc;
 }
 
 /* 0 when the two arrays have the same length, -1 (exception set) otherwise. */
@@ -1778,8 +1835,16 @@ PyInit__speedups(void)
     if (PyType_Ready(&RouterType) < 0)
         return NULL;
     THOUSAND = PyFloat_FromDouble(1000.0);
-    INSERT = PyUnicode_InternFromString("insert");
-    if (THOUSAND == NULL || INSERT == NULL)
+    PyObject *array = PyImport_ImportModule("array");
+    if (array != NULL) {
+        PyObject *type = PyObject_GetAttrString(array, "array");
+        Py_DECREF(array);
+        if (type != NULL) {
+            APPEND = PyObject_GetAttrString(type, "append");
+            Py_DECREF(type);
+        }
+    }
+    if (THOUSAND == NULL || APPEND == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
