@@ -3,21 +3,28 @@ websocket on 127.0.0.1, received by a :class:`collector.Collector` (adapter, boo
 events, callback). Floors in the same run: a bare ``websockets`` client that only
 receives the same frames (the transport), and ``orjson.loads`` over them.
 
-Run: ``python benchmarks/bench_loopback.py [--frames N] [--uvloop]``.
+With ``--process`` the simulator runs in a process of its own (the client's loop no longer
+runs the server too) and a bare picows client and the Collector on the picows transport
+are measured as well: that is how fast the simulator can feed one connection.
+
+Run: ``python benchmarks/bench_loopback.py [--frames N] [--uvloop] [--process]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import sys
 import time
+from typing import Any
 
 import orjson
 import websockets
 
 import collector
 from collector.capture import Frame
+from collector.exchanges import Endpoints
 
 
 async def bare_client(url: str, streams: list[str], expected: int) -> float:
@@ -84,16 +91,103 @@ async def main_async(frames: list[Frame], symbols: list[str]) -> None:
     )
 
 
+def _serve(frames: int, endpoints: Any) -> None:
+    """The simulator in a process of its own, playing the session to each connection from its start."""
+    from collector.simulator import Simulator, synthetic_frames
+
+    async def run() -> None:
+        session = synthetic_frames("binance", SYMBOLS, frames=frames, seed=4)
+        async with Simulator.from_capture(session, speed=0.0, queue_size=frames + 1000) as sim:
+            found = sim.endpoints("binance")
+            endpoints.put((found.ws, found.rest))
+            await asyncio.Event().wait()
+
+    collector.runner.run(run(), use_uvloop=True)
+
+
+async def bare_picows(url: str, streams: list[str], expected: int) -> float:
+    """Seconds a bare picows client takes to receive ``expected`` frames (it only counts them)."""
+    from picows import WSListener, WSMsgType, ws_connect
+
+    done = asyncio.Event()
+    times: list[float] = []
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type == WSMsgType.TEXT and frame.get_payload_as_bytes().startswith(b'{"stream"'):
+                times.append(time.perf_counter())
+                if len(times) >= expected:
+                    done.set()
+
+    transport, _ = await ws_connect(Listener, url)
+    transport.send(WSMsgType.TEXT, orjson.dumps({"method": "SUBSCRIBE", "params": streams, "id": 1}))
+    await asyncio.wait_for(done.wait(), 600)
+    transport.disconnect()
+    return times[-1] - times[0]
+
+
+async def process_async(frames: list[Frame], ws: str, rest: str) -> None:
+    recv = [f for f in frames if f.kind == "recv" and str(f.data).startswith('{"stream"')]
+    n = len(recv)
+    streams = sorted({orjson.loads(f.data)["stream"] for f in recv})
+    endpoints = Endpoints(ws=ws, rest=rest)
+    rows: list[tuple[str, float]] = [
+        ("bare picows receive", n / await bare_picows(ws + "/stream", streams, n)),
+        ("bare websockets receive", n / await bare_client(ws + "/stream", streams, n)),
+    ]
+    for transport in ("picows", "websockets"):
+        seconds = await _collector_at(endpoints, transport, int(n * 0.98))
+        rows.append((f"collector {transport} end to end", 0.98 * n / seconds))
+    print(f"{n} frames over loopback ({len(streams)} streams), simulator in its own process")
+    for name, rate in rows:
+        print(f"{name:32} {rate:>11,.0f} frames/s  ({rate / rows[0][1]:.2f}x bare picows)")
+
+
+async def _collector_at(endpoints: Any, transport: str, expected: int) -> float:
+    done = asyncio.Event()
+    times: list[float] = []
+
+    def on_event(event: collector.Event) -> None:
+        if isinstance(event, collector.Trade | collector.Ticker | collector.Book | collector.Candle):
+            times.append(time.perf_counter())
+            if len(times) >= expected:
+                done.set()
+
+    c = collector.Collector(endpoints={"binance": endpoints}, queue_size=0, transport=transport)
+    c.subscribe("binance", SYMBOLS, ["trades", "ticker", "book", "candles"])
+    c.on(on_event)
+    await c.start()
+    try:
+        await asyncio.wait_for(done.wait(), 600)
+    finally:
+        await c.stop()
+    return times[-1] - times[0]
+
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--process", action="store_true", help="the simulator in a process of its own")
     args = parser.parse_args()
     from collector.simulator import synthetic_frames
 
-    symbols = ["BTC/USDT", "ETH/USDT"]
-    frames = synthetic_frames("binance", symbols, frames=args.frames, seed=4)
-    collector.runner.run(main_async(frames, symbols), use_uvloop=args.uvloop)
+    frames = synthetic_frames("binance", SYMBOLS, frames=args.frames, seed=4)
+    if not args.process:
+        collector.runner.run(main_async(frames, SYMBOLS), use_uvloop=args.uvloop)
+        return 0
+    ctx = multiprocessing.get_context("spawn")
+    endpoints = ctx.Queue()
+    server = ctx.Process(target=_serve, args=(args.frames, endpoints), daemon=True)
+    server.start()
+    try:
+        ws, rest = endpoints.get(timeout=120)
+        collector.runner.run(process_async(frames, ws, rest), use_uvloop=True)
+    finally:
+        server.kill()
     return 0
 
 

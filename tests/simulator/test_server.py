@@ -248,3 +248,21 @@ async def test_unknown_names_are_refused() -> None:
         assert info.value.response.status_code == 404
         with pytest.raises(UnknownExchange):
             sim.endpoints("binance_usdm")
+
+
+async def test_frames_of_every_length_encoding_arrive_whole_and_in_order() -> None:
+    """The writer encodes frames itself and sends what is queued in one write: text and binary,
+    lengths on each side of the 7-bit, 16-bit and 64-bit length forms, in the order queued."""
+    sizes = [0, 1, 125, 126, 127, 65_535, 65_536, 200_000]
+    frames: list[str | bytes] = [("t" * n if i % 2 == 0 else b"b" * n) for i, n in enumerate(sizes)]
+    received: list[str | bytes] = []
+    async with Simulator(MARKETS, seed=1, tick_interval=60.0, ping_interval=None) as sim:
+        ws = await websockets.connect(sim.endpoints("binance").ws + "/stream", max_size=None)
+        await subscribe(ws, ["btcusdt@aggTrade"], 1)
+        sim.send_raw("binance", [*frames, "end"])
+        while not received or received[-1] != "end":
+            message = await asyncio.wait_for(ws.recv(), 5)
+            if not (isinstance(message, str) and message.startswith('{"stream"')):
+                received.append(message)
+        await ws.close()
+    assert received == [*frames, "end"]
