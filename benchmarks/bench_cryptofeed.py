@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import platform
 import sys
@@ -269,6 +270,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed rounds per run; the fastest counts")
     parser.add_argument("--runs", type=int, default=1, help="repeat all timings this many times; print ranges")
     parser.add_argument("--min-frames", type=int, default=20_000, help="frames per sample for short recordings")
+    parser.add_argument(
+        "--checksums",
+        action="store_true",
+        help="cryptofeed validates book checksums too (checksum_validation=True; off by default in cryptofeed, "
+        "always on in collector where a venue sends them)",
+    )
     args = parser.parse_args()
     try:
         version = metadata.version("cryptofeed")
@@ -277,6 +284,8 @@ def main() -> int:
         return 0
     chosen = select_exchanges(args.exchange, known=[row.exchange for row in BY_EXCHANGE.values()])
     rows = [BY_EXCHANGE[name] for name in chosen]
+    if args.checksums:
+        rows = [dataclasses.replace(row, options={**row.options, "checksum_validation": True}) for row in rows]
     c_module = "on" if speedups.enabled() else "off"
     print(f"cryptofeed {version}; collector C module {c_module}; Python {platform.python_version()}")
     for row in rows:

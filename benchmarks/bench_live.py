@@ -289,6 +289,7 @@ async def many(rig: _rig.Rig, n: int, seconds: float, report: Callable[[dict[str
     sampler = asyncio.ensure_future(_lag_sampler(lags, stop))
     report({"phase": "connected", "seconds": up, "subscribed": rig.count("subscribed"), "rss_mb": _rss_mb()})
     t0, trades0, pongs0 = time.perf_counter(), counts["trades"], rig.count("pongs_received")
+    cpu0 = time.process_time()
     sent0 = rig.count("frames_sent")
     interval = max(30.0, seconds / 20)
     next_report = t0 + interval
@@ -303,6 +304,7 @@ async def many(rig: _rig.Rig, n: int, seconds: float, report: Callable[[dict[str
                     "elapsed": elapsed,
                     "rss_mb": _rss_mb(),
                     "rss_per_connection_kb": (_rss_mb() - base) * 1e3 / max(1, n),
+                    "cpu_pct": (time.process_time() - cpu0) * 100 / elapsed,
                     "tasks": len(asyncio.all_tasks()),
                     "fds": len(os.listdir("/proc/self/fd")),
                     "connections_at_rig": rig.count("connections"),
