@@ -59,11 +59,13 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         # recv() handed out a message its caller may still be working on (awaiting room for its
         # events): nothing may be pushed past it until the caller comes back for the next one.
         self.holding = False
+        self.tls = False
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         self.transport = transport
-        # From the first read after the handshake on, reads are capped (see _CappedReads).
         underlying = transport.underlying_transport
+        self.tls = underlying.get_extra_info("ssl_object") is not None
+        # From the first read after the handshake on, reads are capped (see _CappedReads).
         underlying.set_protocol(_CappedReads(underlying.get_protocol(), underlying, self, _MAX_READ))
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
@@ -156,7 +158,7 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
     def _resume(self) -> None:
         if self.paused and len(self.messages) < 64 and self.transport is not None:
             self.paused = False
-            self.transport.underlying_transport.resume_reading()
+            _resume_reading(self.transport.underlying_transport, self.tls)
 
     def _fail(self, transport: picows.WSTransport, reason: str) -> None:
         self.closed = reason
@@ -185,7 +187,8 @@ class _CappedReads(asyncio.BufferedProtocol):
     parsed tens of thousands of frames before anything else ran (the ``async for``
     consumer, pings, REST answers, the other connections), and the events of a whole turn
     piled up in the queue, or past it. Here a read is at most ``cap`` bytes (a few hundred
-    frames), and after a full one the socket waits for the next turn of the loop.
+    frames), and after a full one the socket waits for the next turn of the loop. Over TLS
+    the transport already stops after a budget of bytes per turn: reads are only capped.
     """
 
     def __init__(self, protocol: Any, transport: asyncio.Transport, listener: _Listener, cap: int) -> None:
@@ -203,7 +206,10 @@ class _CappedReads(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self._buffer_updated(nbytes)
-        if nbytes >= self._cap and not self._listener.paused and not self._transport.is_closing():
+        # Over TLS the transport already stops after a budget of bytes per turn, and pausing
+        # and resuming it is not free of risk there (see _resume_reading): only capped.
+        listener = self._listener
+        if nbytes >= self._cap and not listener.tls and not listener.paused and not self._transport.is_closing():
             self._transport.pause_reading()
             self._loop.call_soon(self._next_turn)
 
@@ -224,6 +230,21 @@ class _CappedReads(asyncio.BufferedProtocol):
 
     def resume_writing(self) -> None:
         self._protocol.resume_writing()
+
+
+def _resume_reading(transport: Any, tls: bool) -> None:
+    """Resume a paused transport, and over TLS have what it already holds read at once.
+
+    picows's TLS transport (aiofastnet) resumes by scheduling a socket read, which returns as
+    soon as the socket has nothing new: records it had already received stay in its TLS
+    buffers until the next packet arrives (on a quiet feed, indefinitely). Its ``_do_read``
+    hands them over; where it has none, resuming is all there is to do.
+    """
+    transport.resume_reading()
+    if tls:
+        do_read = getattr(transport, "_do_read", None)
+        if do_read is not None:
+            asyncio.get_running_loop().call_soon(do_read)
 
 
 def _text(data: bytes) -> str | bytes:
