@@ -222,14 +222,29 @@ def flood_server(scheme: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return server(flood, ssl_context=context)
 
 
+LOOPS = ["asyncio", "uvloop"]
+"""picows runs on asyncio's loop in the library and on uvloop in the CLI: its tests run on both."""
+
+
+def run_on(loop: str, main: Awaitable[None]) -> None:
+    import uvloop
+
+    (uvloop.run if loop == "uvloop" else asyncio.run)(main)  # type: ignore[arg-type]
+
+
 @pytest.mark.skipif(not available(), reason="picows is not installed")
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("scheme", ["ws", "wss"])
-async def test_picows_reads_a_flood_a_bounded_slice_per_loop_turn(
-    scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_picows_reads_a_flood_a_bounded_slice_per_loop_turn(
+    loop: str, scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """picows doubles its read buffer while reads fill it, so a flood would be parsed in one
     read callback of megabytes; reads are capped (one per loop turn) so the consumer of the
     messages, pings and other connections run in between."""
+    run_on(loop, bounded_slices(scheme, tmp_path, monkeypatch))
+
+
+async def bounded_slices(scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from collector.transport_picows import _MAX_READ
 
     turn = 0
@@ -285,14 +300,19 @@ async def test_a_flood_over_tls_arrives_whole_and_in_order(
 
 
 @pytest.mark.skipif(not available(), reason="picows is not installed")
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("scheme", ["ws", "wss"])
-async def test_picows_keeps_the_order_when_the_consumer_refuses_messages_for_a_while(
-    scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_picows_keeps_the_order_when_the_consumer_refuses_messages_for_a_while(
+    loop: str, scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Messages refused by a busy consumer wait in the socket (which stops reading meanwhile)
     and are taken with recv_now()/recv(); nothing after them is pushed past them, and once they
     are taken pushing and reading resume: over TLS too, where the transport already holds
     records when reading resumes."""
+    run_on(loop, order_under_refusal(scheme, tmp_path, monkeypatch))
+
+
+async def order_under_refusal(scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     processed: list[str] = []
     calls = 0
     done = asyncio.Event()
