@@ -43,28 +43,7 @@ async def collector_client(sim: object, symbols: list[str], expected: int) -> fl
     from collector.simulator import Simulator
 
     assert isinstance(sim, Simulator)
-    done = asyncio.Event()
-    count = 0
-    first = 0.0
-
-    def on_event(event: collector.Event) -> None:
-        nonlocal count, first
-        if isinstance(event, collector.Trade | collector.Ticker | collector.Book | collector.Candle):
-            if count == 0:
-                first = time.perf_counter()
-            count += 1
-            if count >= expected:
-                done.set()
-
-    c = collector.Collector(endpoints={"binance": sim.endpoints("binance")}, queue_size=0)
-    c.subscribe("binance", symbols, ["trades", "ticker", "book", "candles"])
-    c.on(on_event)
-    await c.start()
-    try:
-        await asyncio.wait_for(done.wait(), 600)
-    finally:
-        await c.stop()
-    return time.perf_counter() - first
+    return await _collector_at(sim.endpoints("binance"), symbols, expected)
 
 
 async def main_async(frames: list[Frame], symbols: list[str]) -> None:
@@ -136,14 +115,15 @@ async def process_async(frames: list[Frame], ws: str, rest: str) -> None:
         ("bare websockets receive", n / await bare_client(ws + "/stream", streams, n)),
     ]
     for transport in ("picows", "websockets"):
-        seconds = await _collector_at(endpoints, transport, int(n * 0.98))
+        seconds = await _collector_at(endpoints, SYMBOLS, int(n * 0.98), transport)
         rows.append((f"collector {transport} end to end", 0.98 * n / seconds))
     print(f"{n} frames over loopback ({len(streams)} streams), simulator in its own process")
     for name, rate in rows:
         print(f"{name:32} {rate:>11,.0f} frames/s  ({rate / rows[0][1]:.2f}x bare picows)")
 
 
-async def _collector_at(endpoints: Any, transport: str, expected: int) -> float:
+async def _collector_at(endpoints: Any, symbols: list[str], expected: int, transport: str | None = None) -> float:
+    """Seconds from a Collector's first market event to its ``expected``-th (default transport unless given)."""
     done = asyncio.Event()
     times: list[float] = []
 
@@ -153,8 +133,9 @@ async def _collector_at(endpoints: Any, transport: str, expected: int) -> float:
             if len(times) >= expected:
                 done.set()
 
-    c = collector.Collector(endpoints={"binance": endpoints}, queue_size=0, transport=transport)
-    c.subscribe("binance", SYMBOLS, ["trades", "ticker", "book", "candles"])
+    chosen = {"transport": transport} if transport is not None else {}
+    c = collector.Collector(endpoints={"binance": endpoints}, queue_size=0, **chosen)
+    c.subscribe("binance", symbols, ["trades", "ticker", "book", "candles"])
     c.on(on_event)
     await c.start()
     try:
