@@ -73,15 +73,23 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         # picows reports a frame over its max_frame_size and starts disconnecting, yet still
         # hands that frame and the rest of the buffer over: the bound and "nothing after a
         # failure" are enforced here.
-        if kind is _TEXT and frame.fin and frame.payload_size <= self._max_size and self.closed is None:
-            # The hot path: a whole text message, handed to the consumer right here when it
-            # takes it (nothing queued ahead of it, so the order is kept), else queued.
-            try:
-                message: str | bytes = frame.get_payload_as_utf8_text()
-            except UnicodeDecodeError:
-                message = frame.get_payload_as_bytes()  # the adapter reports it; the connection goes on
+        whole = (kind is _TEXT or kind is _BINARY) and frame.fin
+        if whole and frame.payload_size <= self._max_size and self.closed is None:
+            # The hot path: a whole message (text, or binary as some exchanges send all their
+            # data), handed to the consumer right here when it takes it (nothing queued ahead
+            # of it, so the order is kept), else queued.
+            if kind is _TEXT:
+                try:
+                    message: str | bytes = frame.get_payload_as_utf8_text()
+                except UnicodeDecodeError:
+                    message = frame.get_payload_as_bytes()  # the adapter reports it; the connection goes on
+            else:
+                message = frame.get_payload_as_bytes()
             push = self.push
-            if push is not None and not self.holding:
+            if push is None:
+                self._deliver(message)
+                return
+            if not self.holding:
                 # Messages queued while the consumer could not take them go first (the order is
                 # kept). Handing them over here, not one at a time from recv(), is what brings
                 # a connection that fell behind in a flood back onto this path.
@@ -89,7 +97,7 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
                     self._catch_up(push)
                 if not self.messages and push(message):
                     return
-            self._deliver(message)
+            self._deliver(message, behind=True)
             return
         if kind is _TEXT or kind is _BINARY or kind is picows.WSMsgType.CONTINUATION:
             if self.closed is not None:
@@ -98,10 +106,7 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
                 self._fail(transport, f"message larger than {self._max_size} bytes")
                 return
         if kind is _TEXT or kind is _BINARY:
-            if frame.fin:
-                self._deliver(frame.get_payload_as_bytes())
-                return
-            self._parts = [frame.get_payload_as_bytes()]
+            self._parts = [frame.get_payload_as_bytes()]  # the first frame of a fragmented message
             self._parts_size = len(self._parts[0])
             self._parts_text = kind is picows.WSMsgType.TEXT
         elif kind is picows.WSMsgType.CONTINUATION:
@@ -136,15 +141,11 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
         with contextlib.suppress(RuntimeError):  # no running loop any more: nothing to log either
             asyncio.ensure_future(transport.wait_disconnected()).add_done_callback(_taken)
 
-    def _deliver(self, message: str | bytes) -> None:
+    def _deliver(self, message: str | bytes, *, behind: bool = False) -> None:
         self.messages.append(message)
-        # Stop reading while messages wait: at once when the consumer refused one (it is behind;
-        # what picows already read is queued), else at the high-water mark.
-        if (
-            (self.push is not None or len(self.messages) >= self._high_water)
-            and not self.paused
-            and self.transport is not None
-        ):
+        # Stop reading while messages wait: at once when the consumer is ``behind`` (it refused
+        # one; what picows already read is queued), else at the high-water mark.
+        if (behind or len(self.messages) >= self._high_water) and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.underlying_transport.pause_reading()
         self._wake()

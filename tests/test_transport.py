@@ -205,6 +205,12 @@ async def flood(ws: ServerConnection) -> None:
     await ws.wait_closed()
 
 
+async def binary_flood(ws: ServerConnection) -> None:
+    """The flood as binary messages (as some exchanges send all their data)."""
+    ws.transport.write(b"".join(b"\x82" + bytes([96]) + f"{i:06d}".encode() + b"x" * 90 for i in range(FLOOD)))
+    await ws.wait_closed()
+
+
 def _text_frame(text: str) -> bytes:
     payload = text.encode()
     assert len(payload) < 126
@@ -220,6 +226,29 @@ def flood_server(scheme: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return server(flood, ssl_context=context)
+
+
+@pytest.mark.skipif(not available(), reason="picows is not installed")
+async def test_picows_hands_whole_binary_messages_to_push_as_it_does_text() -> None:
+    """Binary messages take the synchronous path too: nothing is queued for recv() while the
+    consumer takes them."""
+    pushed: list[bytes] = []
+    done = asyncio.Event()
+
+    def push(message: str | bytes) -> bool:
+        assert isinstance(message, bytes)
+        pushed.append(message[:6])
+        if len(pushed) == FLOOD:
+            done.set()
+        return True
+
+    async with server(binary_flood) as url:
+        socket = await connect("picows", url)
+        socket.set_push(push)
+        await asyncio.wait_for(done.wait(), 20)
+        assert socket.recv_now() is None  # nothing went the queued way
+        await socket.close()
+    assert pushed == [f"{i:06d}".encode() for i in range(FLOOD)]
 
 
 LOOPS = ["asyncio", "uvloop"]
