@@ -142,10 +142,12 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
             asyncio.ensure_future(transport.wait_disconnected()).add_done_callback(_taken)
 
     def _deliver(self, message: str | bytes, *, behind: bool = False) -> None:
-        self.messages.append(message)
-        # Stop reading while messages wait: at once when the consumer is ``behind`` (it refused
-        # one; what picows already read is queued), else at the high-water mark.
-        if (behind or len(self.messages) >= self._high_water) and not self.paused and self.transport is not None:
+        messages = self.messages
+        messages.append(message)
+        # Stop reading while messages wait: soon when the consumer refused them (it is behind, or
+        # takes every frame through awaits: a sink), else at the high-water mark.
+        limit = _BEHIND if behind else self._high_water
+        if len(messages) >= limit and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.underlying_transport.pause_reading()
         self._wake()
@@ -178,6 +180,8 @@ _READ_BUFFER = 4096
 """Initial read buffer per connection (bytes); picows doubles it whenever a read fills it."""
 _MAX_READ = 16 * 1024
 """Most bytes one read hands picows (see :class:`_CappedReads`)."""
+_BEHIND = 256
+"""Messages a consumer that refused them may have waiting before the socket stops reading."""
 
 
 class _CappedReads(asyncio.BufferedProtocol):
