@@ -229,19 +229,11 @@ apply_side(PyObject *prices, PyObject *sizes, PyObject *levels)
 static int
 aligned(PyObject *prices, PyObject *sizes)
 {
-    Doubles p, s;
-    if (doubles_open(&p, prices) < 0)
+    Side side = {.prices = prices, .sizes = sizes, .open = 0};
+    if (side_open(&side) < 0)
         return -1;
-    if (doubles_open(&s, sizes) < 0) {
-        PyBuffer_Release(&p.view);
-        return -1;
-    }
-    int ok = p.n == s.n;
-    PyBuffer_Release(&p.view);
-    PyBuffer_Release(&s.view);
-    if (!ok)
-        PyErr_SetString(PyExc_ValueError, "apply_delta: prices and sizes differ in length");
-    return ok ? 0 : -1;
+    side_close(&side);
+    return 0;
 }
 
 /* 2 when the best bid is at or above the best ask, 0 otherwise, -1 on error. */

@@ -152,6 +152,13 @@ class _Listener(picows.WSListener if picows is not None else object):  # type: i
             self.transport.underlying_transport.pause_reading()
         self._wake()
 
+    def take(self) -> str | bytes:
+        """The oldest queued message, for the pull loop, which holds it until it asks again."""
+        self.holding = True
+        message = self.messages.popleft()
+        self._resume()
+        return message
+
     def _catch_up(self, push: Callable[[str | bytes], bool]) -> None:
         messages = self.messages
         while messages and push(messages[0]):
@@ -285,23 +292,16 @@ class PicowsSocket:
                 await listener.waiter
             finally:
                 listener.waiter = None
-        listener.holding = True
-        message = messages.popleft()
-        listener._resume()
-        return message
+        return listener.take()
 
     def recv_now(self) -> str | bytes | None:
         """The next queued message without waiting, or ``None`` when none is queued (then await
         :meth:`recv`). Like :meth:`recv`, calling it says the previous message is dealt with."""
         listener = self._listener
-        messages = listener.messages
-        if not messages:
+        if not listener.messages:
             listener.holding = False
             return None
-        listener.holding = True
-        message = messages.popleft()
-        listener._resume()
-        return message
+        return listener.take()
 
     def set_push(self, push: Callable[[str | bytes], bool] | None) -> None:
         """Hand each whole text message to ``push`` as it is parsed, instead of queueing it for
