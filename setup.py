@@ -6,4 +6,4 @@ pure Python with identical results (see ``collector/speedups.py``).
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("collector._speedups", ["collector/_speedups.c"], optional=True)])
+setup(ext_modules=[Extension("collector._speedups", ["collector/_speedups.c", "collector/_crc.c"], optional=True)])

@@ -14,6 +14,9 @@
  *       collector.book._load_side: validate a snapshot side, then sort it into aligned price and
  *       size lists (ascending, size 0 dropped, the last of a repeated price kept).
  *
+ *   level_crc(...) -> int | None
+ *       collector.crc._level_crc: the CRC32 of a book's best levels' texts (in _crc.c).
+ *
  *   Router(key, data_at, fallback, on_error, *, per_conn=False)
  *       collector.fastpath.PyRouter: reads a frame's routing key, decodes it with the route's
  *       msgspec decoder and builds events (or calls the book synchroniser) from the route's
@@ -1809,11 +1812,17 @@ load_side(PyObject *module, PyObject *levels_obj)
     return out;
 }
 
+/* In _crc.c. */
+PyObject *collector_level_crc(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef methods[] = {
     {"load_side", (PyCFunction)load_side, METH_O,
      "load_side(levels) -> (prices, sizes) ascending, size 0 dropped, last of a repeated price; None if invalid."},
     {"apply_delta", (PyCFunction)(void (*)(void))apply_delta, METH_FASTCALL,
      "apply_delta(bid_prices, bid_sizes, bids, ask_prices, ask_sizes, asks) -> 0 applied, 1 invalid, 2 crossed."},
+    {"level_crc", (PyCFunction)(void (*)(void))collector_level_crc, METH_FASTCALL,
+     "level_crc(bid_prices, bid_sizes, ask_prices, ask_sizes, depth, bid_texts, ask_texts, flags, separator) -> "
+     "CRC32 of the best levels' texts, None if one has no text."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1845,7 +1854,7 @@ PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    PyObject *names = Py_BuildValue("[sss]", "Router", "apply_delta", "load_side");
+    PyObject *names = Py_BuildValue("[ssss]", "Router", "apply_delta", "level_crc", "load_side");
     int added = names != NULL ? PyModule_AddObjectRef(m, "__all__", names) : -1;
     Py_XDECREF(names);
     if (added < 0) {

@@ -4,7 +4,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Router", "apply_delta", "load_side"]
+__all__ = ["Router", "apply_delta", "level_crc", "load_side"]
 
 def load_side(levels: Any, /) -> tuple[list[float], list[float]] | None: ...
 def apply_delta(
@@ -16,6 +16,18 @@ def apply_delta(
     asks: Any,
     /,
 ) -> int: ...
+def level_crc(
+    bid_prices: array[float],
+    bid_sizes: array[float],
+    ask_prices: array[float],
+    ask_sizes: array[float],
+    depth: int,
+    bid_texts: dict[Any, str],
+    ask_texts: dict[Any, str],
+    flags: int,
+    separator: str,
+    /,
+) -> int | None: ...
 
 class Router:
     def __init__(

@@ -6,7 +6,8 @@ compare). The C code knows no exchange and makes no book transition: each functi
 what a named Python function does, faster: applying a validated delta to the two sides
 of a book (:func:`delta_applier`, twin of ``collector.book._apply_delta``) and routing
 frames to events by the recipes adapters declare (:func:`router_type`, twin of
-``collector.fastpath.PyRouter``).
+``collector.fastpath.PyRouter``) and the CRC32 of a book's level texts (:func:`level_crc`,
+twin of ``collector.crc._level_crc``).
 
 Set ``COLLECTOR_NO_SPEEDUPS=1`` in the environment to run pure Python, or use
 :func:`disabled` around the construction of books (tests and benchmarks do). The choice
@@ -26,7 +27,7 @@ try:
 except ImportError:  # not compiled on this machine: pure Python it is
     _speedups = None  # type: ignore[assignment]
 
-__all__ = ["available", "delta_applier", "disabled", "enabled", "router_type", "side_loader"]
+__all__ = ["available", "delta_applier", "disabled", "enabled", "level_crc", "router_type", "side_loader"]
 
 _enabled = _speedups is not None and os.environ.get("COLLECTOR_NO_SPEEDUPS", "") in ("", "0")
 
@@ -63,6 +64,11 @@ def side_loader() -> Callable[[Any], tuple[list[float], list[float]] | None] | N
 def delta_applier() -> ApplyDelta | None:
     """The C ``apply_delta``, or ``None`` to use the Python one."""
     return _speedups.apply_delta if _enabled else None
+
+
+def level_crc() -> Callable[..., int | None] | None:
+    """The C ``level_crc`` (twin of ``collector.crc._level_crc``), or ``None`` to use the Python one."""
+    return _speedups.level_crc if _enabled else None
 
 
 def router_type() -> type[Any] | None:

@@ -14,7 +14,7 @@ from collector.book import BookState
 from collector.errors import UsageError
 from collector.exchanges import EXCHANGES, ConnectionPlan, Subscription
 from collector.exchanges.bitfinex import BitfinexAdapter
-from collector.exchanges.bitfinex.checksum import book_checksum, checksum_text, js_number, signed_crc32
+from collector.exchanges.bitfinex.checksum import BookChecksum, book_checksum, checksum_text, js_number, signed_crc32
 from collector.exchanges.bitfinex.instruments import split_pair
 from collector.models import (
     Book,
@@ -337,6 +337,7 @@ def test_checksum_message_verifies_the_book(sequenced: BitfinexAdapter) -> None:
     expected = signed_crc32("7254.7:3.3:7254.8:-0.5:7254.6:1.2:7254.9:-2:7254.5:0.25:7255:-0.0000082")
     book = sequenced.book("BTC/USD")
     assert book is not None and book_checksum("BTC/USD", book) == expected
+    assert BookChecksum()("BTC/USD", book) == expected
     assert sequenced.parse("c", f'[17082,"cs",{expected},2]', T) == []
     assert sequenced.books.stats["checksum_ok"] == 1
     out = sequenced.parse("c", f'[17082,"cs",{expected + 1},3]', T)

@@ -315,17 +315,15 @@ def test_checksum_uses_the_original_strings_and_25_levels() -> None:
     book.load(bids, asks, 1)
     pairs = [f"{p}:{s}" for p, s in bid_texts[:25]]
     joined = ":".join([pairs[0], "101.0000:2", pairs[1], "102.0000:2", pairs[2], "103.0000:2", *pairs[3:]])
-    top = book.top(25)
-    assert texts.checksum(top.bids, top.asks) == crc(joined)
-    assert texts.checksum(top.bids, top.asks) != crc(joined.replace("100.0000", "100.0"))
+    assert texts.checksum(book) == crc(joined)
+    assert texts.checksum(book) != crc(joined.replace("100.0000", "100.0"))
     # A delta removes the best bid and adds an ask: the 26th bid moves into the window.
     delta_bids, delta_asks = [("100.0000", "0")], [("100.5000", "0.25")]
     texts.apply(delta_bids, [(100.0, 0.0)], delta_asks, [(100.5, 0.25)])
     book.apply([(100.0, 0.0)], [(100.5, 0.25)])
-    top = book.top(25)
     window = [pairs[1], "100.5000:0.25", pairs[2], "101.0000:2", pairs[3], "102.0000:2", pairs[4], "103.0000:2"]
     moved = ":".join([*window, *pairs[5:], "75.0000:1.50"])
-    assert texts.checksum(top.bids, top.asks) == crc(moved)
+    assert texts.checksum(book) == crc(moved)
     # The removed level's text is dropped when the texts are pruned to the book's levels.
     assert len(texts) == 34
     texts.prune(book.bids(), book.asks())

@@ -56,7 +56,7 @@ from .channels import (
     ConnState,
     request,
 )
-from .checksum import book_checksum
+from .checksum import BookChecksum
 from .instruments import LISTINGS, Listing
 from .schemas import Event
 from .session import SessionEvents
@@ -115,7 +115,7 @@ class BitfinexAdapter(SessionEvents):
         self.listing = Listing(self.id)
 
     def _make_books(self, book_top: int | None) -> BookSync:
-        return BookSync(self.id, UNSEQUENCED, self._resubscribe, top_n=book_top, checksum=book_checksum)
+        return BookSync(self.id, UNSEQUENCED, self._resubscribe, top_n=book_top, checksum=BookChecksum())
 
     @classmethod
     def match_key(cls, url: str) -> tuple[str, str, str]:

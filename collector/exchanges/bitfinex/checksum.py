@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from itertools import zip_longest
 
 from ...book import OrderBook
+from ...crc import INTERLEAVED, LevelChecksum, signed
 from ...models import Level
 
-__all__ = ["CHECKSUM_DEPTH", "book_checksum", "checksum_text", "js_number", "signed_crc32"]
+__all__ = ["CHECKSUM_DEPTH", "BookChecksum", "book_checksum", "checksum_text", "js_number", "signed_crc32"]
 
 CHECKSUM_DEPTH = 25
 """Levels per side the checksum covers."""
@@ -87,11 +88,29 @@ def _pair_text(price: float, amount: float) -> str:
 
 def signed_crc32(text: str) -> int:
     """CRC32 of ``text`` as the signed 32-bit integer Bitfinex sends."""
-    crc = zlib.crc32(text.encode())
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
+    return signed(zlib.crc32(text.encode()))
 
 
 def book_checksum(symbol: str, book: OrderBook) -> int:
     """The checksum of a maintained book (a :data:`collector.book.Checksum` for ``BookSync``)."""
     top = book.top(CHECKSUM_DEPTH)
     return signed_crc32(checksum_text(top.bids, top.asks))
+
+
+class BookChecksum:
+    """:func:`book_checksum` for a :class:`~collector.book.BookSync`, in C when books are.
+
+    The level texts remembered by :func:`checksum_text` are looked up by level in C; a book
+    with a level not written yet goes through :func:`book_checksum` once, which writes it.
+    Build one per adapter, when its books are built.
+    """
+
+    __slots__ = ("_crc",)
+
+    def __init__(self) -> None:
+        # Asks are remembered under their negative amounts, as Bitfinex writes them.
+        self._crc = LevelChecksum(CHECKSUM_DEPTH, INTERLEAVED, ":", by_level=True, negate_asks=True)
+
+    def __call__(self, symbol: str, book: OrderBook) -> int:
+        crc = self._crc(book, _pairs, _pairs)
+        return book_checksum(symbol, book) if crc is None else signed(crc)

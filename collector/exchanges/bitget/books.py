@@ -17,7 +17,7 @@ from ...actions import SendFrame
 from ...book import BookSync, OrderBook
 from ..base import Output
 from . import parse as p
-from .checksum import DEPTH, LevelTexts, signed
+from .checksum import LevelTexts, signed
 from .schemas import Arg, BookData, Push
 
 __all__ = ["BookFeed"]
@@ -103,8 +103,7 @@ class BookFeed:
             return 0  # only asked for books whose stream has a checksum, which keep texts
         if len(texts) > 2 * len(book) + 512:
             texts.prune(book.bids(), book.asks())  # removed levels' texts pile up; drop them now and then
-        top = book.top(DEPTH)
-        return texts.checksum(top.bids, top.asks)
+        return texts.checksum(book)
 
     def resubscribe(self, symbol: str) -> list[SendFrame]:
         """The book's "snapshot request": unsubscribe and subscribe its channel again.

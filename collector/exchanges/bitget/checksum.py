@@ -17,11 +17,12 @@ looks the book's best 25 prices of each side up in it.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import TypeAlias
 
+from ...book import OrderBook
+from ...crc import INTERLEAVED, LevelChecksum, signed, texts_crc
 from ...models import Level
 
 __all__ = ["DEPTH", "LevelTexts", "Texts", "checksum", "signed"]
@@ -33,23 +34,10 @@ DEPTH = 25
 """Levels per side the checksum covers."""
 
 
-def signed(value: int) -> int:
-    """A CRC32 as the signed 32-bit integer Bitget sends (an unsigned spelling is folded in)."""
-    value &= 0xFFFFFFFF
-    return value - 0x100000000 if value & 0x80000000 else value
-
-
 def checksum(bids: Sequence[str], asks: Sequence[str]) -> int:
     """The checksum of ``"price:size"`` level texts, each side best first (only the first 25 count)."""
-    bids = bids[:DEPTH]
-    asks = asks[:DEPTH]
-    n = min(len(bids), len(asks))
-    parts: list[str] = [""] * (2 * n)
-    parts[0::2] = bids[:n]
-    parts[1::2] = asks[:n]
     # One side ran out: "the missing depth data will be ignored", the other side goes on.
-    parts += bids[n:] or asks[n:]
-    return signed(zlib.crc32(":".join(parts).encode()))
+    return signed(texts_crc(bids[:DEPTH], asks[:DEPTH], INTERLEAVED))
 
 
 class LevelTexts:
@@ -63,11 +51,12 @@ class LevelTexts:
     the leftovers now and then.
     """
 
-    __slots__ = ("asks", "bids")
+    __slots__ = ("_crc", "asks", "bids")
 
     def __init__(self) -> None:
         self.bids: dict[float, str] = {}
         self.asks: dict[float, str] = {}
+        self._crc = LevelChecksum(DEPTH, INTERLEAVED, ":")
 
     def load(self, bid_texts: Texts, bids: Sequence[Level], ask_texts: Texts, asks: Sequence[Level]) -> None:
         """Replace both sides with a snapshot's levels."""
@@ -81,18 +70,18 @@ class LevelTexts:
         if asks:
             self.asks.update(zip(map(_price, asks), map(":".join, ask_texts), strict=True))
 
-    def checksum(self, bids: Sequence[Level], asks: Sequence[Level]) -> int:
-        """The checksum of a book whose best levels are ``bids``/``asks`` (best first, floats).
+    def checksum(self, book: OrderBook) -> int:
+        """The checksum of ``book`` (the book these texts are kept beside), signed as Bitget sends it.
 
         A level missing from the texts (it never should be) is written from its floats,
         which makes the checksum fail and the book resync rather than raise.
         """
-        try:
-            bid_texts = list(map(self.bids.__getitem__, map(_price, bids[:DEPTH])))
-            ask_texts = list(map(self.asks.__getitem__, map(_price, asks[:DEPTH])))
-        except KeyError:
-            bid_texts = [self.bids.get(p) or f"{p!r}:{s!r}" for p, s in bids[:DEPTH]]
-            ask_texts = [self.asks.get(p) or f"{p!r}:{s!r}" for p, s in asks[:DEPTH]]
+        crc = self._crc(book, self.bids, self.asks)
+        if crc is not None:
+            return signed(crc)
+        top = book.top(DEPTH)
+        bid_texts = [self.bids.get(p) or f"{p!r}:{s!r}" for p, s in top.bids]
+        ask_texts = [self.asks.get(p) or f"{p!r}:{s!r}" for p, s in top.asks]
         return checksum(bid_texts, ask_texts)
 
     def __len__(self) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ...book import OrderBook
+from ...crc import ASKS_THEN_BIDS, LevelChecksum
 from ...symbols import Instrument, unified_symbol
 from .schemas import AssetPairsResponse
 
@@ -99,7 +100,7 @@ class Digits:
     slowly, so most of them were printed before.
     """
 
-    __slots__ = ("_levels", "_price_scale", "_prices", "_size_scale", "price_decimals", "size_decimals")
+    __slots__ = ("_crc", "_levels", "_price_scale", "_prices", "_size_scale", "price_decimals", "size_decimals")
 
     def __init__(self, price_decimals: int, size_decimals: int) -> None:
         self.price_decimals = price_decimals
@@ -108,9 +109,14 @@ class Digits:
         self._size_scale = 10.0**size_decimals
         self._levels: dict[tuple[float, float], str] = {}  # (price, size) -> price digits + size digits
         self._prices: dict[float, str] = {}
+        self._crc = LevelChecksum(10, ASKS_THEN_BIDS, "", by_level=True)
 
     def checksum(self, book: OrderBook) -> int:
         """CRC32 (unsigned) of the book's top 10 asks (ascending) and bids (descending)."""
+        crc = self._crc(book, self._levels, self._levels)
+        if crc is not None:
+            return crc
+        # A level not printed yet: print the top levels (and remember them).
         top = book.top(10)
         # Runs after every update of every book: a level printed before is one lookup
         # (never "": a book holds no level of size 0, and no price is 0).

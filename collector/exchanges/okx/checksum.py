@@ -13,10 +13,10 @@ snapshot carried a non-zero checksum, and only of those, so live books of today 
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 
 from ...book import OrderBook
+from ...crc import INTERLEAVED, LevelChecksum, signed, texts_crc
 from .schemas import Level, LevelText
 
 __all__ = ["DEPTH", "BookTexts", "checksum"]
@@ -29,15 +29,8 @@ _MISMATCH = 1 << 40  # never equal to a signed 32-bit checksum
 
 def checksum(bids: Sequence[str], asks: Sequence[str]) -> int:
     """The signed CRC32 of ``"px:sz"`` entries of the best levels, best first, interleaved bid/ask."""
-    bids, asks = bids[:DEPTH], asks[:DEPTH]
-    common = min(len(bids), len(asks))
     # bid1:ask1:bid2:ask2 ... then the longer side's remaining levels.
-    parts = [""] * (2 * common)
-    parts[0::2] = bids[:common]
-    parts[1::2] = asks[:common]
-    parts += bids[common:] or asks[common:]
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
+    return signed(texts_crc(bids[:DEPTH], asks[:DEPTH], INTERLEAVED))
 
 
 class BookTexts:
@@ -50,6 +43,7 @@ class BookTexts:
 
     def __init__(self) -> None:
         self._books: dict[str, tuple[dict[float, str], dict[float, str]]] = {}
+        self._crc = LevelChecksum(DEPTH, INTERLEAVED, ":")
 
     def tracked(self, symbol: str) -> bool:
         """Whether ``symbol``'s level strings are kept (its snapshot carried a checksum)."""
@@ -97,16 +91,8 @@ class BookTexts:
         yields a value no checksum equals, so the book is rebuilt rather than trusted.
         """
         texts = self._books.get(symbol)
-        if texts is None:
-            return _MISMATCH
-        top = book.top(DEPTH)
-        bid_texts, ask_texts = texts
-        try:
-            bids = [bid_texts[price] for price, _ in top.bids]
-            asks = [ask_texts[price] for price, _ in top.asks]
-        except KeyError:
-            return _MISMATCH
-        return checksum(bids, asks)
+        crc = self._crc(book, *texts) if texts is not None else None
+        return _MISMATCH if crc is None else signed(crc)
 
 
 def _apply(side: dict[float, str], levels: Sequence[Level], texts: Sequence[LevelText]) -> None:

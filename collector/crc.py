@@ -1,0 +1,148 @@
+"""CRC32 book checksums over level texts: the part every checksummed exchange shares.
+
+OKX, Bitget, Kraken and Bitfinex each verify a maintained book by a CRC32 of its best
+levels written as text. What differs is data: how many levels, which texts (the strings
+received, or the floats printed the exchange's way), in which order (bid/ask interleaved,
+or asks then bids), joined by what. An adapter keeps the text of each level it holds in a
+dict per side and describes the rest with a :class:`LevelChecksum`; calling it with a book
+and the two dicts gives the CRC, or ``None`` when a level of the book has no text (the
+adapter then prints the missing ones, or reports a mismatch).
+
+The work runs in C when the module is compiled (``collector._speedups.level_crc``, the
+same result; the tests compare both), so a checksum costs a dict lookup per level, not a
+Python loop over the book.
+"""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import speedups
+from .book import OrderBook
+
+__all__ = ["ASKS_THEN_BIDS", "INTERLEAVED", "LevelChecksum", "signed", "texts_crc"]
+
+INTERLEAVED = "interleaved"
+"""``bid1 ask1 bid2 ask2 ...``, then the longer side's remaining levels (OKX, Bitget, Bitfinex)."""
+ASKS_THEN_BIDS = "asks_then_bids"
+"""The asks best first, then the bids best first (Kraken)."""
+
+# The flags of collector._speedups.level_crc.
+_INTERLEAVE, _BY_LEVEL, _NEGATE_ASKS = 1, 2, 4
+
+LevelCrc = Callable[
+    ["array[float]", "array[float]", "array[float]", "array[float]", int, Any, Any, int, str], "int | None"
+]
+
+
+def signed(crc: int) -> int:
+    """A CRC32 as the signed 32-bit integer OKX, Bitget and Bitfinex send."""
+    crc &= 0xFFFFFFFF
+    return crc - 0x100000000 if crc & 0x80000000 else crc
+
+
+def texts_crc(bids: Sequence[str], asks: Sequence[str], order: str, separator: str = ":") -> int:
+    """The unsigned CRC32 of levels' texts, each side best first, joined in ``order`` by ``separator``.
+
+    Give the sides already cut to the exchange's depth.
+    """
+    if order == INTERLEAVED:
+        common = min(len(bids), len(asks))
+        parts = [text for pair in zip(bids[:common], asks[:common], strict=True) for text in pair]
+        parts += bids[common:] or asks[common:]
+    else:
+        parts = [*asks, *bids]
+    return zlib.crc32(separator.join(parts).encode())
+
+
+class LevelChecksum:
+    """How one exchange writes a book for its CRC32.
+
+    - ``depth``: levels per side.
+    - ``order``: :data:`INTERLEAVED` or :data:`ASKS_THEN_BIDS`.
+    - ``separator``: between two levels' texts (``":"``; Kraken: ``""``).
+    - ``by_level``: texts are keyed by ``(price, size)`` rather than by price (texts printed
+      from the floats, memoised per level).
+    - ``negate_asks``: with ``by_level``, ask texts are keyed by ``(price, -size)`` (Bitfinex
+      writes ask amounts negative).
+
+    Build it when the adapter is built: it takes the C implementation if books built now do
+    (:func:`collector.speedups.disabled` turns both off).
+    """
+
+    __slots__ = ("_crc", "_flags", "depth", "separator")
+
+    def __init__(
+        self,
+        depth: int,
+        order: str,
+        separator: str = ":",
+        *,
+        by_level: bool = False,
+        negate_asks: bool = False,
+    ) -> None:
+        if order not in (INTERLEAVED, ASKS_THEN_BIDS):
+            raise ValueError(f"order must be {INTERLEAVED!r} or {ASKS_THEN_BIDS!r}, not {order!r}")
+        if negate_asks and not by_level:
+            raise ValueError("negate_asks needs by_level: ask texts keyed by price carry no size")
+        self.depth = depth
+        self.separator = separator
+        self._flags = (
+            (_INTERLEAVE if order == INTERLEAVED else 0)
+            | (_BY_LEVEL if by_level else 0)
+            | (_NEGATE_ASKS if negate_asks else 0)
+        )
+        self._crc: LevelCrc = speedups.level_crc() or _level_crc
+
+    def __call__(self, book: OrderBook, bid_texts: Mapping[Any, str], ask_texts: Mapping[Any, str]) -> int | None:
+        """The unsigned CRC32 of ``book``'s best levels' texts, or ``None`` if one has no text.
+
+        ``bid_texts``/``ask_texts`` are dicts by price (or by level, see the class).
+        """
+        return self._crc(
+            book._bid_prices,
+            book._bid_sizes,
+            book._ask_prices,
+            book._ask_sizes,
+            self.depth,
+            bid_texts,
+            ask_texts,
+            self._flags,
+            self.separator,
+        )
+
+
+def _level_crc(
+    bid_prices: array[float],
+    bid_sizes: array[float],
+    ask_prices: array[float],
+    ask_sizes: array[float],
+    depth: int,
+    bid_texts: Mapping[Any, str],
+    ask_texts: Mapping[Any, str],
+    flags: int,
+    separator: str,
+) -> int | None:
+    """The specification of ``collector._speedups.level_crc`` (sides ascending: best bid last)."""
+    if len(bid_prices) != len(bid_sizes) or len(ask_prices) != len(ask_sizes):
+        raise ValueError("level_crc: prices and sizes differ in length")
+    by_level = flags & _BY_LEVEL
+    ask_sign = -1.0 if flags & _NEGATE_ASKS else 1.0
+    nb = min(max(depth, 0), len(bid_prices))
+    na = min(max(depth, 0), len(ask_prices))
+    bids: list[str] = []
+    for i in range(1, nb + 1):
+        text = bid_texts.get((bid_prices[-i], bid_sizes[-i]) if by_level else bid_prices[-i])
+        if text is None:
+            return None
+        bids.append(text)
+    asks: list[str] = []
+    for i in range(na):
+        text = ask_texts.get((ask_prices[i], ask_sign * ask_sizes[i]) if by_level else ask_prices[i])
+        if text is None:
+            return None
+        asks.append(text)
+    return texts_crc(bids, asks, INTERLEAVED if flags & _INTERLEAVE else ASKS_THEN_BIDS, separator)
