@@ -12,7 +12,7 @@
  *
  *   load_side(levels) -> (prices, sizes) | None
  *       collector.book._load_side: validate a snapshot side, then sort it into aligned price and
- *       size lists (ascending, size 0 dropped, the last of a repeated price kept).
+ *       size array('d') (ascending, size 0 dropped, the last of a repeated price kept).
  *
  *   level_crc(...) -> int | None
  *       collector.crc._level_crc: the CRC32 of a book's best levels' texts (in _crc.c).
@@ -1742,10 +1742,8 @@ static PyTypeObject RouterType = {
 
 /* load_side(levels) -> (prices, sizes) | None: collector.book._load_side. */
 typedef struct {
-    double price;
+    double price, size;
     Py_ssize_t order; /* position in the input: a repeated price keeps the last */
-    PyObject *price_obj;
-    PyObject *size_obj;
 } SideLevel;
 
 static int
@@ -1757,6 +1755,21 @@ compare_levels(const void *a, const void *b)
     if (x->price > y->price)
         return 1;
     return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+static PyObject *ARRAY;  /* array.array */
+static PyObject *DOUBLE; /* "d" */
+
+/* An array('d') of the `n` doubles at `values` (one copy, not a conversion per element). */
+static PyObject *
+doubles_array(const double *values, Py_ssize_t n)
+{
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)values, n * (Py_ssize_t)sizeof(double));
+    if (bytes == NULL)
+        return NULL;
+    PyObject *out = PyObject_CallFunctionObjArgs(ARRAY, DOUBLE, bytes, NULL);
+    Py_DECREF(bytes);
+    return out;
 }
 
 static PyObject *
@@ -1775,40 +1788,40 @@ load_side(PyObject *module, PyObject *levels_obj)
     Py_ssize_t n = PySequence_Fast_GET_SIZE(levels);
     PyObject **items = PySequence_Fast_ITEMS(levels);
     SideLevel *buf = PyMem_Malloc(sizeof(SideLevel) * (size_t)(n ? n : 1));
-    if (buf == NULL) {
+    double *prices = PyMem_Malloc(2 * sizeof(double) * (size_t)(n ? n : 1));
+    if (buf == NULL || prices == NULL) {
+        PyMem_Free(buf);
+        PyMem_Free(prices);
         Py_DECREF(levels);
         return PyErr_NoMemory();
     }
+    double *sizes = prices + n;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *price = NULL, *size = NULL;
         level_of(items[i], &price, &size); /* checked by valid_side */
         as_double(price, &buf[i].price);
+        as_double(size, &buf[i].size);
         buf[i].order = i;
-        buf[i].price_obj = price;
-        buf[i].size_obj = size;
     }
+    Py_DECREF(levels);
     qsort(buf, (size_t)n, sizeof(SideLevel), compare_levels);
-    PyObject *prices = PyList_New(0), *sizes = PyList_New(0);
-    for (Py_ssize_t i = 0; prices != NULL && sizes != NULL && i < n; i++) {
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
         if (i + 1 < n && buf[i + 1].price == buf[i].price)
             continue; /* the last of a repeated price wins */
-        double size;
-        as_double(buf[i].size_obj, &size);
-        if (size == 0.0)
+        if (buf[i].size == 0.0)
             continue;
-        if (PyList_Append(prices, buf[i].price_obj) < 0 || PyList_Append(sizes, buf[i].size_obj) < 0)
-            Py_CLEAR(prices);
+        prices[kept] = buf[i].price;
+        sizes[kept] = buf[i].size;
+        kept++;
     }
     PyMem_Free(buf);
-    Py_DECREF(levels);
-    if (prices == NULL || sizes == NULL) {
-        Py_XDECREF(prices);
-        Py_XDECREF(sizes);
-        return NULL;
-    }
-    PyObject *out = PyTuple_Pack(2, prices, sizes);
-    Py_DECREF(prices);
-    Py_DECREF(sizes);
+    PyObject *price_array = doubles_array(prices, kept);
+    PyObject *size_array = price_array != NULL ? doubles_array(sizes, kept) : NULL;
+    PyMem_Free(prices);
+    PyObject *out = size_array != NULL ? PyTuple_Pack(2, price_array, size_array) : NULL;
+    Py_XDECREF(price_array);
+    Py_XDECREF(size_array);
     return out;
 }
 
@@ -1817,7 +1830,7 @@ PyObject *collector_level_crc(PyObject *module, PyObject *const *args, Py_ssize_
 
 static PyMethodDef methods[] = {
     {"load_side", (PyCFunction)load_side, METH_O,
-     "load_side(levels) -> (prices, sizes) ascending, size 0 dropped, last of a repeated price; None if invalid."},
+     "load_side(levels) -> (prices, sizes) array('d') ascending, size 0 dropped, last of a repeated price; None if invalid."},
     {"apply_delta", (PyCFunction)(void (*)(void))apply_delta, METH_FASTCALL,
      "apply_delta(bid_prices, bid_sizes, bids, ask_prices, ask_sizes, asks) -> 0 applied, 1 invalid, 2 crossed."},
     {"level_crc", (PyCFunction)(void (*)(void))collector_level_crc, METH_FASTCALL,
@@ -1838,14 +1851,13 @@ PyInit__speedups(void)
     THOUSAND = PyFloat_FromDouble(1000.0);
     PyObject *array = PyImport_ImportModule("array");
     if (array != NULL) {
-        PyObject *type = PyObject_GetAttrString(array, "array");
+        ARRAY = PyObject_GetAttrString(array, "array");
         Py_DECREF(array);
-        if (type != NULL) {
-            APPEND = PyObject_GetAttrString(type, "append");
-            Py_DECREF(type);
-        }
+        if (ARRAY != NULL)
+            APPEND = PyObject_GetAttrString(ARRAY, "append");
     }
-    if (THOUSAND == NULL || APPEND == NULL)
+    DOUBLE = PyUnicode_InternFromString("d");
+    if (THOUSAND == NULL || APPEND == NULL || DOUBLE == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

@@ -6,7 +6,7 @@ from typing import Any
 
 __all__ = ["Router", "apply_delta", "level_crc", "load_side"]
 
-def load_side(levels: Any, /) -> tuple[list[float], list[float]] | None: ...
+def load_side(levels: Any, /) -> tuple[array[float], array[float]] | None: ...
 def apply_delta(
     bid_prices: array[float],
     bid_sizes: array[float],

@@ -55,7 +55,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from . import speedups
 from .models import UNSET, Book, BookTop, Level, Resync
@@ -79,6 +79,9 @@ __all__ = [
     "Snapshots",
     "valid_levels",
 ]
+
+Side: TypeAlias = "tuple[array[float], array[float]]"
+"""One side of a book as aligned (prices, sizes) arrays, prices ascending."""
 
 _INF = float("inf")
 
@@ -258,10 +261,10 @@ class OrderBook:
         self.sequence = sequence
         self.synced = True
 
-    def _replace(self, bids: tuple[list[float], list[float]], asks: tuple[list[float], list[float]]) -> None:
-        """Take sorted ``(prices, sizes)`` lists as the two sides."""
-        self._bid_prices, self._bid_sizes = array("d", bids[0]), array("d", bids[1])
-        self._ask_prices, self._ask_sizes = array("d", asks[0]), array("d", asks[1])
+    def _replace(self, bids: Side, asks: Side) -> None:
+        """Take sorted ``(prices, sizes)`` arrays, built for this book, as the two sides."""
+        self._bid_prices, self._bid_sizes = bids
+        self._ask_prices, self._ask_sizes = asks
 
     def apply(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Apply a delta of absolute sizes; size 0 removes the level."""
@@ -336,8 +339,8 @@ class OrderBook:
         )
 
 
-def _sorted_side(levels: Iterable[Level]) -> tuple[list[float], list[float]]:
-    """Snapshot levels as aligned (prices, sizes) lists, ascending, size 0 dropped."""
+def _sorted_side(levels: Iterable[Level]) -> Side:
+    """Snapshot levels as aligned (prices, sizes) arrays, ascending, size 0 dropped."""
     # Built with C-level loops (dict, sorted, map): a snapshot can carry 5000 levels a side.
     by_price = dict(levels)  # a repeated price: the last one wins
     prices = sorted(by_price)
@@ -346,11 +349,11 @@ def _sorted_side(levels: Iterable[Level]) -> tuple[list[float], list[float]]:
         kept = [(p, s) for p, s in zip(prices, sizes, strict=True) if s]
         prices = [p for p, _ in kept]
         sizes = [s for _, s in kept]
-    return prices, sizes
+    return array("d", prices), array("d", sizes)
 
 
-def _load_side(levels: Iterable[Level]) -> tuple[list[float], list[float]] | None:
-    """Snapshot levels as aligned (prices, sizes) lists, ascending, size 0 dropped, a repeated
+def _load_side(levels: Iterable[Level]) -> Side | None:
+    """Snapshot levels as aligned (prices, sizes) arrays, ascending, size 0 dropped, a repeated
     price keeping its last size; ``None`` when a level is impossible (see :func:`valid_levels`)."""
     if not valid_levels(levels):
         return None

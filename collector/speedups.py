@@ -56,7 +56,7 @@ def disabled() -> Iterator[None]:
         _enabled = before
 
 
-def side_loader() -> Callable[[Any], tuple[list[float], list[float]] | None] | None:
+def side_loader() -> Callable[[Any], tuple[array[float], array[float]] | None] | None:
     """The C ``load_side`` (twin of ``collector.book._load_side``), or ``None`` to use the Python one."""
     return _speedups.load_side if _enabled else None
 

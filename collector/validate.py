@@ -23,18 +23,6 @@ __all__ = ["invalid"]
 _INF = float("inf")
 
 
-def _price(value: float | None) -> bool:
-    return value is None or 0.0 < value < _INF
-
-
-def _size(value: float | None) -> bool:
-    return value is None or 0.0 <= value < _INF
-
-
-def _finite(value: float | None) -> bool:
-    return value is None or -_INF < value < _INF
-
-
 def _trade(e: Trade) -> str | None:
     if not (0.0 < e.price < _INF and 0.0 <= e.amount < _INF):
         return f"trade price {e.price!r} amount {e.amount!r}"
@@ -42,19 +30,22 @@ def _trade(e: Trade) -> str | None:
 
 
 def _ticker(e: Ticker) -> str | None:
+    # Runs on every ticker of the slow paths: the checks are written out, not called per field.
+    bid, ask, last, o, h, lo = e.bid, e.ask, e.last, e.open, e.high, e.low
+    bsz, asz, vol, qvol = e.bid_size, e.ask_size, e.volume, e.quote_volume
     if not (
-        _price(e.bid)
-        and _price(e.ask)
-        and _price(e.last)
-        and _size(e.bid_size)
-        and _size(e.ask_size)
-        and _price(e.open)
-        and _price(e.high)
-        and _price(e.low)
-        and _size(e.volume)
-        and _size(e.quote_volume)
+        (bid is None or 0.0 < bid < _INF)
+        and (ask is None or 0.0 < ask < _INF)
+        and (last is None or 0.0 < last < _INF)
+        and (bsz is None or 0.0 <= bsz < _INF)
+        and (asz is None or 0.0 <= asz < _INF)
+        and (o is None or 0.0 < o < _INF)
+        and (h is None or 0.0 < h < _INF)
+        and (lo is None or 0.0 < lo < _INF)
+        and (vol is None or 0.0 <= vol < _INF)
+        and (qvol is None or 0.0 <= qvol < _INF)
     ):
-        return f"ticker bid {e.bid!r}/{e.bid_size!r} ask {e.ask!r}/{e.ask_size!r} last {e.last!r} ..."
+        return f"ticker bid {bid!r}/{bsz!r} ask {ask!r}/{asz!r} last {last!r} ..."
     return None
 
 
@@ -72,17 +63,20 @@ def _candle(e: Candle) -> str | None:
 
 
 def _derivative(e: DerivativeTicker) -> str | None:
+    mark, index, last = e.mark_price, e.index_price, e.last_price
+    rate, predicted, next_time = e.funding_rate, e.predicted_funding_rate, e.next_funding_time
+    oi, oi_value = e.open_interest, e.open_interest_value
     if not (
-        _price(e.mark_price)
-        and _price(e.index_price)
-        and _price(e.last_price)
-        and _finite(e.funding_rate)
-        and _finite(e.predicted_funding_rate)
-        and _finite(e.next_funding_time)
-        and _size(e.open_interest)
-        and _size(e.open_interest_value)
+        (mark is None or 0.0 < mark < _INF)
+        and (index is None or 0.0 < index < _INF)
+        and (last is None or 0.0 < last < _INF)
+        and (rate is None or -_INF < rate < _INF)
+        and (predicted is None or -_INF < predicted < _INF)
+        and (next_time is None or -_INF < next_time < _INF)
+        and (oi is None or 0.0 <= oi < _INF)
+        and (oi_value is None or 0.0 <= oi_value < _INF)
     ):
-        return f"derivative ticker mark {e.mark_price!r} index {e.index_price!r} funding {e.funding_rate!r} ..."
+        return f"derivative ticker mark {mark!r} index {index!r} funding {rate!r} ..."
     return None
 
 
@@ -93,7 +87,13 @@ def _liquidation(e: Liquidation) -> str | None:
 
 
 def _premium(e: Premium) -> str | None:
-    if not (0.0 < e.krw_price < _INF and 0.0 < e.usd_price < _INF and 0.0 < e.fx < _INF and _finite(e.premium)):
+    premium = e.premium
+    if not (
+        0.0 < e.krw_price < _INF
+        and 0.0 < e.usd_price < _INF
+        and 0.0 < e.fx < _INF
+        and (premium is None or -_INF < premium < _INF)
+    ):
         return f"premium krw {e.krw_price!r} usd {e.usd_price!r} fx {e.fx!r} premium {e.premium!r}"
     return None
 

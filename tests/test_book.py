@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import tracemalloc
+from array import array
 from typing import Any
 
 import pytest
 
 from collector import speedups
-from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, BookSync, OrderBook, _apply_delta
+from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, BookSync, OrderBook, _apply_delta, _load_side
 from collector.models import Book, Resync
 
 # Every test here runs with the C accelerators and in pure Python, to the same values.
@@ -261,6 +262,23 @@ def test_c_and_python_apply_give_the_same_book_and_verdicts() -> None:
         if verdicts[0] == 2:  # crossed: start again from a sound book, as the synchroniser would
             for book in books:
                 book.load([(10.0, 1.0)], [(90.0, 1.0)], 0)
+
+
+@pytest.mark.skipif(not speedups.available(), reason="collector._speedups is not compiled here")
+def test_c_and_python_load_the_same_snapshot_sides() -> None:
+    """The C ``load_side`` is the twin of ``book._load_side``: the same sorted arrays, or ``None`` for both."""
+    rng = random.Random(5)
+    c_load = pytest.importorskip("collector._speedups").load_side
+    values = [0.0, 0.0, 1.0, 2.5, 3, -1.0, float("nan"), float("inf"), 7.25]
+    rejected = 0
+    for _ in range(3000):
+        side = [(float(rng.randint(1, 30)), rng.choice(values)) for _ in range(rng.randint(0, 40))]
+        got, want = c_load(side), _load_side(side)
+        assert got == want
+        assert got is None or (got[0].typecode, got[1].typecode) == ("d", "d")
+        rejected += got is None
+    assert 0 < rejected < 3000
+    assert c_load([]) == _load_side([]) == (array("d"), array("d"))
 
 
 def test_a_level_costs_at_most_24_bytes() -> None:
