@@ -6,18 +6,18 @@
  *   level_crc(bid_prices, bid_sizes, ask_prices, ask_sizes, depth, bid_texts, ask_texts,
  *             flags, separator) -> int | None
  *       The best `depth` levels of each side of a book held as aligned array('d') sorted by
- *       price ascending (best bid last, best ask first), each looked up in its side's dict of
- *       texts (by price, or by (price, size) with BY_LEVEL; asks by (price, -size) with
- *       NEGATE_ASKS), joined with `separator` bid/ask interleaved (INTERLEAVE) or asks then
- *       bids, and the unsigned zlib CRC32 of the UTF-8 of that string. None when a level has
- *       no text.
+ *       price ascending (best bid last, best ask first), each looked up by price in its side's
+ *       dict of texts (with SIZED the dict holds (size, text) and a text written for another
+ *       size is no text; asks compare -size with NEGATE_ASKS), joined with `separator` bid/ask
+ *       interleaved (INTERLEAVE) or asks then bids, and the unsigned zlib CRC32 of the UTF-8
+ *       of that string. None when a level has no text.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
 
 #define CRC_INTERLEAVE 1
-#define CRC_BY_LEVEL 2
+#define CRC_SIZED 2
 #define CRC_NEGATE_ASKS 4
 #define CRC_STACK 64 /* levels per side held without a heap allocation */
 
@@ -56,15 +56,31 @@ view_close(View *d)
 
 /* The text of one level (a new reference to a str), NULL with no exception when there is none. */
 static PyObject *
-text_of(PyObject *texts, double price, double size, int by_level)
+text_of(PyObject *texts, double price, double size, int sized)
 {
-    PyObject *key = by_level ? Py_BuildValue("(dd)", price, size) : PyFloat_FromDouble(price);
+    PyObject *key = PyFloat_FromDouble(price);
     if (key == NULL)
         return NULL;
     PyObject *text = PyDict_GetItemWithError(texts, key);
     Py_DECREF(key);
     if (text == NULL)
         return NULL;
+    if (sized) {
+        /* (size, text): the text of this price written for the size it had then. */
+        if (!PyTuple_CheckExact(text) || PyTuple_GET_SIZE(text) != 2) {
+            PyErr_SetString(PyExc_TypeError, "level_crc: sized level texts must be (size, text) pairs");
+            return NULL;
+        }
+        double written;
+        PyObject *at = PyTuple_GET_ITEM(text, 0);
+        if (PyFloat_CheckExact(at))
+            written = PyFloat_AS_DOUBLE(at);
+        else if ((written = PyFloat_AsDouble(at)) == -1.0 && PyErr_Occurred())
+            return NULL;
+        if (written != size)
+            return NULL;
+        text = PyTuple_GET_ITEM(text, 1);
+    }
     if (!PyUnicode_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "level_crc: level texts must be str");
         return NULL;
@@ -77,11 +93,11 @@ text_of(PyObject *texts, double price, double size, int by_level)
  * Returns the number found; fewer than `n` means a level has no text (or an error is set). */
 static Py_ssize_t
 side_texts(PyObject **out, const View *prices, const View *sizes, Py_ssize_t n, Py_ssize_t start, Py_ssize_t step,
-           PyObject *texts, int by_level, double sign)
+           PyObject *texts, int sized, double sign)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_ssize_t at = start + i * step;
-        out[i] = text_of(texts, prices->v[at], sign * sizes->v[at], by_level);
+        out[i] = text_of(texts, prices->v[at], sign * sizes->v[at], sized);
         if (out[i] == NULL)
             return i;
     }
@@ -242,11 +258,11 @@ collector_level_crc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         asks = bids + nb;
     }
-    int by_level = (flags & CRC_BY_LEVEL) != 0;
+    int sized = (flags & CRC_SIZED) != 0;
     /* Best bid is the last element, best ask the first. */
-    got_b = side_texts(bids, &v[0], &v[1], nb, v[0].n - 1, -1, bid_texts, by_level, 1.0);
+    got_b = side_texts(bids, &v[0], &v[1], nb, v[0].n - 1, -1, bid_texts, sized, 1.0);
     if (got_b == nb)
-        got_a = side_texts(asks, &v[2], &v[3], na, 0, 1, ask_texts, by_level, (flags & CRC_NEGATE_ASKS) ? -1.0 : 1.0);
+        got_a = side_texts(asks, &v[2], &v[3], na, 0, 1, ask_texts, sized, (flags & CRC_NEGATE_ASKS) ? -1.0 : 1.0);
     if (PyErr_Occurred())
         goto done;
     if (got_b < nb || got_a < na) {

@@ -4,9 +4,9 @@ OKX, Bitget, Kraken and Bitfinex each verify a maintained book by a CRC32 of its
 levels written as text. What differs is data: how many levels, which texts (the strings
 received, or the floats printed the exchange's way), in which order (bid/ask interleaved,
 or asks then bids), joined by what. An adapter keeps the text of each level it holds in a
-dict per side and describes the rest with a :class:`LevelChecksum`; calling it with a book
-and the two dicts gives the CRC, or ``None`` when a level of the book has no text (the
-adapter then prints the missing ones, or reports a mismatch).
+dict per side, by price, and describes the rest with a :class:`LevelChecksum`; calling it
+with a book and the two dicts gives the CRC, or ``None`` when a level of the book has no
+text (the adapter then writes the missing ones, or reports a mismatch).
 
 The work runs in C when the module is compiled (``collector._speedups.level_crc``, the
 same result; the tests compare both), so a checksum costs a dict lookup per level, not a
@@ -31,7 +31,7 @@ ASKS_THEN_BIDS = "asks_then_bids"
 """The asks best first, then the bids best first (Kraken)."""
 
 # The flags of collector._speedups.level_crc.
-_INTERLEAVE, _BY_LEVEL, _NEGATE_ASKS = 1, 2, 4
+_INTERLEAVE, _SIZED, _NEGATE_ASKS = 1, 2, 4
 
 LevelCrc = Callable[
     ["array[float]", "array[float]", "array[float]", "array[float]", int, Any, Any, int, str], "int | None"
@@ -64,10 +64,11 @@ class LevelChecksum:
     - ``depth``: levels per side.
     - ``order``: :data:`INTERLEAVED` or :data:`ASKS_THEN_BIDS`.
     - ``separator``: between two levels' texts (``":"``; Kraken: ``""``).
-    - ``by_level``: texts are keyed by ``(price, size)`` rather than by price (texts printed
-      from the floats, memoised per level).
-    - ``negate_asks``: with ``by_level``, ask texts are keyed by ``(price, -size)`` (Bitfinex
-      writes ask amounts negative).
+    - ``sized``: the dicts hold ``(size, text)`` by price, and a text written for another
+      size than the book's is no text (texts the adapter writes from the floats and keeps
+      while the level is unchanged; Kraken, Bitfinex).
+    - ``negate_asks``: with ``sized``, an ask's text is the one written for ``-size``
+      (Bitfinex writes ask amounts negative).
 
     Build it when the adapter is built: it takes the C implementation if books built now do
     (:func:`collector.speedups.disabled` turns both off).
@@ -81,26 +82,26 @@ class LevelChecksum:
         order: str,
         separator: str = ":",
         *,
-        by_level: bool = False,
+        sized: bool = False,
         negate_asks: bool = False,
     ) -> None:
         if order not in (INTERLEAVED, ASKS_THEN_BIDS):
             raise ValueError(f"order must be {INTERLEAVED!r} or {ASKS_THEN_BIDS!r}, not {order!r}")
-        if negate_asks and not by_level:
-            raise ValueError("negate_asks needs by_level: ask texts keyed by price carry no size")
+        if negate_asks and not sized:
+            raise ValueError("negate_asks needs sized: plain texts carry no size")
         self.depth = depth
         self.separator = separator
         self._flags = (
             (_INTERLEAVE if order == INTERLEAVED else 0)
-            | (_BY_LEVEL if by_level else 0)
+            | (_SIZED if sized else 0)
             | (_NEGATE_ASKS if negate_asks else 0)
         )
         self._crc: LevelCrc = speedups.level_crc() or _level_crc
 
-    def __call__(self, book: OrderBook, bid_texts: Mapping[Any, str], ask_texts: Mapping[Any, str]) -> int | None:
+    def __call__(self, book: OrderBook, bid_texts: Mapping[float, Any], ask_texts: Mapping[float, Any]) -> int | None:
         """The unsigned CRC32 of ``book``'s best levels' texts, or ``None`` if one has no text.
 
-        ``bid_texts``/``ask_texts`` are dicts by price (or by level, see the class).
+        ``bid_texts``/``ask_texts`` are dicts by price of texts (or of ``(size, text)``, see the class).
         """
         return self._crc(
             book._bid_prices,
@@ -121,28 +122,40 @@ def _level_crc(
     ask_prices: array[float],
     ask_sizes: array[float],
     depth: int,
-    bid_texts: Mapping[Any, str],
-    ask_texts: Mapping[Any, str],
+    bid_texts: Mapping[float, Any],
+    ask_texts: Mapping[float, Any],
     flags: int,
     separator: str,
 ) -> int | None:
     """The specification of ``collector._speedups.level_crc`` (sides ascending: best bid last)."""
     if len(bid_prices) != len(bid_sizes) or len(ask_prices) != len(ask_sizes):
         raise ValueError("level_crc: prices and sizes differ in length")
-    by_level = flags & _BY_LEVEL
+    sized = flags & _SIZED
     ask_sign = -1.0 if flags & _NEGATE_ASKS else 1.0
     nb = min(max(depth, 0), len(bid_prices))
     na = min(max(depth, 0), len(ask_prices))
+    # Best bid last, best ask first; the first level without a text ends the search.
     bids: list[str] = []
     for i in range(1, nb + 1):
-        text = bid_texts.get((bid_prices[-i], bid_sizes[-i]) if by_level else bid_prices[-i])
+        text = _text_of(bid_texts, bid_prices[-i], bid_sizes[-i], sized)
         if text is None:
             return None
         bids.append(text)
     asks: list[str] = []
     for i in range(na):
-        text = ask_texts.get((ask_prices[i], ask_sign * ask_sizes[i]) if by_level else ask_prices[i])
+        text = _text_of(ask_texts, ask_prices[i], ask_sign * ask_sizes[i], sized)
         if text is None:
             return None
         asks.append(text)
     return texts_crc(bids, asks, INTERLEAVED if flags & _INTERLEAVE else ASKS_THEN_BIDS, separator)
+
+
+def _text_of(texts: Mapping[float, Any], price: float, size: float, sized: int) -> str | None:
+    text = texts.get(price)
+    if sized and text is not None:
+        if type(text) is not tuple or len(text) != 2:
+            raise TypeError("level_crc: sized level texts must be (size, text) pairs")
+        text = text[1] if text[0] == size else None
+    if text is not None and not isinstance(text, str):
+        raise TypeError("level_crc: level texts must be str")
+    return text

@@ -30,21 +30,25 @@ def test_interleaved_texts_then_the_longer_side() -> None:
     assert texts_crc(["100.0:1", "99.00:2", "98:3"], ["101:5"], INTERLEAVED) == crc(book, bids, asks)
 
 
-def test_asks_then_bids_without_separator_keyed_by_level() -> None:
-    """Kraken's layout: the asks best first, then the bids best first, texts by (price, size)."""
+def test_asks_then_bids_without_separator_sized() -> None:
+    """Kraken's layout: the asks best first, then the bids best first; a text written for another size is none."""
     book = _book([(10.0, 1.0), (9.0, 2.0)], [(11.0, 3.0), (12.0, 4.0)])
-    texts = {(10.0, 1.0): "b1", (9.0, 2.0): "b2", (11.0, 3.0): "a1", (12.0, 4.0): "a2"}
-    crc = LevelChecksum(10, ASKS_THEN_BIDS, "", by_level=True)
+    texts = {10.0: (1.0, "b1"), 9.0: (2.0, "b2"), 11.0: (3.0, "a1"), 12.0: (4.0, "a2")}
+    crc = LevelChecksum(10, ASKS_THEN_BIDS, "", sized=True)
     assert crc(book, texts, texts) == zlib.crc32(b"a1a2b1b2")
+    texts[9.0] = (2.5, "b2 when it was 2.5")
+    assert crc(book, texts, texts) is None
+    with pytest.raises(TypeError, match="pairs"):
+        crc(book, {10.0: "b1"}, texts)
 
 
-def test_ask_texts_keyed_by_negative_size() -> None:
-    """Bitfinex writes ask amounts negative: with negate_asks the asks are found under (price, -size)."""
+def test_ask_texts_written_for_negative_sizes() -> None:
+    """Bitfinex writes ask amounts negative: with negate_asks an ask's text is the one for -size."""
     book = _book([(10.0, 1.0)], [(11.0, 3.0)])
-    texts = {(10.0, 1.0): "10:1", (11.0, -3.0): "11:-3"}
-    crc = LevelChecksum(25, INTERLEAVED, ":", by_level=True, negate_asks=True)
+    texts = {10.0: (1.0, "10:1"), 11.0: (-3.0, "11:-3")}
+    crc = LevelChecksum(25, INTERLEAVED, ":", sized=True, negate_asks=True)
     assert crc(book, texts, texts) == zlib.crc32(b"10:1:11:-3")
-    assert LevelChecksum(25, INTERLEAVED, ":", by_level=True)(book, texts, texts) is None
+    assert LevelChecksum(25, INTERLEAVED, ":", sized=True)(book, texts, texts) is None
 
 
 def test_a_level_without_text_gives_none() -> None:
@@ -92,14 +96,17 @@ def test_c_and_python_give_the_same_crc_on_random_books() -> None:
         book = _book(bids, asks)
         top = book.depth()
         by_price = ({p: f"{p}:{s}" for p, s in top.bids}, {p: f"{p}:{s}" for p, s in top.asks})
-        by_level = {(p, s): f"{p}{s}" for p, s in top.bids} | {(p, -s): f"{p}-{s}" for p, s in top.asks}
+        sized = {p: (s, f"{p}{s}") for p, s in top.bids} | {p: (-s, f"{p}-{s}") for p, s in top.asks}
+        if top.asks and rng.random() < 0.2:
+            price = rng.choice(top.asks)[0]
+            sized[price] = (sized[price][0] + 1.0, "stale")
         if top.bids and rng.random() < 0.2:
             del by_price[0][rng.choice(top.bids)[0]]
         for flags, separator, texts in (
             (1, ":", by_price),
             (0, "", by_price),
-            (7, ":", (by_level, by_level)),
-            (2, "--", (by_level, by_level)),
+            (7, ":", (sized, sized)),
+            (2, "--", (sized, sized)),
         ):
             depth = rng.choice([0, 1, 10, 25, 70, 200])
             args = (

@@ -100,17 +100,28 @@ def book_checksum(symbol: str, book: OrderBook) -> int:
 class BookChecksum:
     """:func:`book_checksum` for a :class:`~collector.book.BookSync`, in C when books are.
 
-    The level texts remembered by :func:`checksum_text` are looked up by level in C; a book
-    with a level not written yet goes through :func:`book_checksum` once, which writes it.
-    Build one per adapter, when its books are built.
+    Each book's level texts are kept by price with the amount they were written for (asks
+    negative, as on the wire) and looked up in C (:class:`collector.crc.LevelChecksum`); a
+    level not written yet, or since changed, is written here and kept. Build one per
+    adapter, when its books are built.
     """
 
-    __slots__ = ("_crc",)
+    __slots__ = ("_crc", "_texts")
 
     def __init__(self) -> None:
-        # Asks are remembered under their negative amounts, as Bitfinex writes them.
-        self._crc = LevelChecksum(CHECKSUM_DEPTH, INTERLEAVED, ":", by_level=True, negate_asks=True)
+        self._crc = LevelChecksum(CHECKSUM_DEPTH, INTERLEAVED, ":", sized=True, negate_asks=True)
+        self._texts: dict[str, dict[float, tuple[float, str]]] = {}
 
     def __call__(self, symbol: str, book: OrderBook) -> int:
-        crc = self._crc(book, _pairs, _pairs)
-        return book_checksum(symbol, book) if crc is None else signed(crc)
+        texts = self._texts.get(symbol)
+        if texts is None or len(texts) >= _MEMO_LIMIT:
+            texts = self._texts[symbol] = {}
+        crc = self._crc(book, texts, texts)
+        if crc is not None:
+            return signed(crc)
+        top = book.top(CHECKSUM_DEPTH)
+        for price, size in top.bids:
+            texts[price] = (size, _pair_text(price, size))
+        for price, size in top.asks:
+            texts[price] = (-size, _pair_text(price, -size))
+        return book_checksum(symbol, book)

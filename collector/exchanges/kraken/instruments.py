@@ -96,8 +96,9 @@ class Digits:
 
     The book keeps floats, so each value is printed with the pair's precision
     (``"%.{decimals}f"``), which gives back the wire text including its trailing zeros
-    (``0.00100000`` -> ``100000``). Printed levels are memoised: the top levels change
-    slowly, so most of them were printed before.
+    (``0.00100000`` -> ``100000``). Printed levels are kept by price with the size they were
+    printed for: the top levels change slowly, so most of them were printed before, and the
+    checksum looks them up in C (:class:`collector.crc.LevelChecksum`).
     """
 
     __slots__ = ("_crc", "_levels", "_price_scale", "_prices", "_size_scale", "price_decimals", "size_decimals")
@@ -107,26 +108,26 @@ class Digits:
         self.size_decimals = size_decimals
         self._price_scale = 10.0**price_decimals
         self._size_scale = 10.0**size_decimals
-        self._levels: dict[tuple[float, float], str] = {}  # (price, size) -> price digits + size digits
+        self._levels: dict[float, tuple[float, str]] = {}  # price -> (size, price digits + size digits)
         self._prices: dict[float, str] = {}
-        self._crc = LevelChecksum(10, ASKS_THEN_BIDS, "", by_level=True)
+        self._crc = LevelChecksum(10, ASKS_THEN_BIDS, "", sized=True)
 
     def checksum(self, book: OrderBook) -> int:
         """CRC32 (unsigned) of the book's top 10 asks (ascending) and bids (descending)."""
+        # Runs after every update of every book: every level printed before is found in C.
         crc = self._crc(book, self._levels, self._levels)
         if crc is not None:
             return crc
-        # A level not printed yet: print the top levels (and remember them).
         top = book.top(10)
-        # Runs after every update of every book: a level printed before is one lookup
-        # (never "": a book holds no level of size 0, and no price is 0).
-        printed = self._levels.get
-        texts = [printed(level) or self._level(level) for level in top.asks]
-        texts += [printed(level) or self._level(level) for level in top.bids]
+        texts = [self._level(level) for level in top.asks]
+        texts += [self._level(level) for level in top.bids]
         return zlib.crc32("".join(texts).encode())
 
     def _level(self, level: tuple[float, float]) -> str:
         price, size = level
+        known = self._levels.get(price)
+        if known is not None and known[0] == size:
+            return known[1]
         if len(self._levels) >= _MEMO:
             self._levels.clear()
         text = self._prices.get(price)
@@ -135,7 +136,7 @@ class Digits:
                 self._prices.clear()
             text = self._prices[price] = _printed(price, self._price_scale, self.price_decimals)
         text += _printed(size, self._size_scale, self.size_decimals)
-        self._levels[level] = text
+        self._levels[price] = (size, text)
         return text
 
 
