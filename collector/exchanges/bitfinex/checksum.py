@@ -117,11 +117,12 @@ class BookChecksum:
         if texts is None or len(texts) >= _MEMO_LIMIT:
             texts = self._texts[symbol] = {}
         crc = self._crc(book, texts, texts)
-        if crc is not None:
-            return signed(crc)
-        top = book.top(CHECKSUM_DEPTH)
-        for price, size in top.bids:
-            texts[price] = (size, _pair_text(price, size))
-        for price, size in top.asks:
-            texts[price] = (-size, _pair_text(price, -size))
-        return book_checksum(symbol, book)
+        if crc is None:
+            top = book.top(CHECKSUM_DEPTH)
+            for price, size in top.bids:
+                texts[price] = (size, _pair_text(price, size))
+            for price, size in top.asks:
+                texts[price] = (-size, _pair_text(price, -size))
+            crc = self._crc(book, texts, texts)
+            assert crc is not None, "every level of the checksum's depth was just written"
+        return signed(crc)
