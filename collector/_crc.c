@@ -138,7 +138,8 @@ full:
     return -1;
 }
 
-static Py_ssize_t
+/* Adds the UTF-8 lengths of `n` texts to `total`; -1 with an exception set on failure. */
+static int
 joined_length(PyObject **texts, Py_ssize_t n, Py_ssize_t *total)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
