@@ -16,6 +16,8 @@
  *
  *   level_crc(...) -> int | None
  *       collector.crc._level_crc: the CRC32 of a book's best levels' texts (in _crc.c).
+ *   parse_iso(text) -> float | None
+ *       collector.fastpath.parse_iso: an ISO 8601 UTC time as epoch seconds, as the router reads it.
  *
  *   Router(key, data_at, fallback, on_error, *, per_conn=False)
  *       collector.fastpath.PyRouter: reads a frame's routing key, decodes it with the route's
@@ -1825,6 +1827,25 @@ load_side(PyObject *module, PyObject *levels_obj)
     return out;
 }
 
+/* parse_iso(text) -> float | None: collector.fastpath.parse_iso, as the router reads times. */
+static PyObject *
+parse_iso(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text))
+        Py_RETURN_NONE;
+    Py_ssize_t n;
+    const char *t = PyUnicode_AsUTF8AndSize(text, &n);
+    if (t == NULL) {
+        /* A lone surrogate has no UTF-8: not a time either. */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    double seconds = iso_seconds(t, n);
+    if (isnan(seconds))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(seconds);
+}
+
 /* In _crc.c. */
 PyObject *collector_level_crc(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
@@ -1836,6 +1857,8 @@ static PyMethodDef methods[] = {
     {"level_crc", (PyCFunction)(void (*)(void))collector_level_crc, METH_FASTCALL,
      "level_crc(bid_prices, bid_sizes, ask_prices, ask_sizes, depth, bid_texts, ask_texts, flags, separator) -> "
      "CRC32 of the best levels' texts, None if one has no text."},
+    {"parse_iso", (PyCFunction)parse_iso, METH_O,
+     "parse_iso(text) -> seconds of YYYY-MM-DDTHH:MM:SS[.fraction][Z|+00:00] (UTC), None for anything else."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1866,7 +1889,7 @@ PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    PyObject *names = Py_BuildValue("[ssss]", "Router", "apply_delta", "level_crc", "load_side");
+    PyObject *names = Py_BuildValue("[sssss]", "Router", "apply_delta", "level_crc", "load_side", "parse_iso");
     int added = names != NULL ? PyModule_AddObjectRef(m, "__all__", names) : -1;
     Py_XDECREF(names);
     if (added < 0) {

@@ -4,9 +4,10 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Router", "apply_delta", "level_crc", "load_side"]
+__all__ = ["Router", "apply_delta", "level_crc", "load_side", "parse_iso"]
 
 def load_side(levels: Any, /) -> tuple[array[float], array[float]] | None: ...
+def parse_iso(text: Any, /) -> float | None: ...
 def apply_delta(
     bid_prices: array[float],
     bid_sizes: array[float],

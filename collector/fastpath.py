@@ -60,6 +60,7 @@ __all__ = [
     "const",
     "emit",
     "guard",
+    "iso_reader",
     "iso_seconds",
     "levels",
     "micros",
@@ -663,6 +664,12 @@ def _field(entry: Any, name: str | int) -> Any:
 
 
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def iso_reader() -> Callable[[Any], float | None]:
+    """:func:`parse_iso` in C when the C module is on, else itself: the same values (the tests
+    compare them). Adapters that read ISO times on their own path take it once, at import."""
+    return speedups.iso_parser() or parse_iso
 
 
 def parse_iso(text: Any) -> float | None:

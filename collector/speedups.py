@@ -71,6 +71,11 @@ def level_crc() -> Callable[..., int | None] | None:
     return _speedups.level_crc if _enabled else None
 
 
+def iso_parser() -> Callable[[Any], float | None] | None:
+    """The C ``parse_iso`` (twin of ``collector.fastpath.parse_iso``), or ``None`` to use the Python one."""
+    return _speedups.parse_iso if _enabled else None
+
+
 def router_type() -> type[Any] | None:
     """The C ``Router`` (see :mod:`collector.fastpath`), or ``None`` to use the Python one."""
     return _speedups.Router if _enabled else None

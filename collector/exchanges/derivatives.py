@@ -10,6 +10,8 @@ only when a field changed — one event per change, never one per frame.
 
 from __future__ import annotations
 
+from msgspec.structs import astuple
+
 from ..models import DerivativeTicker
 from ..validate import invalid
 
@@ -26,6 +28,10 @@ FIELDS = (
     "last_price",
 )
 """The merged fields of a derivative ticker, in the event's order."""
+_FIRST = DerivativeTicker.__struct_fields__.index(FIELDS[0])
+_COUNT = len(FIELDS)
+_INDEX = {name: i for i, name in enumerate(FIELDS)}
+assert DerivativeTicker.__struct_fields__[_FIRST:] == FIELDS
 
 
 class DerivativeTickers:
@@ -43,18 +49,26 @@ class DerivativeTickers:
         Returns the new ticker when any field changed, else ``None``. Unknown field names
         raise ``TypeError`` (a bug in the adapter, not in the frame).
         """
+        # Runs for every derivative frame of every symbol: the merge works on the previous
+        # event's values as one tuple, by position, not a dict of names.
         previous = self._last.get(symbol)
-        values = {name: getattr(previous, name) if previous is not None else None for name in FIELDS}
-        changed = previous is None
+        values: list[float | None]
+        if previous is None:
+            values = [None] * _COUNT
+            changed = True
+        else:
+            values = list(astuple(previous)[_FIRST:])
+            changed = False
         for name, value in fields.items():
-            if name not in values:
+            i = _INDEX.get(name)
+            if i is None:
                 raise TypeError(f"derivative ticker has no field {name!r}")
-            if value is not None and value != values[name]:
-                values[name] = value
+            if value is not None and value != values[i]:
+                values[i] = value
                 changed = True
-        if not changed or all(v is None for v in values.values()):
+        if not changed or values.count(None) == _COUNT:
             return None
-        event = DerivativeTicker(self.exchange, symbol, timestamp, received, **values)
+        event = DerivativeTicker(self.exchange, symbol, timestamp, received, *values)
         if invalid(event) is None:
             # An impossible value is reported by the adapter boundary and never becomes the
             # state later updates merge into.

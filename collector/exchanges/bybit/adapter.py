@@ -39,15 +39,14 @@ from ...validate import invalid
 from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
 from .instruments import CATEGORIES, INFO_PATH, decode_instruments
-from .schemas import Envelope, Kline, OrderbookData, PublicTrade, Push, TickerData
-from .tickers import Bbo, TickerParsers
+from .schemas import Envelope, Kline, OrderbookData, PublicTrade, Push
+from .tickers import Bbo, TickerParsers, Values
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
 
 _envelope = msgspec.json.Decoder(Envelope)
 _trades = msgspec.json.Decoder(Push[list[PublicTrade]], strict=False)
 _orderbook = msgspec.json.Decoder(Push[OrderbookData], strict=False)
-_ticker = msgspec.json.Decoder(Push[TickerData], strict=False)
 _klines = msgspec.json.Decoder(Push[list[Kline]], strict=False)
 _PREFIX = '{"topic":"'
 
@@ -132,7 +131,7 @@ class BybitAdapter(TickerParsers):
         self._by_symbol: dict[str, tuple[str, str]] = {}  # unified symbol -> (category, native)
         self._categories: dict[str, str] = {}  # connection id -> category
         self._book_topics: dict[str, tuple[str, str]] = {}  # unified symbol -> (conn, orderbook topic)
-        self._tickers: dict[str, TickerData] = {}  # merged ticker per unified symbol
+        self._tickers: dict[str, Values] = {}  # merged ticker per unified symbol (TickerData fields as floats)
         self._bbo: dict[str, Bbo] = {}  # spot best bid/offer per unified symbol
         self._conn_tickers: dict[str, set[str]] = {}  # conn -> symbols with ticker state on it
         self._derivatives = DerivativeTickers(self.id)

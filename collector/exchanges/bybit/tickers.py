@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 
 import msgspec
+from msgspec.structs import astuple
 
 from ...models import DerivativeTicker, Liquidation, Side, Ticker
 from ..base import Adapter, Output
 from ..derivatives import DerivativeTickers
 from .schemas import LiquidationData, OrderbookData, Push, TickerData
 
-__all__ = ["TickerParsers"]
+__all__ = ["TickerParsers", "Values"]
 
 _ticker = msgspec.json.Decoder(Push[TickerData], strict=False)
 _liquidations = msgspec.json.Decoder(Push[list[LiquidationData]], strict=False)
@@ -35,8 +36,17 @@ Bbo = tuple[int, float | None, float | None, float | None, float | None]
 # "When you receive a Buy update, this means that a long position has been liquidated":
 # the liquidation order of a long sells.
 _LIQUIDATION_SIDE: dict[str, Side] = {"Buy": "sell", "Sell": "buy"}
-# Ticker fields that may be negative; every other value is a price, size or time.
-_SIGNED = frozenset({"fundingRate"})
+# A merged ticker: TickerData's fields by position, as floats (None: no value).
+Values = list[float | None]
+_FIELDS = TickerData.__struct_fields__
+_LAST, _OPEN, _HIGH, _LOW, _VOLUME, _TURNOVER = (
+    _FIELDS.index(n) for n in ("lastPrice", "prevPrice24h", "highPrice24h", "lowPrice24h", "volume24h", "turnover24h")
+)
+_BID, _BID_SIZE, _ASK, _ASK_SIZE = (_FIELDS.index(n) for n in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"))
+_MARK, _INDEX, _NEXT_FUNDING = (_FIELDS.index(n) for n in ("markPrice", "indexPrice", "nextFundingTime"))
+_INTEREST, _INTEREST_VALUE = _FIELDS.index("openInterest"), _FIELDS.index("openInterestValue")
+# The one ticker field that may be negative; every other value is a price, size or time.
+_FUNDING = _FIELDS.index("fundingRate")
 
 
 class TickerParsers(Adapter):
@@ -48,7 +58,7 @@ class TickerParsers(Adapter):
     empty in replay, where every event a frame carries is emitted).
     """
 
-    _tickers: dict[str, TickerData]
+    _tickers: dict[str, Values]
     _bbo: dict[str, Bbo]
     _conn_tickers: dict[str, set[str]]
     _derivatives: DerivativeTickers
@@ -62,12 +72,6 @@ class TickerParsers(Adapter):
         self, conn: str, category: str, symbol: str, param: str, frame: str | bytes, received: float, out: Output
     ) -> None:
         env = _ticker.decode(frame)
-        data = env.data
-        bad = _unreadable(data)
-        if bad is not None:
-            # Check before merging: a bad value merged into the cache would break every later delta.
-            out.append(self.error(conn, "malformed", f"{env.topic}: {bad}", received, symbol, frame=frame))
-            return
         if env.type == "delta":
             cached = self._tickers.get(symbol)
             if cached is None:
@@ -75,73 +79,78 @@ class TickerParsers(Adapter):
                 # snapshot there is nothing to merge into; the next snapshot restarts it.
                 self.control("ticker_delta_before_snapshot")
                 return
-            _merge(cached, data)
+            values = cached.copy()
         else:
-            cached = self._tickers[symbol] = data
+            values = [None] * len(_FIELDS)
             self._conn_tickers.setdefault(conn, set()).add(symbol)
+        bad = _read(env.data, values)
+        if bad is not None:
+            # Checked before it is kept: a bad value merged into the cache would break every later delta.
+            out.append(self.error(conn, "malformed", f"{env.topic}: {bad}", received, symbol, frame=frame))
+            return
+        self._tickers[symbol] = values
         if self._wanted(symbol, "ticker"):
-            out.append(self._ticker_event(category, symbol, cached, env.ts, received))
+            out.append(self._ticker_event(category, symbol, values, env.ts, received))
         if category != "spot" and self._wanted(symbol, "funding"):
-            event = self._derivative_event(category, symbol, cached, env.ts, received)
+            event = self._derivative_event(category, symbol, values, env.ts, received)
             if event is not None:
                 out.append(event)
 
-    def _ticker_event(
-        self, category: str, symbol: str, t: TickerData | None, ts: int | None, received: float
-    ) -> Ticker:
+    def _ticker_event(self, category: str, symbol: str, v: Values | None, ts: int | None, received: float) -> Ticker:
+        # Prices of 0 (an empty book side) mean "no value" (``or None``); sizes of 0 are sizes.
         if category == "spot":
             bbo = self._bbo.get(symbol)
             bid, bid_size, ask, ask_size = bbo[1:] if bbo is not None else (None, None, None, None)
-        elif t is not None:
-            bid, bid_size = _price(t.bid1Price), _num(t.bid1Size)
-            ask, ask_size = _price(t.ask1Price), _num(t.ask1Size)
+        elif v is not None:
+            bid, bid_size, ask, ask_size = v[_BID] or None, v[_BID_SIZE], v[_ASK] or None, v[_ASK_SIZE]
         else:
             bid = bid_size = ask = ask_size = None
-        if t is None:
-            return Ticker(self.id, symbol, _seconds(ts), received, bid, bid_size, ask, ask_size)
-        volume, quote_volume = _num(t.volume24h), _num(t.turnover24h)
+        seconds = ts / 1000.0 if ts is not None else None
+        if v is None:
+            return Ticker(self.id, symbol, seconds, received, bid, bid_size, ask, ask_size)
+        volume, quote_volume = v[_VOLUME], v[_TURNOVER]
         if category == "inverse":
             # Inverse volume24h counts USD contracts and turnover24h is in the base coin.
             volume, quote_volume = quote_volume, volume
         return Ticker(
             self.id,
             symbol,
-            _seconds(ts),
+            seconds,
             received,
             bid,
             bid_size,
             ask,
             ask_size,
-            last=_price(t.lastPrice),
-            open=_price(t.prevPrice24h),
-            high=_price(t.highPrice24h),
-            low=_price(t.lowPrice24h),
-            volume=volume,
-            quote_volume=quote_volume,
+            v[_LAST] or None,
+            v[_OPEN] or None,
+            v[_HIGH] or None,
+            v[_LOW] or None,
+            volume,
+            quote_volume,
         )
 
     def _derivative_event(
-        self, category: str, symbol: str, t: TickerData, ts: int | None, received: float
+        self, category: str, symbol: str, v: Values, ts: int | None, received: float
     ) -> DerivativeTicker | None:
-        interest = _num(t.openInterest)
+        interest = v[_INTEREST]
         if category == "inverse":
             # Inverse open interest counts contracts of 1 USD face value: their value in USD.
             value = interest * self.instruments.by_symbol(symbol).contract_size if interest is not None else None
         else:
-            value = _num(t.openInterestValue)
+            value = v[_INTEREST_VALUE]
         # Dated futures send nextFundingTime "0": they have no funding.
-        next_funding = int(t.nextFundingTime) / 1000.0 if t.nextFundingTime and t.nextFundingTime != "0" else None
+        next_funding = v[_NEXT_FUNDING]
         return self._derivatives.update(
             symbol,
-            _seconds(ts),
+            ts / 1000.0 if ts is not None else None,
             received,
-            mark_price=_price(t.markPrice),
-            index_price=_price(t.indexPrice),
-            funding_rate=float(t.fundingRate) if t.fundingRate else None,
-            next_funding_time=next_funding,
+            mark_price=v[_MARK] or None,
+            index_price=v[_INDEX] or None,
+            funding_rate=v[_FUNDING],
+            next_funding_time=next_funding / 1000.0 if next_funding else None,
             open_interest=interest,
             open_interest_value=value,
-            last_price=_price(t.lastPrice),
+            last_price=v[_LAST] or None,
         )
 
     def _on_bbo(self, conn: str, symbol: str, d: OrderbookData, ts: int | None, received: float, out: Output) -> None:
@@ -172,38 +181,23 @@ class TickerParsers(Adapter):
             out.append(Liquidation(self.id, symbol, item.T / 1000.0, received, side, item.p, amount))
 
 
-def _merge(cached: TickerData, delta: TickerData) -> None:
-    """Apply a ticker delta: "a missing field means unchanged"."""
-    for name in TickerData.__struct_fields__:
-        value = getattr(delta, name)
-        if value is not None:
-            setattr(cached, name, value)
-
-
-def _num(text: str | None) -> float | None:
-    """A ticker size or volume as a float; Bybit's ``""`` means "no value"."""
-    return float(text) if text else None
-
-
-def _price(text: str | None) -> float | None:
-    """A ticker price as a float; ``""`` and ``"0"`` (an empty book side) mean "no value"."""
-    return (float(text) or None) if text else None
-
-
-def _unreadable(data: TickerData) -> str | None:
-    """The first ticker field that is not a finite decimal, non-negative unless it is a rate
-    (or ``""``), or ``None``."""
-    for name in TickerData.__struct_fields__:
-        value = getattr(data, name)
-        if value and name != "symbol":
-            try:
-                number = float(value)
-            except ValueError:
-                return f"{name} {value[:30]!r}"
-            if not math.isfinite(number) or (number < 0.0 and name not in _SIGNED):
-                return f"{name} {value[:30]!r}"
+def _read(data: TickerData, values: Values) -> str | None:
+    """Read the fields ``data`` carries into ``values`` (by position in :class:`TickerData`):
+    ``""`` ("no value") as ``None``, others as floats. Returns the first field that is not a
+    finite decimal, non-negative unless it is the funding rate, and leaves ``values`` half
+    written then (the caller keeps it only when this returns ``None``)."""
+    # A field absent from a delta is None here: "a missing field means unchanged".
+    for i, text in enumerate(astuple(data)):
+        if text is None or not i:  # 0: the symbol
+            continue
+        if not text:
+            values[i] = None
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            return f"{_FIELDS[i]} {text[:30]!r}"
+        if not math.isfinite(number) or (number < 0.0 and i != _FUNDING):
+            return f"{_FIELDS[i]} {text[:30]!r}"
+        values[i] = number
     return None
-
-
-def _seconds(ms: int | None) -> float | None:
-    return ms / 1000.0 if ms is not None else None

@@ -12,6 +12,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
+from ...fastpath import iso_reader
 from ...models import Candle, Ticker
 from .schemas import CandleData, TickerData
 
@@ -22,22 +23,20 @@ CANDLE_SECONDS = 300
 
 _WHOLE: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds
 _WHOLE_LIMIT = 4096
+_read_iso = iso_reader()
 _SCALE = (0, 100_000, 10_000, 1_000, 100, 10, 1)  # micros per unit of a 1..6-digit fraction
 
 
 def rfc3339(text: str) -> float:
     """Epoch seconds of a UTC RFC 3339 time, truncated to the microsecond as ``datetime`` does.
 
-    The whole seconds are cached per second (every frame of one second shares them), so
-    the usual time, with nine or six fractional digits and ``Z``, costs a few slices, a
-    dict lookup and an int conversion.
+    The usual time (``Z``, up to nine fractional digits) is read in C where the C module is on
+    (:func:`collector.fastpath.iso_reader`); anything else by the slower path below, which
+    raises ``ValueError`` saying what is wrong.
     """
-    size = len(text)
-    if (size == 30 or size == 27) and text[-1] == "Z" and text[19] == ".":
-        whole = _WHOLE.get(text[:19])
-        digits = text[20:-1]
-        if whole is not None and digits.isascii() and digits.isdigit():
-            return (whole * 1_000_000 + int(digits[:6])) / 1_000_000
+    seconds = _read_iso(text)
+    if seconds is not None:
+        return seconds
     return _rfc3339(text)
 
 

@@ -123,6 +123,17 @@ class Digits:
         texts += [self._level(level) for level in top.bids]
         return zlib.crc32("".join(texts).encode())
 
+    def note(self, levels: list[tuple[float, float]]) -> None:
+        """Print the levels an update sets before the book is checked.
+
+        Kraken checks the book after every update, and an update changes the size of a level
+        among the top ten more often than not: printed here, from the update itself (a level or
+        two), the check finds every text in C instead of walking the top ten in Python.
+        """
+        for level in levels:
+            if level[1] > 0.0:
+                self._level(level)
+
     def _level(self, level: tuple[float, float]) -> str:
         price, size = level
         known = self._levels.get(price)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ...fastpath import parse_iso
+from ...fastpath import iso_reader
 from ...models import Candle, Side, Ticker, Trade
 from ..base import Output
 from .schemas import V2Bars, V2Book, V2Envelope, V2Push, V2Ticker, V2Trade
@@ -29,6 +29,7 @@ _book = msgspec.json.Decoder(V2Push[list[V2Book]], strict=False)
 _trades = msgspec.json.Decoder(V2Push[list[V2Trade]], strict=False)
 _ticker = msgspec.json.Decoder(V2Push[list[V2Ticker]], strict=False)
 _ohlc = msgspec.json.Decoder(V2Bars, strict=False)
+_read_iso = iso_reader()
 
 _PREFIX = '{"channel":"'
 _SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
@@ -232,7 +233,7 @@ def rfc3339(text: str) -> float:
     """Epoch seconds of a v2 time (``2023-09-25T07:49:37.708706Z``), read as the fast path reads it
     (:func:`collector.fastpath.parse_iso`, digits past the microsecond cut off); other ISO 8601
     spellings with an offset are read too. Raises ``ValueError`` for anything else."""
-    seconds = parse_iso(text)
+    seconds = _read_iso(text)
     if seconds is not None:
         return seconds
     try:
