@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -42,7 +43,15 @@ from ...models import Trade
 from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, Poll, RestPolicy, Subscription
 from .feeds import CANDLE_FEEDS, MARKET, request, wanted
-from .instruments import DETAILS_PATH, SYMBOLS_PATH, decode_details, decode_symbols, details_native, instrument
+from .instruments import (
+    DETAILS_PATH,
+    SYMBOLS_PATH,
+    decode_details,
+    decode_symbols,
+    details_native,
+    details_of,
+    instrument,
+)
 from .l2 import L2Feed
 from .parse import Bars
 from .perpetuals import Perpetuals
@@ -174,8 +183,11 @@ class GeminiAdapter(Adapter):
 
     def load_instruments(self, request: RestRequest, body: bytes) -> None:
         """Map one details answer, or queue the details calls of a ``/v1/symbols`` listing."""
-        if details_native(request.url) is not None:
-            self.instruments.update(self.parse_instruments(request, body))
+        native = details_native(request.url)
+        if native is not None:
+            inst = instrument(self.id, decode_details(body))
+            if inst is not None:
+                self.instruments.update([inst])
             return
         base = f"{self.endpoints.rest}{DETAILS_PATH}"
         for native in decode_symbols(body):
@@ -188,11 +200,11 @@ class GeminiAdapter(Adapter):
     def match_key(cls, url: str) -> tuple[str, str, str]:
         """Details answers pair by symbol whatever their URL form (``/v1/symbols/details/btcusd``,
         or ``/v1/symbols?symbol=btcusd`` in synthetic sessions), case-insensitively."""
-        native = details_native(url)
+        parts = urlsplit(url)
+        native = details_of(parts)
         if native is None:
             return super().match_key(url)
-        host = super().match_key(url)[0]
-        return host, DETAILS_PATH.rstrip("/"), native
+        return parts.netloc, DETAILS_PATH.rstrip("/"), native
 
     # -- connections ----------------------------------------------------------------------------
 

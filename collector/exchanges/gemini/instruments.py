@@ -21,7 +21,7 @@ price tick ("tick_size: the number of decimal places in the base_currency").
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 import msgspec
 
@@ -34,6 +34,7 @@ __all__ = [
     "decode_details",
     "decode_symbols",
     "details_native",
+    "details_of",
     "instrument",
 ]
 
@@ -64,7 +65,11 @@ def details_native(url: str) -> str | None:
     Besides Gemini's ``/v1/symbols/details/btcusd``, synthetic sessions record the same
     answer as ``/v1/symbols?symbol=btcusd`` (their listings live on one path).
     """
-    parts = urlsplit(url)
+    return details_of(urlsplit(url))
+
+
+def details_of(parts: SplitResult) -> str | None:
+    """:func:`details_native` of a URL already split."""
     path = parts.path
     at = path.find(DETAILS_PATH)
     if at >= 0:
