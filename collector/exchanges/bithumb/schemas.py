@@ -57,7 +57,7 @@ class Envelope(UpbitEnvelope):
     content: Any = None  # legacy: every data message's payload
 
 
-class TradeMessage(msgspec.Struct):
+class TradeMessage(msgspec.Struct, gc=False):
     """``trade``: one fill; ``ask_bid`` is the taker side ("ASK: 매도, BID: 매수")."""
 
     code: str
@@ -70,7 +70,7 @@ class TradeMessage(msgspec.Struct):
     stream_type: str = ""
 
 
-class OrderbookUnit(msgspec.Struct):
+class OrderbookUnit(msgspec.Struct, gc=False):
     """One row of ``orderbook_units``: the i-th best ask and the i-th best bid (0 pads a short side)."""
 
     ask_price: Size
@@ -79,7 +79,7 @@ class OrderbookUnit(msgspec.Struct):
     bid_size: Size
 
 
-class Orderbook(msgspec.Struct):
+class Orderbook(msgspec.Struct, gc=False):
     """``orderbook``: a full snapshot of the top levels, best first; ``timestamp`` in ms or µs."""
 
     code: str
@@ -91,7 +91,7 @@ class Orderbook(msgspec.Struct):
     level: Finite = 1.0  # "level":1 when no grouping was asked for
 
 
-class MicrosOrderbook(msgspec.Struct):
+class MicrosOrderbook(msgspec.Struct, gc=False):
     """:class:`Orderbook` with a time in microseconds: what the fast path routes when Bithumb
     sends µs (a frame with another time declines the route and takes the adapter's own path).
     Every other field is checked as :class:`Orderbook` checks it, so both paths reject alike."""
@@ -105,7 +105,7 @@ class MicrosOrderbook(msgspec.Struct):
     level: Finite = 1.0
 
 
-class MillisOrderbook(msgspec.Struct):
+class MillisOrderbook(msgspec.Struct, gc=False):
     """An orderbook whose time is milliseconds (or absent): what the fast path routes when Bithumb sends ms."""
 
     code: str

@@ -58,14 +58,14 @@ def abbreviated(cls: type[_S], keys: dict[str, str], types: dict[str, Any] | Non
     return cast("type[_S]", msgspec.defstruct("Simple" + cls.__name__, spec, bases=(cls,), rename=keys))
 
 
-class ErrorBody(msgspec.Struct):
+class ErrorBody(msgspec.Struct, gc=False):
     """``{"error": {"name": "WRONG_FORMAT", "message": "..."}}``."""
 
     name: str = ""
     message: str = ""
 
 
-class Envelope(msgspec.Struct):
+class Envelope(msgspec.Struct, gc=False):
     """What kind of message a frame is when its first key does not say it: data
     (``type``/``ty``), ``{"status":"UP"}``, an error or a ``LIST_SUBSCRIPTIONS`` answer."""
 
@@ -77,7 +77,7 @@ class Envelope(msgspec.Struct):
     mthd: str = ""  # the same, SIMPLE
 
 
-class Trade(msgspec.Struct):
+class Trade(msgspec.Struct, gc=False):
     """``trade``: one fill. ``ask_bid`` is the taker side (``BID`` = the buyer took the ask)."""
 
     code: str  # market, QUOTE-BASE: "KRW-BTC"
@@ -90,7 +90,7 @@ class Trade(msgspec.Struct):
     stream_type: str = ""  # "SNAPSHOT" or "REALTIME"
 
 
-class Ticker(msgspec.Struct):
+class Ticker(msgspec.Struct, gc=False):
     """``ticker``: last price and statistics; no best bid/ask."""
 
     code: str
@@ -104,7 +104,7 @@ class Ticker(msgspec.Struct):
     stream_type: str = ""
 
 
-class OrderbookUnit(msgspec.Struct):
+class OrderbookUnit(msgspec.Struct, gc=False):
     """One row of ``orderbook_units``: the i-th best ask and the i-th best bid.
 
     Thin books are padded with rows of price 0, which are not levels (the adapter drops
@@ -117,7 +117,7 @@ class OrderbookUnit(msgspec.Struct):
     bid_size: Size
 
 
-class Orderbook(msgspec.Struct):
+class Orderbook(msgspec.Struct, gc=False):
     """``orderbook``: a full snapshot of the top levels (30 by default), best first.
 
     ``level`` is the price grouping unit the book was subscribed with ("호가 모아보기",
@@ -133,7 +133,7 @@ class Orderbook(msgspec.Struct):
     level: Finite = 0.0  # absent from captures made before grouping existed (2024)
 
 
-class Candle(msgspec.Struct):
+class Candle(msgspec.Struct, gc=False):
     """``candle.<unit>``: the bar starting at ``candle_date_time_utc``, as it stands.
 
     "캔들은 해당 시간대에 체결이 발생하여 직전 캔들 대비 캔들 데이터가 변경될 때에만
@@ -153,7 +153,7 @@ class Candle(msgspec.Struct):
     stream_type: str = ""
 
 
-class Market(msgspec.Struct):
+class Market(msgspec.Struct, gc=False):
     """One entry of ``GET /v1/market/all``."""
 
     market: str  # QUOTE-BASE, e.g. "KRW-BTC"
