@@ -1806,7 +1806,22 @@ load_side(PyObject *module, PyObject *levels_obj)
         buf[i].order = i;
     }
     Py_DECREF(levels);
-    qsort(buf, (size_t)n, sizeof(SideLevel), compare_levels);
+    /* Exchanges send a side best first: bids descending, asks ascending. A side strictly in
+     * either order (no repeated price) needs no sort; anything else is sorted, stably. */
+    int ascending = 1, descending = 1;
+    for (Py_ssize_t i = 1; i < n && (ascending || descending); i++) {
+        ascending &= buf[i - 1].price < buf[i].price;
+        descending &= buf[i - 1].price > buf[i].price;
+    }
+    if (descending && !ascending) {
+        for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
+            SideLevel t = buf[i];
+            buf[i] = buf[j];
+            buf[j] = t;
+        }
+    }
+    else if (!ascending)
+        qsort(buf, (size_t)n, sizeof(SideLevel), compare_levels);
     Py_ssize_t kept = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (i + 1 < n && buf[i + 1].price == buf[i].price)

@@ -273,12 +273,23 @@ def test_c_and_python_load_the_same_snapshot_sides() -> None:
     rejected = 0
     for _ in range(3000):
         side = [(float(rng.randint(1, 30)), rng.choice(values)) for _ in range(rng.randint(0, 40))]
+        order = rng.random()
+        if order < 0.3:  # best first, as exchanges send sides (repeats and all): C skips its sort
+            side.sort(reverse=order < 0.15)
         got, want = c_load(side), _load_side(side)
         assert got == want
         assert got is None or (got[0].typecode, got[1].typecode) == ("d", "d")
         rejected += got is None
     assert 0 < rejected < 3000
     assert c_load([]) == _load_side([]) == (array("d"), array("d"))
+    for n in range(1, 41):  # strictly ordered sides, bids best first and asks best first
+        asks = [(100.0 + i, 1.0 + (i % 3)) for i in range(n)]
+        for side in (asks, asks[::-1]):
+            assert (
+                c_load(side)
+                == _load_side(side)
+                == (array("d", sorted(p for p, _ in asks)), array("d", [s for _, s in asks]))
+            )
 
 
 def test_a_level_costs_at_most_24_bytes() -> None:
