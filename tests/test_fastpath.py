@@ -275,8 +275,8 @@ def test_the_c_iso_reader_is_its_specification() -> None:
             elif chars:
                 del chars[min(at, len(chars) - 1)]
         texts.append("".join(chars))
-    for text in texts:
-        assert _speedups.parse_iso(text) == parse_iso(text), text
+    for stamp in texts:
+        assert _speedups.parse_iso(stamp) == parse_iso(stamp), stamp
 
 
 def test_a_literal_prefix_and_a_nested_key_path_route_envelopes() -> None:
