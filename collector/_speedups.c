@@ -4,14 +4,14 @@
  * suite runs both and compares.
  *
  *   apply_delta(bid_prices, bid_sizes, bids, ask_prices, ask_sizes, asks) -> int
- *       collector.book._apply_delta: validate every level of both sides (finite price > 0,
+ *       collector.orderbook._apply_delta: validate every level of both sides (finite price > 0,
  *       finite size >= 0), then apply them (absolute sizes, 0 removes) to the two sides of
  *       a book, each two aligned array('d') sorted by price ascending. Returns 0 when applied,
  *       1 when a level is invalid (nothing is applied), 2 when applied and the book is now
  *       crossed (best bid >= best ask).
  *
  *   load_side(levels) -> (prices, sizes) | None
- *       collector.book._load_side: validate a snapshot side, then sort it into aligned price and
+ *       collector.orderbook._load_side: validate a snapshot side, then sort it into aligned price and
  *       size array('d') (ascending, size 0 dropped, the last of a repeated price kept).
  *
  *   level_crc(...) -> int | None
@@ -1742,7 +1742,7 @@ static PyTypeObject RouterType = {
 };
 
 
-/* load_side(levels) -> (prices, sizes) | None: collector.book._load_side. */
+/* load_side(levels) -> (prices, sizes) | None: collector.orderbook._load_side. */
 typedef struct {
     double price, size;
     Py_ssize_t order; /* position in the input: a repeated price keeps the last */

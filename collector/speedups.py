@@ -4,7 +4,7 @@
 it every path runs in pure Python with identical results (the tests run both ways and
 compare). The C code knows no exchange and makes no book transition: each function does
 what a named Python function does, faster: applying a validated delta to the two sides
-of a book (:func:`delta_applier`, twin of ``collector.book._apply_delta``) and routing
+of a book (:func:`delta_applier`, twin of ``collector.orderbook._apply_delta``) and routing
 frames to events by the recipes adapters declare (:func:`router_type`, twin of
 ``collector.fastpath.PyRouter``) and the CRC32 of a book's level texts (:func:`level_crc`,
 twin of ``collector.crc._level_crc``).
@@ -57,7 +57,7 @@ def disabled() -> Iterator[None]:
 
 
 def side_loader() -> Callable[[Any], tuple[array[float], array[float]] | None] | None:
-    """The C ``load_side`` (twin of ``collector.book._load_side``), or ``None`` to use the Python one."""
+    """The C ``load_side`` (twin of ``collector.orderbook._load_side``), or ``None`` to use the Python one."""
     return _speedups.load_side if _enabled else None
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from collector import speedups
-from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, BookSync, OrderBook, _apply_delta, _load_side
+from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, BookSync, OrderBook
 from collector.models import Book, Resync
+from collector.orderbook import _apply_delta, _load_side
 
 # Every test here runs with the C accelerators and in pure Python, to the same values.
 pytestmark = pytest.mark.usefixtures("both_paths")
