@@ -32,6 +32,9 @@ client of ``orderbook.<depth>`` holds: the best ``depth`` levels and that topic'
 
 Capture playback keys recorded pushes by ``<category>:<topic>``, the category being the
 recorded connection's path, and plays the recorded snapshots instead of making them.
+
+The market state (ticker statistics, what each book topic has published) is in
+:mod:`.sim_market`, the REST answers in :mod:`.sim_rest`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
@@ -47,19 +49,22 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol, UsageError
-from ...simulator.market import CandleState, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from ...simulator.market import InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
+from .sim_market import (
+    BOOK_DEPTHS,
+    CATEGORIES,
+    DEFAULT_DEPTH,
+    BybitMarket,
+    View,
+    category_of,
+    delivery_ms,
+    dumps,
+    sorted_levels,
+)
+from .sim_rest import instruments, orderbook, server_time
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "DEFAULT_DEPTH", "BybitMarket", "BybitWire"]
-
-CATEGORIES = ("spot", "linear", "inverse")
-"""The categories served, each on its own websocket path."""
-
-BOOK_DEPTHS = (1, 50, 200, 1000)
-"""``orderbook.<depth>`` topics Bybit offers for spot, linear and inverse."""
-
-DEFAULT_DEPTH = 200
-"""The book depth the collector's Bybit adapter subscribes by default (``true_book`` uses it)."""
 
 # Bybit kline interval -> the market model's interval. "W" and "M" exist on Bybit but the
 # model aggregates nothing longer than a day: such topics are acknowledged and stay silent.
@@ -85,142 +90,6 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 _MONTH_CODES = "FGHJKMNQUVXZ"  # futures month letters: inverse dated ids are BTCUSDH26
 _FUNDING_MS = 8 * 3_600_000
 _WEIGHT_HEADER = "X-Sim-Used-Weight"  # Bybit reports no per-IP weight on public market data
-
-
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
-def _category(spec: InstrumentSpec) -> str:
-    if spec.settle is None:
-        return "spot"
-    return "linear" if spec.settle == spec.quote else "inverse"
-
-
-def _delivery_ms(expiry: str) -> int:
-    """``YYMMDD`` -> 08:00 UTC of that day in ms, when Bybit's dated contracts deliver."""
-    return int(datetime.strptime(expiry, "%y%m%d").replace(hour=8, tzinfo=UTC).timestamp() * 1000)
-
-
-class BybitMarket(SymbolMarket):
-    """A :class:`SymbolMarket` that also keeps what Bybit's tickers and inverse klines report.
-
-    The 24 h statistics run from the start of the simulation (it stands in for "24 h
-    ago"); ``tick_direction`` is the last trade's ``PlusTick``/``MinusTick``/``Zero...``.
-    """
-
-    def __init__(self, spec: InstrumentSpec, rng: random.Random, *, inverse: bool, depth: int, start_id: int) -> None:
-        super().__init__(spec, rng, depth=depth, start_id=start_id)
-        self.inverse = inverse
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.turnover = 0.0  # quote units; base coin on inverse
-        self.tick_direction = "ZeroPlusTick"
-        self.directions: list[str] = []  # tick direction of each fill of the last step
-        # The model sums price * size per bar; an inverse bar's turnover is size / price,
-        # so it is kept here per (interval, bar start) while the bar is open.
-        self._bar_turnover: dict[tuple[str, int], float] = {}
-        self._closed: list[tuple[str, int]] = []
-        if inverse:
-            self._counter_scale = 10.0**spec.price_decimals / 10.0**spec.size_decimals
-        else:
-            self._counter_scale = 1.0 / 10.0 ** (spec.price_decimals + spec.size_decimals)
-
-    def step(self, time_ms: int) -> Update:
-        """Advance one tick (see :meth:`SymbolMarket.step`) and update the ticker statistics."""
-        for key in self._closed:
-            self._bar_turnover.pop(key, None)
-        self._closed.clear()
-        previous = self.last_price
-        update = super().step(time_ms)
-        step_turnover = 0.0
-        self.directions = []
-        for f in update.fills:
-            if f.ticks > previous:
-                self.tick_direction = "PlusTick"
-            elif f.ticks < previous:
-                self.tick_direction = "MinusTick"
-            elif self.tick_direction in ("PlusTick", "MinusTick"):
-                self.tick_direction = "Zero" + self.tick_direction
-            previous = f.ticks
-            self.directions.append(self.tick_direction)
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-            scale = self._counter_scale
-            counter = f.lots * scale / f.ticks if self.inverse else f.ticks * f.lots * scale
-            self.turnover += counter
-            step_turnover += counter
-        for candle, closed in update.candles:
-            key = (candle.interval, candle.start_ms)
-            if closed:
-                self._closed.append(key)
-            elif self.inverse:
-                self._bar_turnover[key] = self._bar_turnover.get(key, 0.0) + step_turnover
-        return update
-
-    def bar_turnover(self, candle: CandleState) -> float:
-        """Turnover of ``candle``: quote units, or the base coin for inverse contracts."""
-        if not self.inverse:
-            return candle.counter_volume
-        return self._bar_turnover.get((candle.interval, candle.start_ms), 0.0)
-
-
-@dataclass(slots=True)
-class _View:
-    """What ``orderbook.<depth>`` of one market has published: its best levels and ``u``."""
-
-    depth: int
-    u: int
-    bids: dict[int, int]
-    asks: dict[int, int]
-    market_id: int = -1  # the market's last_id when the view was last brought up to date
-    complete: bool = False  # the view held every level of the market then
-
-    def sync(self, market: SymbolMarket) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """Bring the view up to the market's best ``depth`` levels; return the changes (``u`` + 1 if any)."""
-        new_bids, new_asks = market.levels(self.depth)
-        bids = _diff(self.bids, new_bids, descending=True)
-        asks = _diff(self.asks, new_asks, descending=False)
-        self.bids = dict(new_bids)
-        self.asks = dict(new_asks)
-        return self._done(market, bids, asks)
-
-    def advance(self, market: SymbolMarket, update: Update) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """The changes one market step made to the view (cheap when the view holds the whole book)."""
-        depth = self.depth
-        if self.market_id == update.last_id:
-            return [], []
-        if not (self.complete and self.market_id == update.prev_id):
-            return self.sync(market)
-        if len(market.bids) > depth or len(market.asks) > depth:
-            return self.sync(market)
-        # The view held every level before and still does: the step's changes are the view's.
-        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
-            for tick, lots in levels:
-                if lots:
-                    side[tick] = lots
-                else:
-                    side.pop(tick, None)
-        return self._done(market, update.bids, update.asks)
-
-    def _done(
-        self, market: SymbolMarket, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
-    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        if bids or asks:
-            self.u += 1
-        self.market_id = market.last_id
-        self.complete = len(market.bids) <= self.depth and len(market.asks) <= self.depth
-        return bids, asks
-
-
-def _diff(old: dict[int, int], new: list[tuple[int, int]], *, descending: bool) -> list[tuple[int, int]]:
-    """Levels of ``new`` that differ from ``old``, and ``(tick, 0)`` for levels that left, best first."""
-    changed = [(p, q) for p, q in new if old.get(p) != q]
-    kept = {p for p, _ in new}
-    changed += [(p, 0) for p in old if p not in kept]
-    changed.sort(reverse=descending)
-    return changed
 
 
 class _Names(NamedTuple):
@@ -250,13 +119,13 @@ class BybitWire(WireFormat):
         self._seed = 0
         self._markets: dict[str, BybitMarket] = {}  # by market key
         self._names: dict[str, _Names] = {}
-        self._views: dict[tuple[str, int], _View] = {}
+        self._views: dict[tuple[str, int], View] = {}
         self._tickers: dict[str, dict[str, str]] = {}  # last published derivative ticker per market key
         self._replies = 0
         self._rest = {
-            "/v5/market/instruments-info": self._instruments,
-            "/v5/market/orderbook": self._orderbook,
-            "/v5/market/time": self._time,
+            "/v5/market/instruments-info": instruments,
+            "/v5/market/orderbook": lambda query, markets, now_ms: orderbook(query, markets, now_ms, self._view),
+            "/v5/market/time": server_time,
         }
 
     # -- instruments ----------------------------------------------------------------------------
@@ -265,7 +134,7 @@ class BybitWire(WireFormat):
         """The simulated instrument: ``BTC/USDT`` spot, ``BTC/USDT:USDT`` linear, ``BTC/USD:BTC`` inverse."""
         try:
             base, quote, settle, expiry = split_symbol(symbol)
-            delivery = _delivery_ms(expiry) if expiry else 0
+            delivery = delivery_ms(expiry) if expiry else 0
         except ValueError as exc:
             raise UnknownSymbol(f"bybit: {exc}") from None
         if settle is None:
@@ -312,14 +181,14 @@ class BybitWire(WireFormat):
         key = self.market_key(spec)
         rng = random.Random(f"{seed}:bybit:{key}")
         market = BybitMarket(
-            spec, rng, inverse=_category(spec) == "inverse", depth=depth, start_id=10**10 + rng.randrange(10**9)
+            spec, rng, inverse=category_of(spec) == "inverse", depth=depth, start_id=10**10 + rng.randrange(10**9)
         )
         self._markets[key] = market
         return market
 
     def market_key(self, spec: InstrumentSpec) -> str:
         """``linear:BTCUSDT``: native ids repeat across categories."""
-        return f"{_category(spec)}:{spec.native}"
+        return f"{category_of(spec)}:{spec.native}"
 
     # -- websocket ------------------------------------------------------------------------------
 
@@ -348,7 +217,7 @@ class BybitWire(WireFormat):
     def _subscribe_frame(self, streams: list[str], request_id: int) -> str:
         """``{"req_id":"N","op":"subscribe","args":[...]}`` for qualified or bare topics."""
         args = [s.partition(":")[2] or s for s in streams]
-        return _dumps({"req_id": str(request_id), "op": "subscribe", "args": args})
+        return dumps({"req_id": str(request_id), "op": "subscribe", "args": args})
 
     def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
         """Per category, the subscribe frames for trades, tickers, ``orderbook.200``, liquidations (derivatives)
@@ -358,7 +227,7 @@ class BybitWire(WireFormat):
             raise UsageError(f"bybit has no kline interval {interval!r}; use one of {', '.join(_KLINE_OF)}")
         topics: dict[str, list[str]] = {}
         for spec in specs:
-            category, native = _category(spec), spec.native
+            category, native = category_of(spec), spec.native
             wanted = [f"publicTrade.{native}", f"tickers.{native}", f"orderbook.{DEFAULT_DEPTH}.{native}"]
             if category == "spot":
                 wanted.append(f"orderbook.1.{native}")  # spot tickers have no bid/ask
@@ -485,14 +354,14 @@ class BybitWire(WireFormat):
         # Spot acks echo the op in ret_msg; linear/inverse leave it empty (bybit.md section 4).
         if success and route == "spot":
             ret_msg = op
-        return _dumps({"success": success, "ret_msg": ret_msg, "conn_id": self._conn_id(), "req_id": req_id, "op": op})
+        return dumps({"success": success, "ret_msg": ret_msg, "conn_id": self._conn_id(), "req_id": req_id, "op": op})
 
     def _pong(self, route: str, req_id: str) -> str:
         reply: dict[str, Any] = {"success": True, "ret_msg": "pong", "conn_id": self._conn_id()}
         if route != "spot":
             reply["req_id"] = req_id  # spot pongs carry no req_id (bybit.md section 3)
         reply["op"] = "ping"
-        return _dumps(reply)
+        return dumps(reply)
 
     def _conn_id(self) -> str:
         # The wire does not see connections; a fresh id per reply is enough for clients,
@@ -510,7 +379,14 @@ class BybitWire(WireFormat):
             view = self._view(key, depth)
             view.sync(market)
             return self._book(
-                names, market, depth, "snapshot", _levels(view.bids, True), _levels(view.asks, False), view.u, now_ms
+                names,
+                market,
+                depth,
+                "snapshot",
+                sorted_levels(view.bids, True),
+                sorted_levels(view.asks, False),
+                view.u,
+                now_ms,
             )
         if channel == "tickers" and isinstance(market, BybitMarket):
             fields = self._ticker_fields(market, now_ms)
@@ -539,7 +415,7 @@ class BybitWire(WireFormat):
         key = self.market_key(spec)
         names = self._names.get(key)
         if names is None:
-            category, native = _category(spec), spec.native
+            category, native = category_of(spec), spec.native
             books = tuple((d, f"{category}:orderbook.{d}.{native}") for d in BOOK_DEPTHS)
             names = self._names[key] = _Names(
                 category,
@@ -551,11 +427,11 @@ class BybitWire(WireFormat):
             )
         return names
 
-    def _view(self, key: str, depth: int) -> _View:
+    def _view(self, key: str, depth: int) -> View:
         view = self._views.get((key, depth))
         if view is None:
             start = random.Random(f"{self._seed}:bybit:{key}:{depth}").randrange(10**6, 10**8)
-            view = self._views[key, depth] = _View(depth, start, {}, {})
+            view = self._views[key, depth] = View(depth, start, {}, {})
         return view
 
     # -- stream payloads ------------------------------------------------------------------------
@@ -577,7 +453,14 @@ class BybitWire(WireFormat):
             if depth == 1:
                 # "orderbook.1 is always a snapshot."
                 text = self._book(
-                    names, market, 1, "snapshot", _levels(view.bids, True), _levels(view.asks, False), view.u, time_ms
+                    names,
+                    market,
+                    1,
+                    "snapshot",
+                    sorted_levels(view.bids, True),
+                    sorted_levels(view.asks, False),
+                    view.u,
+                    time_ms,
                 )
                 out.append(Message(stream, text))
             else:
@@ -625,7 +508,7 @@ class BybitWire(WireFormat):
             msg = {"topic": topic, "type": kind, "ts": time_ms}
         msg["data"] = data
         msg["cts"] = time_ms - 2
-        return _dumps(msg)
+        return dumps(msg)
 
     def _ticker_fields(self, m: BybitMarket, time_ms: int) -> dict[str, str]:
         spec = m.spec
@@ -638,7 +521,7 @@ class BybitWire(WireFormat):
             volume, turnover = spec.size(m.volume_lots), f"{m.turnover:.4f}"
         bid, bid_lots, ask, ask_lots = m.best()
         mid = price((bid + ask) // 2)
-        if _category(spec) == "spot":
+        if category_of(spec) == "spot":
             return {
                 "symbol": spec.native,
                 "lastPrice": price(last),
@@ -687,7 +570,7 @@ class BybitWire(WireFormat):
             msg: dict[str, Any] = {"topic": topic, "ts": time_ms, "type": kind, "cs": market.last_id, "data": fields}
         else:
             msg = {"topic": topic, "type": kind, "data": fields, "cs": market.last_id, "ts": time_ms}
-        return _dumps(msg)
+        return dumps(msg)
 
     def _ticker_update(self, names: _Names, market: BybitMarket, update: Update) -> Message | None:
         key = self.market_key(market.spec)
@@ -746,8 +629,8 @@ class BybitWire(WireFormat):
                 )
         topic = names.trade.partition(":")[2]
         if spot:
-            return _dumps({"topic": topic, "ts": update.time_ms, "type": "snapshot", "data": data})
-        return _dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
+            return dumps({"topic": topic, "ts": update.time_ms, "type": "snapshot", "data": data})
+        return dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
 
     def _liquidations(self, names: _Names, market: BybitMarket, update: Update) -> str | None:
         """``allLiquidation.<s>``: one in twelve fills of a derivative stands for a forced close.
@@ -772,7 +655,7 @@ class BybitWire(WireFormat):
         if not data:
             return None
         topic = names.liquidation.partition(":")[2]
-        return _dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
+        return dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
 
     def _klines(self, names: _Names, market: BybitMarket, update: Update, subscribed: Collection[str]) -> list[Message]:
         spec = market.spec
@@ -803,7 +686,7 @@ class BybitWire(WireFormat):
         return [
             Message(
                 stream,
-                _dumps({"topic": stream.partition(":")[2], "data": data, "ts": update.time_ms, "type": "snapshot"}),
+                dumps({"topic": stream.partition(":")[2], "data": data, "ts": update.time_ms, "type": "snapshot"}),
             )
             for stream, data in bars.items()
         ]
@@ -830,13 +713,13 @@ class BybitWire(WireFormat):
         """Answer ``/v5/market/...``; errors come as ``retCode`` in an HTTP 200 body, as on Bybit."""
         handler = self._rest.get(call.path)
         if handler is None or call.method != "GET":
-            return RestAnswer(404, _dumps({"retCode": 10404, "retMsg": f"path {call.path} not found"}).encode())
+            return RestAnswer(404, dumps({"retCode": 10404, "retMsg": f"path {call.path} not found"}).encode())
         return handler(call.query, markets, now_ms)
 
     def rate_limited(self) -> RestAnswer:
         """The rate-limit body (Bybit's per-IP limit answers 403; the fault uses 429 + Retry-After)."""
         body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {}, "time": 0}
-        return RestAnswer(429, _dumps(body).encode())
+        return RestAnswer(429, dumps(body).encode())
 
     def malformed(self) -> str:
         """A book frame cut off mid-object."""
@@ -894,111 +777,6 @@ class BybitWire(WireFormat):
             (hostile_json({"topic": "publicTrade.NOSUCHSYMBOL", "type": "snapshot", "data": []}), "unknown symbol"),
         ]
 
-    def _envelope(self, result: Any, now_ms: int, code: int = 0, msg: str = "OK") -> RestAnswer:
-        body = {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms}
-        return RestAnswer(200, orjson.dumps(body))
-
-    def _instruments(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        category = query.get("category", "")
-        if category not in CATEGORIES:
-            return self._envelope({}, now_ms, 10001, "params error: category is invalid")
-        found = [m.spec for key, m in markets.items() if key.partition(":")[0] == category]
-        symbol = query.get("symbol")
-        if symbol is not None:
-            found = [s for s in found if s.native == symbol]
-        if query.get("status", "Trading") != "Trading":
-            found = []  # every simulated instrument is trading
-        listed = [self._instrument_info(category, spec) for spec in found]
-        if category == "spot":
-            # "Spot ignores limit/cursor."
-            return self._envelope({"category": category, "list": listed}, now_ms)
-        raw_limit = query.get("limit", "500")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            return self._envelope({}, now_ms, 10001, "params error: limit must be 1-1000")
-        cursor = query.get("cursor", "")
-        start = int(cursor.partition("=")[2]) if cursor.startswith("page=") and cursor[5:].isdigit() else 0
-        end = start + int(raw_limit)
-        # Cursors come URL-encoded, as Bybit sends them; clients pass them back as they are.
-        next_cursor = f"page%3D{end}" if end < len(listed) else ""
-        result = {"category": category, "list": listed[start:end], "nextPageCursor": next_cursor}
-        return self._envelope(result, now_ms)
-
-    def _instrument_info(self, category: str, spec: InstrumentSpec) -> dict[str, Any]:
-        tick = spec.tick_size
-        if category == "spot":
-            return {
-                "symbol": spec.native,
-                "baseCoin": spec.base,
-                "quoteCoin": spec.quote,
-                "innovation": "0",
-                "status": "Trading",
-                "marginTrading": "utaOnly",
-                "lotSizeFilter": {
-                    "basePrecision": spec.step_size,
-                    "quotePrecision": "0.00000001",
-                    "minOrderQty": spec.step_size,
-                    "maxOrderQty": spec.size(100 * 10**spec.size_decimals),
-                },
-                "priceFilter": {"tickSize": tick},
-            }
-        if category == "linear":
-            kind = "LinearFutures" if spec.expiry else "LinearPerpetual"
-        else:
-            kind = "InverseFutures" if spec.expiry else "InversePerpetual"
-        return {
-            "symbol": spec.native,
-            "contractType": kind,
-            "status": "Trading",
-            "baseCoin": spec.base,
-            "quoteCoin": spec.quote,
-            "launchTime": "1585526400000",
-            "deliveryTime": str(_delivery_ms(spec.expiry)) if spec.expiry else "0",
-            "deliveryFeeRate": "",
-            "priceScale": str(spec.price_decimals),
-            "priceFilter": {
-                "minPrice": tick,
-                "maxPrice": spec.price(1_999_999 * 10**spec.price_decimals),
-                "tickSize": tick,
-            },
-            "lotSizeFilter": {
-                "maxOrderQty": spec.size(1_000_000 * 10**spec.size_decimals),
-                "minOrderQty": spec.step_size,
-                "qtyStep": spec.step_size,
-            },
-            "settleCoin": spec.settle,
-        }
-
-    def _orderbook(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        category = query.get("category", "")
-        if category not in CATEGORIES:
-            return self._envelope({}, now_ms, 10001, "params error: category is invalid")
-        key = f"{category}:{query.get('symbol', '')}"
-        market = markets.get(key)
-        if market is None:
-            return self._envelope({}, now_ms, 10001, "params error: symbol invalid")
-        raw_limit = query.get("limit", "1" if category == "spot" else "25")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            return self._envelope({}, now_ms, 10001, "params error: limit must be 1-1000")
-        # "u corresponds to the u of the 1000-level WS stream."
-        view = self._view(key, 1000)
-        view.sync(market)
-        bids, asks = market.levels(int(raw_limit))
-        spec = market.spec
-        result = {
-            "s": spec.native,
-            "b": [[spec.price(p), spec.size(q)] for p, q in bids],
-            "a": [[spec.price(p), spec.size(q)] for p, q in asks],
-            "ts": now_ms,
-            "u": view.u,
-            "seq": market.last_id,
-            "cts": now_ms,
-        }
-        return self._envelope(result, now_ms)
-
-    def _time(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        result = {"timeSecond": str(now_ms // 1000), "timeNano": str(now_ms * 1_000_000)}
-        return self._envelope(result, now_ms)
-
 
 def _topic_shape(topic: str) -> bool:
     """A topic Bybit serves for any listed symbol: trades, tickers, ``orderbook.<depth>``, ``kline.<interval>``."""
@@ -1008,7 +786,3 @@ def _topic_shape(topic: str) -> bool:
     if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in BOOK_DEPTHS:
         return True
     return len(parts) == 3 and parts[0] == "kline" and (parts[1] in _KLINES or parts[1] in _SILENT_KLINES)
-
-
-def _levels(side: dict[int, int], descending: bool) -> list[tuple[int, int]]:
-    return sorted(side.items(), reverse=descending)
