@@ -45,6 +45,15 @@ from .schemas import Envelope
 __all__ = ["QuotationAdapter"]
 
 _SIDES: dict[str, Side] = {"BID": "buy", "ASK": "sell"}
+# The ticker fields a routed ticker reads, in the order Ticker takes them after the time.
+_TICKER_FIELDS = (
+    "trade_price",
+    "opening_price",
+    "high_price",
+    "low_price",
+    "acc_trade_volume_24h",
+    "acc_trade_price_24h",
+)
 _SIMPLE_PREFIX = '{"ty":"'
 _DEFAULT_PREFIX = '{"type":"'
 
@@ -97,7 +106,8 @@ class QuotationAdapter(Adapter):
         # The fast path keys on the first field of the requested key set ("ty" or "type").
         self._route_simple = self.wire_format == "SIMPLE"
         self._router = self.use_router("ty" if self._route_simple else "type")
-        self._books_routed = self._trades_routed = isinstance(self._router, fastpath.NoRouter)
+        routed = isinstance(self._router, fastpath.NoRouter)  # without the C module there is nothing to route
+        self._books_routed = self._trades_routed = self._tickers_routed = routed
         self._dispatch = self.receive
         self.receive = self._receive_text  # type: ignore[method-assign]
 
@@ -324,6 +334,36 @@ class QuotationAdapter(Adapter):
         symbol = self._symbol(conn, t.code, received, out)
         if symbol is None:
             return
+        seconds = t.timestamp / 1000.0 if t.timestamp is not None else None
+        stats = (t.opening_price, t.high_price, t.low_price, t.acc_trade_volume_24h, t.acc_trade_price_24h)
+        self._add_ticker(out, symbol, seconds, received, t.trade_price, *stats)
+        if not self._tickers_routed and simple == self._route_simple:
+            self._tickers_routed = True
+            # From now on tickers are decoded and read by the fast path; only the maintained
+            # book's best bid/offer is added in Python (a route cannot read the book).
+            step = fastpath.call(
+                self._add_ticker,
+                fastpath.OUT,
+                fastpath.symbol_from("code", self.instruments.symbols_by_native),
+                fastpath.millis("timestamp"),
+                fastpath.RECEIVED,
+                *(fastpath.attr(name) for name in _TICKER_FIELDS),
+            )
+            self._router.add("ticker", self.decoders[simple].ticker, None, step)
+
+    def _add_ticker(
+        self,
+        out: Output,
+        symbol: str,
+        seconds: float | None,
+        received: float,
+        last: float,
+        open_: float | None,
+        high: float | None,
+        low: float | None,
+        volume: float | None,
+        quote_volume: float | None,
+    ) -> None:
         # The ticker has no best bid/offer; report the maintained book's when there is one.
         bid = ask = None
         book = self.books.book(symbol)
@@ -333,18 +373,18 @@ class QuotationAdapter(Adapter):
             Ticker(
                 self.id,
                 symbol,
-                t.timestamp / 1000.0 if t.timestamp is not None else None,
+                seconds,
                 received,
                 bid[0] if bid else None,
                 bid[1] if bid else None,
                 ask[0] if ask else None,
                 ask[1] if ask else None,
-                last=t.trade_price,
-                open=t.opening_price,
-                high=t.high_price,
-                low=t.low_price,
-                volume=t.acc_trade_volume_24h,
-                quote_volume=t.acc_trade_price_24h,
+                last,
+                open_,
+                high,
+                low,
+                volume,
+                quote_volume,
             )
         )
 
