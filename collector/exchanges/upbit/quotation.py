@@ -19,7 +19,9 @@ default grouping level, candle units) and the few hooks where they differ.
 
 Book sizes and trade amounts are base units; there are no contracts and no open interest.
 Frames arrive binary (UTF-8 JSON); they are read as text so the generic fast path
-(:mod:`collector.fastpath`) can route the whole-book messages, the bulk of the traffic.
+(:mod:`collector.fastpath`) can route the whole-book messages, the bulk of the traffic,
+realtime trades and tickers (a ticker's route calls the adapter to add the book's best
+bid/offer); candles and anything unusual keep the Python path.
 """
 
 from __future__ import annotations
