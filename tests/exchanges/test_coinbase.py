@@ -466,7 +466,8 @@ def test_rfc3339_truncates_to_the_microsecond_as_datetime_does() -> None:
     assert rfc3339("2026-08-09T21:05:38.50436Z") == 1786309538.50436
     assert rfc3339("1970-01-01T00:00:00Z") == 0.0
     assert rfc3339("2026-08-09T21:05:48.5+00:00") == 1786309548.5
-    for bad in ("2026-08-09 21:05:48Z", "2026-08-09T21:05:48.Z", "2026-08-09T21:05:48.1+02:00", "yesterday"):
+    for bad in ("2026-08-09 21:05:48Z", "2026-08-09T21:05:48.Z", "2026-08-09T21:05:48.1+02:00", "yesterday",
+                "2026-08-09T21:05:48.5"):  # fmt: skip
         with pytest.raises(ValueError, match="RFC 3339"):
             rfc3339(bad)
 

@@ -34,9 +34,12 @@ def rfc3339(text: str) -> float:
     (:func:`collector.fastpath.iso_reader`); anything else by the slower path below, which
     raises ``ValueError`` saying what is wrong.
     """
-    seconds = _read_iso(text)
-    if seconds is not None:
-        return seconds
+    # Only a time that names UTC ("Z") is read by the fast reader, which would also take a
+    # time without any offset; "+00:00" and everything else go the strict way.
+    if text[-1:] == "Z":
+        seconds = _read_iso(text)
+        if seconds is not None:
+            return seconds
     return _rfc3339(text)
 
 
