@@ -31,7 +31,6 @@ FIELDS = (
 _FIRST = DerivativeTicker.__struct_fields__.index(FIELDS[0])
 _COUNT = len(FIELDS)
 _INDEX = {name: i for i, name in enumerate(FIELDS)}
-assert DerivativeTicker.__struct_fields__[_FIRST:] == FIELDS
 
 
 class DerivativeTickers:
