@@ -178,16 +178,12 @@ class GeminiAdapter(Adapter):
         if details_native(request.url) is None:
             decode_symbols(body)  # the listing names symbols only; their details are separate calls
             return []
-        inst = instrument(self.id, decode_details(body))
-        return [inst] if inst is not None else []
+        return self._details(body)
 
     def load_instruments(self, request: RestRequest, body: bytes) -> None:
         """Map one details answer, or queue the details calls of a ``/v1/symbols`` listing."""
-        native = details_native(request.url)
-        if native is not None:
-            inst = instrument(self.id, decode_details(body))
-            if inst is not None:
-                self.instruments.update([inst])
+        if details_native(request.url) is not None:
+            self.instruments.update(self._details(body))
             return
         base = f"{self.endpoints.rest}{DETAILS_PATH}"
         for native in decode_symbols(body):
@@ -195,6 +191,11 @@ class GeminiAdapter(Adapter):
             if url not in self._asked:
                 self._asked.add(url)
                 self._listing.append(RestRequest(url, "instruments"))
+
+    def _details(self, body: bytes) -> list[Instrument]:
+        """The instrument of one ``/v1/symbols/details/{symbol}`` answer (none for a kind not mapped)."""
+        inst = instrument(self.id, decode_details(body))
+        return [inst] if inst is not None else []
 
     @classmethod
     def match_key(cls, url: str) -> tuple[str, str, str]:
