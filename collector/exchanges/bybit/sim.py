@@ -378,16 +378,7 @@ class BybitWire(WireFormat):
             depth = int(rest.partition(".")[0])
             view = self._view(key, depth)
             view.sync(market)
-            return self._book(
-                names,
-                market,
-                depth,
-                "snapshot",
-                sorted_levels(view.bids, True),
-                sorted_levels(view.asks, False),
-                view.u,
-                now_ms,
-            )
+            return self._view_snapshot(names, market, view, now_ms)
         if channel == "tickers" and isinstance(market, BybitMarket):
             fields = self._ticker_fields(market, now_ms)
             if route != "spot":
@@ -452,17 +443,7 @@ class BybitWire(WireFormat):
                 continue
             if depth == 1:
                 # "orderbook.1 is always a snapshot."
-                text = self._book(
-                    names,
-                    market,
-                    1,
-                    "snapshot",
-                    sorted_levels(view.bids, True),
-                    sorted_levels(view.asks, False),
-                    view.u,
-                    time_ms,
-                )
-                out.append(Message(stream, text))
+                out.append(Message(stream, self._view_snapshot(names, market, view, time_ms)))
             else:
                 text = self._book(names, market, depth, "delta", bids, asks, view.u, time_ms)
                 out.append(Message(stream, text, key))
@@ -479,6 +460,11 @@ class BybitWire(WireFormat):
         if update.candles:
             out.extend(self._klines(names, market, update, subscribed))
         return out
+
+    def _view_snapshot(self, names: _Names, market: SymbolMarket, view: View, time_ms: int) -> str:
+        """A snapshot frame of everything ``view`` (one ``orderbook.<depth>`` topic) has published."""
+        bids, asks = sorted_levels(view.bids, True), sorted_levels(view.asks, False)
+        return self._book(names, market, view.depth, "snapshot", bids, asks, view.u, time_ms)
 
     def _book(
         self,
