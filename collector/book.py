@@ -246,6 +246,21 @@ class BookSync:
         st = self._symbols.get(symbol)
         return st.book if st is not None else None
 
+    def touch_of(self, symbol: str) -> tuple[float | None, float | None, float | None, float | None]:
+        """``(bid, bid size, ask, ask size)`` of ``symbol``'s book while it is synced, all ``None``
+        otherwise (no book yet, being rebuilt, a side empty): for a ticker that carries no best
+        bid/offer of its own and reports the maintained book's."""
+        st = self._symbols.get(symbol)
+        if st is None or not st.book.synced:
+            return None, None, None, None
+        bid, ask = st.book.best_bid(), st.book.best_ask()
+        return (
+            bid[0] if bid else None,
+            bid[1] if bid else None,
+            ask[0] if ask else None,
+            ask[1] if ask else None,
+        )
+
     def state(self, symbol: str) -> BookState | None:
         """Where ``symbol``'s book is (``None`` before its first data)."""
         st = self._symbols.get(symbol)

@@ -221,6 +221,19 @@ def test_snapshot_rule_replaces_whole_book() -> None:
     assert book is not None and book.bids() == {1.1: 1.0} and book.asks() == {2.1: 1.0}
 
 
+def test_touch_of_reports_a_synced_books_best_levels_only() -> None:
+    """``touch_of``: the best bid/offer a ticker without its own takes, only while the book is synced."""
+    sync = BookSync("upbit", SNAPSHOT, requester([]))
+    out: list[Any] = []
+    assert sync.touch_of("BTC/KRW") == (None, None, None, None)  # no data yet
+    sync.snapshot(out, "BTC/KRW", [(1.0, 3.0), (0.5, 2.0)], [(2.0, 4.0)], None, 1.0, 1.0)
+    assert sync.touch_of("BTC/KRW") == (1.0, 3.0, 2.0, 4.0)
+    sync.snapshot(out, "BTC/KRW", [], [(2.5, 1.0)], None, 2.0, 2.0)
+    assert sync.touch_of("BTC/KRW") == (None, None, 2.5, 1.0)  # an empty side has no touch
+    sync.resync(out, "BTC/KRW", "gap", "test", 3.0)
+    assert sync.touch_of("BTC/KRW") == (None, None, None, None)  # being rebuilt: not to be trusted
+
+
 def test_a_replacing_stream_book_continues_a_rest_joined_chain() -> None:
     """Under a REST-joined rule a live book ignores a late REST answer, but a whole book sent on the
     stream with ``replace=True`` (Gate ``full``, HTX full depth) replaces it and the chain goes on from its id."""

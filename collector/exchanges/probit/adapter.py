@@ -286,10 +286,7 @@ class ProbitAdapter(Adapter):
 
     def _ticker(self, symbol: str, t: TickerData, received: float) -> Ticker:
         # The ticker has no best bid/offer of its own: the maintained book's, when there is one.
-        bid = ask = None
-        book = self.books.book(symbol)
-        if book is not None and book.synced:
-            bid, ask = book.best_bid(), book.best_ask()
+        bid, bid_size, ask, ask_size = self.books.touch_of(symbol)
         last = t.last or None
         start = last - t.change if last is not None and t.change is not None else None
         return Ticker(
@@ -297,10 +294,10 @@ class ProbitAdapter(Adapter):
             symbol,
             _seconds(t.time) if t.time is not None else None,
             received,
-            bid[0] if bid else None,
-            bid[1] if bid else None,
-            ask[0] if ask else None,
-            ask[1] if ask else None,
+            bid,
+            bid_size,
+            ask,
+            ask_size,
             last=last,
             open=start if start is not None and start > 0.0 else None,
             high=t.high or None,

@@ -367,20 +367,17 @@ class QuotationAdapter(Adapter):
         quote_volume: float | None,
     ) -> None:
         # The ticker has no best bid/offer; report the maintained book's when there is one.
-        bid = ask = None
-        book = self.books.book(symbol)
-        if book is not None and book.synced:
-            bid, ask = book.best_bid(), book.best_ask()
+        bid, bid_size, ask, ask_size = self.books.touch_of(symbol)
         out.append(
             Ticker(
                 self.id,
                 symbol,
                 seconds,
                 received,
-                bid[0] if bid else None,
-                bid[1] if bid else None,
-                ask[0] if ask else None,
-                ask[1] if ask else None,
+                bid,
+                bid_size,
+                ask,
+                ask_size,
                 last,
                 open_,
                 high,
