@@ -6,6 +6,8 @@ book is exact; a wire module turns them into the exchange's decimal strings with
 changes the book a little (trades take liquidity at the touch, the mid walks, sizes
 change, levels come and go) and returns an :class:`Update` with the absolute new size of
 every changed level, the update-id range that covers them, the trades and the candles.
+Exchange models that report tickers keep :class:`DayStats` and :class:`TickDirection`
+beside it, fed with each step's fills.
 
 The model never reads the clock or the global random state: the caller passes the
 time, and each symbol draws from its own ``random.Random`` seeded from the simulator
@@ -18,15 +20,19 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
     "INTERVAL_MS",
     "CandleState",
+    "DayStats",
     "Fill",
     "InstrumentSpec",
     "SymbolMarket",
+    "TickDirection",
     "Update",
+    "counter_value",
     "split_symbol",
     "start_price",
 ]
@@ -205,6 +211,86 @@ class Update:
     candles: list[tuple[CandleState, bool]]
     best: tuple[int, int, int, int]  # (bid ticks, bid lots, ask ticks, ask lots) after the step
     bbo_changed: bool
+
+
+def _counter_scale(spec: InstrumentSpec, inverse: bool) -> float:
+    """What turns ``ticks * lots`` (``lots / ticks`` when ``inverse``) into a volume in the other asset."""
+    if inverse:
+        return spec.contract_size * 10.0**spec.price_decimals / 10.0**spec.size_decimals
+    return 1.0 / 10.0 ** (spec.price_decimals + spec.size_decimals)
+
+
+def counter_value(spec: InstrumentSpec, *, inverse: bool = False) -> Callable[[Fill], float]:
+    """A fill's volume in the other asset, as :attr:`CandleState.counter_volume` sums it: quote
+    units for linear instruments, base units for ``inverse`` ones. Map it over a step's fills
+    for :meth:`DayStats.add`."""
+    scale = _counter_scale(spec, inverse)
+    if inverse:
+        return lambda f: f.lots * scale / f.ticks
+    return lambda f: f.ticks * f.lots * scale
+
+
+class DayStats:
+    """A ticker's 24 h statistics; the simulation's start stands in for "24 h ago".
+
+    Prices are ticks, ``lots`` the model's lots, ``fills`` the fills counted and
+    ``counter_volume`` the volume in the other asset, in whatever unit the exchange reports
+    it. Call :meth:`add` with every step's fills, then print the fields in a ticker.
+    """
+
+    __slots__ = ("counter_volume", "fills", "high", "lots", "low", "open_ticks")
+
+    def __init__(self, start_ticks: int) -> None:
+        self.open_ticks = self.high = self.low = start_ticks
+        self.lots = 0
+        self.fills = 0
+        self.counter_volume = 0.0
+
+    def add(self, fills: Iterable[Fill], values: Iterable[float]) -> float:
+        """Count one step's ``fills``; ``values`` are their volumes in the other asset, in order
+        (:func:`counter_value` gives the usual one). Returns the step's volume in the other asset."""
+        step = 0.0
+        for f, value in zip(fills, values, strict=True):
+            self.high = max(self.high, f.ticks)
+            self.low = min(self.low, f.ticks)
+            self.lots += f.lots
+            self.fills += 1
+            self.counter_volume += value  # fill by fill: a ticker prints the running float sum
+            step += value
+        return step
+
+
+class TickDirection:
+    """Each trade's price against the trade before: up, down, or unchanged after an up or a down.
+
+    ``words`` are the exchange's names for those four, in that order; ``unmoved`` (default:
+    the unchanged-after-up word) is its word while no trade has moved the price yet. Call
+    :meth:`advance` with every step's fills; :attr:`last` is the word of the latest trade.
+    """
+
+    __slots__ = ("_down", "_previous", "_up", "_zero", "last")
+
+    def __init__(self, start_ticks: int, words: tuple[str, str, str, str], unmoved: str | None = None) -> None:
+        up, down, zero_up, zero_down = words
+        self._up = up
+        self._down = down
+        self._zero = {up: zero_up, down: zero_down}  # a repeated price keeps the last move's side
+        self._previous = start_ticks
+        self.last = zero_up if unmoved is None else unmoved
+
+    def advance(self, fills: Iterable[Fill]) -> list[str]:
+        """The direction of each of ``fills``, in order, against the trade before it."""
+        out: list[str] = []
+        for f in fills:
+            if f.ticks > self._previous:
+                self.last = self._up
+            elif f.ticks < self._previous:
+                self.last = self._down
+            else:
+                self.last = self._zero.get(self.last, self.last)
+            self._previous = f.ticks
+            out.append(self.last)
+        return out
 
 
 class SymbolMarket:
@@ -397,10 +483,7 @@ class SymbolMarket:
         candles = self._candles
         spec = self.spec
         inverse = spec.contract_size != 1.0
-        if inverse:
-            scale = spec.contract_size * 10.0**spec.price_decimals / 10.0**spec.size_decimals
-        else:
-            scale = 1.0 / 10.0 ** (spec.price_decimals + spec.size_decimals)
+        scale = _counter_scale(spec, inverse)
         for interval, candle in candles.items():
             if candle is None or time_ms >= candle.end_ms:
                 if candle is not None:
@@ -424,6 +507,7 @@ class SymbolMarket:
                     candle.close = tick
                     candle.trades += f.last_id - f.first_id + 1
                     candle.lots += f.lots
+                    # counter_value() inlined: this loop runs per interval per fill.
                     counter = f.lots * scale / tick if inverse else tick * f.lots * scale
                     candle.counter_volume += counter
                     if not f.buyer_maker:

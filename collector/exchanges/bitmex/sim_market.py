@@ -17,12 +17,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...simulator.market import InstrumentSpec, SymbolMarket, Update
+from ...simulator.market import DayStats, InstrumentSpec, SymbolMarket, TickDirection, Update
 
 __all__ = ["XBT_USD", "BitmexMarket", "Changes", "Terms", "View", "iso"]
 
 XBT_USD = 60_000.0
 """The bitcoin price quanto contracts are converted at (they pay satoshi per USD of price)."""
+
+_TICK_WORDS = ("PlusTick", "MinusTick", "ZeroPlusTick", "ZeroMinusTick")  # tickDirection: up, down, same after each
 
 _SECONDS: dict[int, str] = {}
 
@@ -138,17 +140,14 @@ class BitmexMarket(SymbolMarket):
         self.closed_bins: dict[str, dict[str, Any]] = {}  # interval -> the last closed bar's row
         self.liquidations: dict[str, dict[str, Any]] = {}  # orderID -> open liquidation order row
         self.done_liquidations: list[dict[str, Any]] = []  # liquidation orders whose rows are deleted now
-        self.tick_direction = "ZeroPlusTick"
+        self.tick_direction = TickDirection(spec.start_ticks, _TICK_WORDS)
         self.instrument: dict[str, Any] = {}  # the instrument fields last published
-        # 24 h statistics (the simulation's start stands in for "24 h ago").
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume = 0  # contracts
+        # 24 h statistics: counter_volume is foreignNotional; homeNotional is BitMEX's own.
+        self.day = DayStats(spec.start_ticks)
         self.home_volume = 0.0
-        self.quote_volume = 0.0
 
     def step(self, time_ms: int) -> Update:
         """Advance one tick (see :meth:`SymbolMarket.step`) and keep BitMEX's trade and liquidation rows."""
-        previous = self.last_price
         update = super().step(time_ms)
         # The liquidation orders of the previous step are done: their rows leave the table now.
         self.done_liquidations = list(self.liquidations.values())
@@ -157,15 +156,8 @@ class BitmexMarket(SymbolMarket):
             return update
         stamp = iso(time_ms)
         spec, terms = self.spec, self.terms
-        rows = []
-        for f in update.fills:
-            if f.ticks > previous:
-                self.tick_direction = "PlusTick"
-            elif f.ticks < previous:
-                self.tick_direction = "MinusTick"
-            elif self.tick_direction in ("PlusTick", "MinusTick"):
-                self.tick_direction = "Zero" + self.tick_direction
-            previous = f.ticks
+        rows: list[dict[str, Any]] = []
+        for f, direction in zip(update.fills, self.tick_direction.advance(update.fills), strict=True):
             price = float(spec.price(f.ticks))
             size = self.contracts(f.lots)
             home = terms.home(size, price)
@@ -177,7 +169,7 @@ class BitmexMarket(SymbolMarket):
                     "side": side,
                     "size": size,
                     "price": price,
-                    "tickDirection": self.tick_direction,
+                    "tickDirection": direction,
                     "trdMatchID": _uuid(f.agg_id),
                     "grossValue": round(home * 1e8) if terms.kind != "linear" else round(size * price),
                     "homeNotional": home,
@@ -185,10 +177,7 @@ class BitmexMarket(SymbolMarket):
                     "trdType": "Regular",
                 }
             )
-            self.high, self.low = max(self.high, f.ticks), min(self.low, f.ticks)
-            self.volume += size
             self.home_volume += home
-            self.quote_volume += size if terms.kind == "inverse" else home * price
             if f.agg_id % 25 == 0:
                 # Now and then a fill is a liquidation order taking liquidity.
                 order = _uuid(f.agg_id * 31 + 7)
@@ -199,6 +188,7 @@ class BitmexMarket(SymbolMarket):
                     "price": price,
                     "leavesQty": size,
                 }
+        self.day.add(update.fills, (row["foreignNotional"] for row in rows))
         self.recent_trades = rows
         return update
 

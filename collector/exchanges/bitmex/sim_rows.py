@@ -101,12 +101,12 @@ def instrument_fields(m: BitmexMarket, now_ms: int) -> dict[str, Any]:
         value = round(terms.home(interest, mark) * mark * 1e6)  # USDt
     fields: dict[str, Any] = {
         "lastPrice": float(price(m.last_price)),
-        "prevPrice24h": float(price(m.open_ticks)),
-        "highPrice": float(price(m.high)),
-        "lowPrice": float(price(m.low)),
+        "prevPrice24h": float(price(m.day.open_ticks)),
+        "highPrice": float(price(m.day.high)),
+        "lowPrice": float(price(m.day.low)),
         "homeNotional24h": round(m.home_volume, 8),
-        "foreignNotional24h": round(m.quote_volume, 6),
-        "volume24h": m.volume,
+        "foreignNotional24h": round(m.day.counter_volume, 6),
+        "volume24h": m.contracts(m.day.lots),
         "markPrice": mark,
         "fairPrice": mark,
         "indicativeSettlePrice": mark,

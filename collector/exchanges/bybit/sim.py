@@ -499,40 +499,40 @@ class BybitWire(WireFormat):
     def _ticker_fields(self, m: BybitMarket, time_ms: int) -> dict[str, str]:
         spec = m.spec
         price = spec.price
-        last = m.last_price
-        change = f"{(last - m.open_ticks) / m.open_ticks:.6f}"
+        last, day = m.last_price, m.day
+        change = f"{(last - day.open_ticks) / day.open_ticks:.6f}"
         if m.inverse:
-            volume, turnover = spec.size(m.volume_lots), f"{m.turnover:.8f}"
+            volume, turnover = spec.size(day.lots), f"{day.counter_volume:.8f}"
         else:
-            volume, turnover = spec.size(m.volume_lots), f"{m.turnover:.4f}"
+            volume, turnover = spec.size(day.lots), f"{day.counter_volume:.4f}"
         bid, bid_lots, ask, ask_lots = m.best()
         mid = price((bid + ask) // 2)
         if category_of(spec) == "spot":
             return {
                 "symbol": spec.native,
                 "lastPrice": price(last),
-                "highPrice24h": price(m.high),
-                "lowPrice24h": price(m.low),
-                "prevPrice24h": price(m.open_ticks),
+                "highPrice24h": price(day.high),
+                "lowPrice24h": price(day.low),
+                "prevPrice24h": price(day.open_ticks),
                 "volume24h": volume,
                 "turnover24h": turnover,
                 "price24hPcnt": change,
                 "usdIndexPrice": mid if spec.quote in ("USDT", "USDC") else "",
             }
         # Open interest follows the traded volume; the funding rate drifts with the premium.
-        interest_lots = spec.mean_lots * 2000 + m.volume_lots // 4
+        interest_lots = spec.mean_lots * 2000 + day.lots // 4
         mark = (bid + ask) / 2 / 10**spec.price_decimals
         interest = interest_lots / 10**spec.size_decimals
         interest_value = interest / mark if m.inverse else interest * mark
         return {
             "symbol": spec.native,
-            "tickDirection": m.tick_direction,
+            "tickDirection": m.tick_direction.last,
             "price24hPcnt": change,
             "lastPrice": price(last),
-            "prevPrice24h": price(m.open_ticks),
-            "highPrice24h": price(m.high),
-            "lowPrice24h": price(m.low),
-            "prevPrice1h": price(m.open_ticks),
+            "prevPrice24h": price(day.open_ticks),
+            "highPrice24h": price(day.high),
+            "lowPrice24h": price(day.low),
+            "prevPrice1h": price(day.open_ticks),
             "markPrice": mid,
             "indexPrice": mid,
             "openInterest": spec.size(interest_lots),
@@ -540,7 +540,7 @@ class BybitWire(WireFormat):
             "turnover24h": turnover,
             "volume24h": volume,
             "nextFundingTime": str(time_ms - time_ms % _FUNDING_MS + _FUNDING_MS),
-            "fundingRate": f"{0.0001 + (last - m.open_ticks) / m.open_ticks / 10:.8f}",
+            "fundingRate": f"{0.0001 + (last - day.open_ticks) / day.open_ticks / 10:.8f}",
             "bid1Price": price(bid),
             "bid1Size": spec.size(bid_lots),
             "ask1Price": price(ask),

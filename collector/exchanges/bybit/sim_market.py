@@ -10,7 +10,15 @@ from typing import Any
 
 import orjson
 
-from ...simulator.market import CandleState, InstrumentSpec, SymbolMarket, Update
+from ...simulator.market import (
+    CandleState,
+    DayStats,
+    InstrumentSpec,
+    SymbolMarket,
+    TickDirection,
+    Update,
+    counter_value,
+)
 
 __all__ = [
     "BOOK_DEPTHS",
@@ -33,6 +41,8 @@ BOOK_DEPTHS = (1, 50, 200, 1000)
 DEFAULT_DEPTH = 200
 """The book depth the collector's Bybit adapter subscribes by default (``true_book`` uses it)."""
 
+_TICK_WORDS = ("PlusTick", "MinusTick", "ZeroPlusTick", "ZeroMinusTick")  # tickDirection: up, down, same after each
+
 
 def dumps(obj: Any) -> str:
     """``obj`` as compact JSON text."""
@@ -54,52 +64,32 @@ def delivery_ms(expiry: str) -> int:
 class BybitMarket(SymbolMarket):
     """A :class:`SymbolMarket` that also keeps what Bybit's tickers and inverse klines report.
 
-    The 24 h statistics run from the start of the simulation (it stands in for "24 h
-    ago"); ``tick_direction`` is the last trade's ``PlusTick``/``MinusTick``/``Zero...``.
+    ``day`` holds the 24 h statistics (its ``counter_volume`` is the turnover: quote units,
+    the base coin on inverse); ``tick_direction.last`` is the last trade's ``PlusTick``/
+    ``MinusTick``/``Zero...`` and ``directions`` those of the last step's fills.
     """
 
     def __init__(self, spec: InstrumentSpec, rng: random.Random, *, inverse: bool, depth: int, start_id: int) -> None:
         super().__init__(spec, rng, depth=depth, start_id=start_id)
         self.inverse = inverse
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.turnover = 0.0  # quote units; base coin on inverse
-        self.tick_direction = "ZeroPlusTick"
+        self.day = DayStats(spec.start_ticks)
+        self.tick_direction = TickDirection(spec.start_ticks, _TICK_WORDS)
         self.directions: list[str] = []  # tick direction of each fill of the last step
+        self._turnover = counter_value(spec, inverse=inverse)
         # The model sums price * size per bar; an inverse bar's turnover is size / price,
         # so it is kept here per (interval, bar start) while the bar is open.
         self._bar_turnover: dict[tuple[str, int], float] = {}
         self._closed: list[tuple[str, int]] = []
-        if inverse:
-            self._counter_scale = 10.0**spec.price_decimals / 10.0**spec.size_decimals
-        else:
-            self._counter_scale = 1.0 / 10.0 ** (spec.price_decimals + spec.size_decimals)
 
     def step(self, time_ms: int) -> Update:
         """Advance one tick (see :meth:`SymbolMarket.step`) and update the ticker statistics."""
         for key in self._closed:
             self._bar_turnover.pop(key, None)
         self._closed.clear()
-        previous = self.last_price
         update = super().step(time_ms)
-        step_turnover = 0.0
-        self.directions = []
-        for f in update.fills:
-            if f.ticks > previous:
-                self.tick_direction = "PlusTick"
-            elif f.ticks < previous:
-                self.tick_direction = "MinusTick"
-            elif self.tick_direction in ("PlusTick", "MinusTick"):
-                self.tick_direction = "Zero" + self.tick_direction
-            previous = f.ticks
-            self.directions.append(self.tick_direction)
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-            scale = self._counter_scale
-            counter = f.lots * scale / f.ticks if self.inverse else f.ticks * f.lots * scale
-            self.turnover += counter
-            step_turnover += counter
+        fills = update.fills
+        self.directions = self.tick_direction.advance(fills)
+        step_turnover = self.day.add(fills, map(self._turnover, fills))
         for candle, closed in update.candles:
             key = (candle.interval, candle.start_ms)
             if closed:

@@ -276,13 +276,13 @@ class HtxWire(WireFormat):
         b, bq, a, aq = update.best
         last = update.fills[-1] if update.fills else None
         tick = {
-            "open": m.px(m.open_ticks),
-            "high": m.px(m.high),
-            "low": m.px(m.low),
+            "open": m.px(m.day.open_ticks),
+            "high": m.px(m.day.high),
+            "low": m.px(m.day.low),
             "close": m.px(m.last_price),
-            "amount": m.sz(m.volume_lots),
-            "vol": round(m.quote_volume, 8),
-            "count": m.trade_count,
+            "amount": m.sz(m.day.lots),
+            "vol": round(m.day.counter_volume, 8),
+            "count": m.day.fills,
             "bid": m.px(b),
             "bidSize": m.sz(bq),
             "ask": m.px(a),

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from ...simulator.market import InstrumentSpec, SymbolMarket, Update
+from ...simulator.market import DayStats, InstrumentSpec, SymbolMarket, Update
 from ...simulator.wire import Session
 from .codec import deflate
 
@@ -136,17 +136,15 @@ class BookView:
 class HtxMarket(SymbolMarket):
     """A market that also keeps what HTX tickers report and the book feeds published from it.
 
-    The rolling 24 h statistics run from the start of the simulation. ``extra`` is a
-    random source of its own for what the wire adds (liquidations, funding drift), so the
-    market's own sequence does not depend on which channels are subscribed.
+    ``day`` holds the rolling 24 h statistics (``counter_volume`` is ``vol``, in quote
+    units). ``extra`` is a random source of its own for what the wire adds (liquidations,
+    funding drift), so the market's own sequence does not depend on which channels are
+    subscribed.
     """
 
     def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, start_id: int) -> None:
         super().__init__(spec, rng, depth=depth, start_id=start_id)
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.trade_count = 0
-        self.quote_volume = 0.0
+        self.day = DayStats(spec.start_ticks)
         self.views: dict[str, BookView] = {}
         self.extra = random.Random(rng.random())
         self._px = 10.0**spec.price_decimals
@@ -155,12 +153,8 @@ class HtxMarket(SymbolMarket):
     def step(self, time_ms: int) -> Update:
         """Advance one tick (see :meth:`SymbolMarket.step`) and update the statistics."""
         update = super().step(time_ms)
-        for f in update.fills:
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-            self.trade_count += 1
-            self.quote_volume += f.ticks / self._px * f.lots / self._sz
+        px, sz = self._px, self._sz
+        self.day.add(update.fills, (f.ticks / px * f.lots / sz for f in update.fills))
         return update
 
     def px(self, ticks: int) -> float:

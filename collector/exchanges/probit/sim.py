@@ -232,16 +232,16 @@ class ProbitWire(WireFormat):
 
     def _ticker(self, market: ProbitMarket, now_ms: int) -> dict[str, str]:
         spec = market.spec
-        change = (market.last_price - market.open_ticks) * (self._units.get(spec.native) or 1)
+        change = (market.last_price - market.day.open_ticks) * (self._units.get(spec.native) or 1)
         scale = 1 if spec.native in self._units else 10**spec.price_decimals
         return {
             "time": _iso(market.last_trade_ms if market.last_trade_ms is not None else now_ms),
             "last": self._price(spec, market.last_price),
-            "low": self._price(spec, market.low),
-            "high": self._price(spec, market.high),
+            "low": self._price(spec, market.day.low),
+            "high": self._price(spec, market.day.high),
             "change": f"{change / scale:.{spec.price_decimals}f}",
-            "base_volume": spec.size(market.volume_lots),
-            "quote_volume": f"{market.quote_volume:.8f}",
+            "base_volume": spec.size(market.day.lots),
+            "quote_volume": f"{market.day.counter_volume:.8f}",
         }
 
     # -- stream payloads ------------------------------------------------------------------------

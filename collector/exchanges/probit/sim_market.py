@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections import deque
 
-from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update
+from ...simulator.market import DayStats, Fill, InstrumentSpec, SymbolMarket, TickDirection, Update, counter_value
 from ...simulator.wire import Session
 
 __all__ = ["RECENT", "ProbitMarket", "ProbitSession", "grouped"]
@@ -24,42 +24,31 @@ __all__ = ["RECENT", "ProbitMarket", "ProbitSession", "grouped"]
 RECENT = 100
 """Trades a ``recent_trades`` reset holds."""
 
+# "Whether the transaction amount has risen or gone down compared to the previous
+# transaction: up | down | zero | zeroup | zerodown" (``zero``: no move yet).
+_TICK_WORDS = ("up", "down", "zeroup", "zerodown")
+
 
 class ProbitMarket(SymbolMarket):
-    """A market that also keeps its recent trades and the statistics of its ticker."""
+    """A market that also keeps its recent trades and the statistics of its ticker (``day``)."""
 
     def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, start_id: int) -> None:
         super().__init__(spec, rng, depth=depth, start_id=start_id)
         self.recent: deque[tuple[Fill, str]] = deque(maxlen=RECENT)
         self.directions: list[str] = []  # tick direction of each fill of the last step
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.quote_volume = 0.0
+        self.day = DayStats(spec.start_ticks)
         self.last_trade_ms: int | None = None
-        self._direction = "zero"
+        self._tick_direction = TickDirection(spec.start_ticks, _TICK_WORDS, unmoved="zero")
+        self._quote = counter_value(spec)
 
     def step(self, time_ms: int) -> Update:
         """Advance one tick (see :meth:`SymbolMarket.step`) and record its trades."""
-        previous = self.last_price
         update = super().step(time_ms)
-        self.directions = []
-        scale = 1.0 / 10.0 ** (self.spec.price_decimals + self.spec.size_decimals)
-        for f in update.fills:
-            # "Whether the transaction amount has risen or gone down compared to the previous
-            # transaction: up | down | zero | zeroup | zerodown".
-            if f.ticks > previous:
-                self._direction = "up"
-            elif f.ticks < previous:
-                self._direction = "down"
-            elif self._direction in ("up", "down"):
-                self._direction = "zero" + self._direction
-            previous = f.ticks
-            self.directions.append(self._direction)
-            self.recent.append((f, self._direction))
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-            self.quote_volume += f.ticks * f.lots * scale
+        fills = update.fills
+        self.directions = self._tick_direction.advance(fills)
+        self.recent.extend(zip(fills, self.directions, strict=True))
+        self.day.add(fills, map(self._quote, fills))
+        if fills:
             self.last_trade_ms = time_ms
         return update
 
