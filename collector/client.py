@@ -30,11 +30,12 @@ from .backoff import ConnectPacer, backoff_delays
 from .book import OrderBook
 from .capture import CaptureWriter
 from .connection import Connection
+from .dispatch import Handle, Handler, RestWork
 from .errors import ConnectionFailed, HttpError, UsageError
-from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Output, Poll, Subscription, create
+from .exchanges import CHANNELS, EXCHANGES, Adapter, Channel, Endpoints, Poll, Subscription, create
 from .indicators import IndicatorEngine
 from .log import get_logger
-from .models import Disconnected, Event, EventBase, Outage
+from .models import Event, Outage
 from .pipeline import END, Callback, EventQueue, Pipeline, Processor, _End
 from .premium import DEFAULT_MAX_AGE, PremiumMonitor
 from .rest import ResponseTooLarge, RestClient
@@ -93,6 +94,7 @@ class Collector:
             raise UsageError(f"book_top must be a positive number of levels, not {book_top}")
         if poll_interval is not None and not poll_interval > 0:
             raise UsageError(f"poll_interval must be a positive number of seconds, not {poll_interval}")
+        self.stats = Stats()
         self._poll_interval = poll_interval
         self._endpoints = endpoints or {}
         self._book_top = book_top
@@ -115,14 +117,12 @@ class Collector:
         self._by_conn: dict[str, Connection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conn_tasks: list[asyncio.Task[Any]] = []
-        self._inflight: dict[tuple[str, str], asyncio.Task[Any]] = {}  # (exchange, url) -> its REST task
-        self._pending: dict[str, set[asyncio.Task[Any]]] = {}  # connection -> REST tasks serving it
+        self._rest_work = RestWork(self._fetch, self._spawn, self.stats)
         self._done = asyncio.Event()
         self._engine: IndicatorEngine | None = None
         self._started = False
         self._stopped = False
         self._failure: ConnectionFailed | None = None
-        self.stats = Stats()
 
     # -- configuration ----------------------------------------------------------------------------
 
@@ -364,14 +364,14 @@ class Collector:
             log.error("every connection failed for good", reasons=reasons)
             self._spawn(self.stop(), "stop")
 
-    async def _check_loop(self, adapter: Adapter, handle: Callable[[Output], Awaitable[None]]) -> None:
+    async def _check_loop(self, adapter: Adapter, handle: Handle) -> None:
         while True:
             await asyncio.sleep(self._check_interval)
             out = adapter.check(time.time())
             if out:
                 await handle(out)
 
-    async def _poll_loop(self, adapter: Adapter, poll: Poll, handle: Callable[[Output], Awaitable[None]]) -> None:
+    async def _poll_loop(self, adapter: Adapter, poll: Poll, handle: Handle) -> None:
         # A first call at once, then every interval (a REST budget wait delays, never skips, one).
         while True:
             status, body = await self._fetch(poll.request)
@@ -456,13 +456,14 @@ class Collector:
 
     # -- the pipeline -----------------------------------------------------------------------------
 
-    def _handler(self, adapter: Adapter) -> _Handler:
-        return _Handler(self, adapter)
+    def _handler(self, adapter: Adapter) -> Handler:
+        return Handler(adapter, self._pipeline, self.stats, self._route, self.abandon)
 
-    def _route(self, adapter: Adapter, item: Any, handle: Callable[[Output], Awaitable[None]]) -> None:
+    def _route(self, adapter: Adapter, item: Any, handle: Handle) -> None:
         """Route one action: the one place actions go, whether they came from a frame or a REST answer."""
         if isinstance(item, RestRequest):
-            self._request(adapter, item, handle)
+            if not self._stopped:
+                self._rest_work.request(adapter, item, handle)
         elif (conn := self._by_conn.get(item.conn)) is None:
             self.stats["actions_for_unknown_connection"] += 1
         elif isinstance(item, SendFrame):
@@ -470,44 +471,11 @@ class Collector:
         else:
             conn.reconnect(item)
 
-    def _request(self, adapter: Adapter, request: RestRequest, handle: Callable[[Output], Awaitable[None]]) -> None:
-        """Run a REST request for ``adapter`` unless the same one is already in flight."""
-        if self._stopped:
-            return
-        key = (adapter.id, request.url)
-        if key in self._inflight:
-            self.stats["rest_coalesced"] += 1
-            return
-        conn = request.conn or (adapter.book_conn(request.symbol) if request.symbol is not None else None)
-        serving = self._pending.setdefault(conn, set()) if conn is not None else set()
-
-        def sent() -> None:
-            # On the wire, its weight spent: let it finish, its answer may still join the next book.
-            serving.discard(task)
-
-        task = self._spawn(self._rest_roundtrip(adapter, request, handle, sent), f"rest:{request.url}")
-        self._inflight[key] = task
-        task.add_done_callback(lambda _: self._inflight.pop(key, None))
-        serving.add(task)
-        task.add_done_callback(serving.discard)
-
-    async def _rest_roundtrip(
-        self,
-        adapter: Adapter,
-        request: RestRequest,
-        handle: Callable[[Output], Awaitable[None]],
-        on_send: Callable[[], None] | None = None,
-    ) -> None:
-        status, body = await self._fetch(request, on_send)
-        await handle(adapter.answer(request, status, body, time.time()))
-
     def abandon(self, conn: str) -> None:
         """Cancel the REST requests for connection ``conn`` that have not left yet (it dropped; its books
         start over). Requests already sent finish: their weight is spent and a snapshot taken after
         the reconnect still joins the new connection's deltas."""
-        for task in list(self._pending.pop(conn, ())):
-            task.cancel()
-            self.stats["rest_abandoned"] += 1
+        self._rest_work.abandon(conn)
 
     def _rest_outage(self, kind: str, host: str, detail: str, retry_in: float | None) -> None:
         exchange = self._hosts.get(host, host)
@@ -571,59 +539,3 @@ class Collector:
     def dropped(self) -> int:
         """Market events dropped by ``overflow="drop_oldest"`` so far."""
         return self._queue.dropped if self._queue is not None else 0
-
-
-class _Handler:
-    """Takes what an adapter produced: events into the pipeline, actions to their connection or REST.
-
-    ``await handle(out)`` always works; :meth:`now` delivers a frame's output without a
-    coroutine when the pipeline can take it synchronously (the live path's common case).
-    """
-
-    __slots__ = ("_adapter", "_collector", "_pipeline", "_stats")
-
-    def __init__(self, collector: Collector, adapter: Adapter) -> None:
-        self._collector = collector
-        self._adapter = adapter
-        self._pipeline = collector._pipeline
-        self._stats = collector.stats
-
-    async def __call__(self, out: Output) -> None:
-        emit = self._pipeline.emit
-        for item in out:
-            if isinstance(item, EventBase):
-                self._stats["events"] += 1
-                if type(item) is Disconnected:
-                    self._collector.abandon(item.conn)
-                await emit(item)
-            else:
-                self._collector._route(self._adapter, item, self)
-
-    def ready(self) -> bool:
-        """Whether :meth:`now` would take a frame's output (room for the largest one a frame makes)."""
-        return self._pipeline.ready_now(0)
-
-    def now(self, out: Output) -> bool:
-        """Handle ``out`` without awaiting if nothing on the way must wait; ``False`` (nothing done) otherwise."""
-        if not self._pipeline.ready_now(len(out)):
-            return False
-        self.deliver_now(out)
-        return True
-
-    def deliver_now(self, out: Output) -> None:
-        """Handle ``out`` without awaiting, after :meth:`ready` said yes (a frame's output fits the
-        room it keeps; a larger one grows the queue past its bound rather than losing events)."""
-        pipeline = self._pipeline
-        # Without processors an event goes straight to the callbacks and the queue: one call
-        # less per event on the hottest path there is.
-        emit_now = pipeline.emit_now if pipeline.processors else pipeline.deliver_now
-        events = 0
-        for item in out:
-            if isinstance(item, EventBase):
-                events += 1
-                if type(item) is Disconnected:
-                    self._collector.abandon(item.conn)
-                emit_now(item)
-            else:
-                self._collector._route(self._adapter, item, self)
-        self._stats["events"] += events
