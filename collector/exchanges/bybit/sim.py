@@ -34,7 +34,8 @@ Capture playback keys recorded pushes by ``<category>:<topic>``, the category be
 recorded connection's path, and plays the recorded snapshots instead of making them.
 
 The market state (ticker statistics, what each book topic has published) is in
-:mod:`.sim_market`, the REST answers in :mod:`.sim_rest`.
+:mod:`.sim_market`, the stream payloads in :mod:`.sim_frames`, the REST answers in
+:mod:`.sim_rest`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import math
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -51,6 +52,18 @@ import orjson
 from ...errors import UnknownExchange, UnknownSymbol, UsageError
 from ...simulator.market import InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
+from .sim_frames import (
+    KLINE_OF,
+    KLINES,
+    SILENT_KLINES,
+    Names,
+    book_frame,
+    kline_messages,
+    liquidations_frame,
+    ticker_fields,
+    ticker_frame,
+    trades_frame,
+)
 from .sim_market import (
     BOOK_DEPTHS,
     CATEGORIES,
@@ -66,41 +79,12 @@ from .sim_rest import instruments, orderbook, server_time
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "DEFAULT_DEPTH", "BybitMarket", "BybitWire"]
 
-# Bybit kline interval -> the market model's interval. "W" and "M" exist on Bybit but the
-# model aggregates nothing longer than a day: such topics are acknowledged and stay silent.
-_KLINES = {
-    "1": "1m",
-    "3": "3m",
-    "5": "5m",
-    "15": "15m",
-    "30": "30m",
-    "60": "1h",
-    "120": "2h",
-    "240": "4h",
-    "360": "6h",
-    "720": "12h",
-    "D": "1d",
-}
-_SILENT_KLINES = frozenset({"W", "M"})
-_KLINE_OF = {unified: native for native, unified in _KLINES.items()}
 # Public channels the synthetic market has no data for, which a recording may hold.
 _RECORDED_ONLY = frozenset({"allLiquidation"})
 _SPOT_ARGS = 10  # "Spot: max 10 args per subscribe request."
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_CODES = "FGHJKMNQUVXZ"  # futures month letters: inverse dated ids are BTCUSDH26
-_FUNDING_MS = 8 * 3_600_000
 _WEIGHT_HEADER = "X-Sim-Used-Weight"  # Bybit reports no per-IP weight on public market data
-
-
-class _Names(NamedTuple):
-    """Qualified stream names of one market, built once."""
-
-    category: str
-    trade: str
-    ticker: str
-    books: tuple[tuple[int, str], ...]  # (depth, stream)
-    kline: str  # prefix; the Bybit interval and ".<native>" follow
-    liquidation: str
 
 
 class BybitWire(WireFormat):
@@ -118,7 +102,7 @@ class BybitWire(WireFormat):
         super().__init__(exchange)
         self._seed = 0
         self._markets: dict[str, BybitMarket] = {}  # by market key
-        self._names: dict[str, _Names] = {}
+        self._names: dict[str, Names] = {}
         self._views: dict[tuple[str, int], View] = {}
         self._tickers: dict[str, dict[str, str]] = {}  # last published derivative ticker per market key
         self._replies = 0
@@ -222,9 +206,9 @@ class BybitWire(WireFormat):
     def subscribe_all(self, specs: Sequence[InstrumentSpec], interval: str) -> dict[str, list[str]]:
         """Per category, the subscribe frames for trades, tickers, ``orderbook.200``, liquidations (derivatives)
         and klines (spot: 10 args each)."""
-        kline = _KLINE_OF.get(interval)
+        kline = KLINE_OF.get(interval)
         if kline is None:
-            raise UsageError(f"bybit has no kline interval {interval!r}; use one of {', '.join(_KLINE_OF)}")
+            raise UsageError(f"bybit has no kline interval {interval!r}; use one of {', '.join(KLINE_OF)}")
         topics: dict[str, list[str]] = {}
         for spec in specs:
             category, native = category_of(spec), spec.native
@@ -380,17 +364,17 @@ class BybitWire(WireFormat):
             view.sync(market)
             return self._view_snapshot(names, market, view, now_ms)
         if channel == "tickers" and isinstance(market, BybitMarket):
-            fields = self._ticker_fields(market, now_ms)
+            fields = ticker_fields(market, now_ms)
             if route != "spot":
                 self._tickers[key] = fields
-            return self._ticker(names, market, "snapshot", fields, now_ms)
+            return ticker_frame(names, market, "snapshot", fields, now_ms)
         return None
 
     def wanted_intervals(self, stream: str) -> str | None:
         """``spot:kline.1.BTCUSDT`` -> ``1m``."""
         parts = stream.partition(":")[2].split(".")
         if len(parts) == 3 and parts[0] == "kline":
-            return _KLINES.get(parts[1])
+            return KLINES.get(parts[1])
         return None
 
     def stream_book_key(self, stream: str) -> str | None:
@@ -401,14 +385,14 @@ class BybitWire(WireFormat):
             return f"{category}:{parts[2]}"
         return None
 
-    def names(self, spec: InstrumentSpec) -> _Names:
+    def names(self, spec: InstrumentSpec) -> Names:
         """The qualified stream names of ``spec``."""
         key = self.market_key(spec)
         names = self._names.get(key)
         if names is None:
             category, native = category_of(spec), spec.native
             books = tuple((d, f"{category}:orderbook.{d}.{native}") for d in BOOK_DEPTHS)
-            names = self._names[key] = _Names(
+            names = self._names[key] = Names(
                 category,
                 f"{category}:publicTrade.{native}",
                 f"{category}:tickers.{native}",
@@ -445,237 +429,45 @@ class BybitWire(WireFormat):
                 # "orderbook.1 is always a snapshot."
                 out.append(Message(stream, self._view_snapshot(names, market, view, time_ms)))
             else:
-                text = self._book(names, market, depth, "delta", bids, asks, view.u, time_ms)
+                text = book_frame(names, market, depth, "delta", bids, asks, view.u, time_ms)
                 out.append(Message(stream, text, key))
         if names.ticker in subscribed:
             message = self._ticker_update(names, market, update)
             if message is not None:
                 out.append(message)
         if update.fills and names.trade in subscribed:
-            out.append(Message(names.trade, self._trades(names, market, update)))
+            out.append(Message(names.trade, trades_frame(names, market, update)))
         if update.fills and names.liquidation in subscribed:
-            liquidations = self._liquidations(names, market, update)
+            liquidations = liquidations_frame(names, market, update)
             if liquidations is not None:
                 out.append(Message(names.liquidation, liquidations))
         if update.candles:
-            out.extend(self._klines(names, market, update, subscribed))
+            out.extend(kline_messages(names, market, update, subscribed))
         return out
 
-    def _view_snapshot(self, names: _Names, market: SymbolMarket, view: View, time_ms: int) -> str:
+    def _view_snapshot(self, names: Names, market: SymbolMarket, view: View, time_ms: int) -> str:
         """A snapshot frame of everything ``view`` (one ``orderbook.<depth>`` topic) has published."""
         bids, asks = sorted_levels(view.bids, True), sorted_levels(view.asks, False)
-        return self._book(names, market, view.depth, "snapshot", bids, asks, view.u, time_ms)
+        return book_frame(names, market, view.depth, "snapshot", bids, asks, view.u, time_ms)
 
-    def _book(
-        self,
-        names: _Names,
-        market: SymbolMarket,
-        depth: int,
-        kind: str,
-        bids: list[tuple[int, int]],
-        asks: list[tuple[int, int]],
-        u: int,
-        time_ms: int,
-    ) -> str:
-        spec = market.spec
-        price, size = spec.price, spec.size
-        data = {
-            "s": spec.native,
-            "b": [[price(p), size(q)] for p, q in bids],
-            "a": [[price(p), size(q)] for p, q in asks],
-            "u": u,
-            "seq": market.last_id,
-        }
-        topic = f"orderbook.{depth}.{spec.native}"
-        # "ts before type for spot all levels and futures L1, after it for other futures levels."
-        if names.category == "spot" or depth == 1:
-            msg: dict[str, Any] = {"topic": topic, "ts": time_ms, "type": kind}
-        else:
-            msg = {"topic": topic, "type": kind, "ts": time_ms}
-        msg["data"] = data
-        msg["cts"] = time_ms - 2
-        return dumps(msg)
-
-    def _ticker_fields(self, m: BybitMarket, time_ms: int) -> dict[str, str]:
-        spec = m.spec
-        price = spec.price
-        last, day = m.last_price, m.day
-        change = f"{(last - day.open_ticks) / day.open_ticks:.6f}"
-        if m.inverse:
-            volume, turnover = spec.size(day.lots), f"{day.counter_volume:.8f}"
-        else:
-            volume, turnover = spec.size(day.lots), f"{day.counter_volume:.4f}"
-        bid, bid_lots, ask, ask_lots = m.best()
-        mid = price((bid + ask) // 2)
-        if category_of(spec) == "spot":
-            return {
-                "symbol": spec.native,
-                "lastPrice": price(last),
-                "highPrice24h": price(day.high),
-                "lowPrice24h": price(day.low),
-                "prevPrice24h": price(day.open_ticks),
-                "volume24h": volume,
-                "turnover24h": turnover,
-                "price24hPcnt": change,
-                "usdIndexPrice": mid if spec.quote in ("USDT", "USDC") else "",
-            }
-        # Open interest follows the traded volume; the funding rate drifts with the premium.
-        interest_lots = spec.mean_lots * 2000 + day.lots // 4
-        mark = (bid + ask) / 2 / 10**spec.price_decimals
-        interest = interest_lots / 10**spec.size_decimals
-        interest_value = interest / mark if m.inverse else interest * mark
-        return {
-            "symbol": spec.native,
-            "tickDirection": m.tick_direction.last,
-            "price24hPcnt": change,
-            "lastPrice": price(last),
-            "prevPrice24h": price(day.open_ticks),
-            "highPrice24h": price(day.high),
-            "lowPrice24h": price(day.low),
-            "prevPrice1h": price(day.open_ticks),
-            "markPrice": mid,
-            "indexPrice": mid,
-            "openInterest": spec.size(interest_lots),
-            "openInterestValue": f"{interest_value:.2f}",
-            "turnover24h": turnover,
-            "volume24h": volume,
-            "nextFundingTime": str(time_ms - time_ms % _FUNDING_MS + _FUNDING_MS),
-            "fundingRate": f"{0.0001 + (last - day.open_ticks) / day.open_ticks / 10:.8f}",
-            "bid1Price": price(bid),
-            "bid1Size": spec.size(bid_lots),
-            "ask1Price": price(ask),
-            "ask1Size": spec.size(ask_lots),
-            "preOpenPrice": "",
-            "preQty": "",
-            "curPreListingPhase": "",
-        }
-
-    def _ticker(self, names: _Names, market: SymbolMarket, kind: str, fields: dict[str, str], time_ms: int) -> str:
-        topic = names.ticker.partition(":")[2]
-        if names.category == "spot":
-            msg: dict[str, Any] = {"topic": topic, "ts": time_ms, "type": kind, "cs": market.last_id, "data": fields}
-        else:
-            msg = {"topic": topic, "type": kind, "data": fields, "cs": market.last_id, "ts": time_ms}
-        return dumps(msg)
-
-    def _ticker_update(self, names: _Names, market: BybitMarket, update: Update) -> Message | None:
+    def _ticker_update(self, names: Names, market: BybitMarket, update: Update) -> Message | None:
         key = self.market_key(market.spec)
-        fields = self._ticker_fields(market, update.time_ms)
+        fields = ticker_fields(market, update.time_ms)
         if names.category == "spot":
             # Spot tickers are full snapshots, pushed when a trade changed the statistics.
             if not update.fills:
                 return None
-            return Message(names.ticker, self._ticker(names, market, "snapshot", fields, update.time_ms))
+            return Message(names.ticker, ticker_frame(names, market, "snapshot", fields, update.time_ms))
         old = self._tickers.get(key)
         self._tickers[key] = fields
         if old is None:
-            return Message(names.ticker, self._ticker(names, market, "snapshot", fields, update.time_ms))
+            return Message(names.ticker, ticker_frame(names, market, "snapshot", fields, update.time_ms))
         # "delta messages carry only the changed fields"; the symbol is always there.
         changed = {k: v for k, v in fields.items() if old.get(k) != v}
         if not changed:
             return None
         delta = {"symbol": fields["symbol"], **changed}
-        return Message(names.ticker, self._ticker(names, market, "delta", delta, update.time_ms))
-
-    def _trades(self, names: _Names, market: BybitMarket, update: Update) -> str:
-        spec = market.spec
-        spot = names.category == "spot"
-        data: list[dict[str, Any]] = []
-        for f, direction in zip(update.fills, market.directions, strict=True):
-            side = "Sell" if f.buyer_maker else "Buy"
-            if spot:
-                # Spot trade ids are long decimal strings; derivatives use UUID-shaped ones.
-                data.append(
-                    {
-                        "i": str(2_290_000_000_000_000_000 + f.agg_id),
-                        "T": f.time_ms,
-                        "p": spec.price(f.ticks),
-                        "v": spec.size(f.lots),
-                        "S": side,
-                        "seq": update.last_id,
-                        "s": spec.native,
-                        "BT": False,
-                        "RPI": False,
-                    }
-                )
-            else:
-                data.append(
-                    {
-                        "T": f.time_ms,
-                        "s": spec.native,
-                        "S": side,
-                        "v": spec.size(f.lots),
-                        "p": spec.price(f.ticks),
-                        "L": direction,
-                        "i": f"{f.agg_id:08x}-{f.first_id >> 16 & 0xFFFF:04x}-5000-8000-{f.last_id:012x}",
-                        "BT": False,
-                        "RPI": False,
-                        "seq": update.last_id,
-                    }
-                )
-        topic = names.trade.partition(":")[2]
-        if spot:
-            return dumps({"topic": topic, "ts": update.time_ms, "type": "snapshot", "data": data})
-        return dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
-
-    def _liquidations(self, names: _Names, market: BybitMarket, update: Update) -> str | None:
-        """``allLiquidation.<s>``: one in twelve fills of a derivative stands for a forced close.
-
-        "S: position side. When you receive a Buy update, this means that a long position
-        has been liquidated" (its liquidation order sold into the bid).
-        """
-        if names.category == "spot":
-            return None
-        spec = market.spec
-        data = [
-            {
-                "T": f.time_ms,
-                "s": spec.native,
-                "S": "Buy" if f.buyer_maker else "Sell",
-                "v": spec.size(f.lots),
-                "p": spec.price(f.ticks),
-            }
-            for f in update.fills
-            if f.agg_id % 12 == 0
-        ]
-        if not data:
-            return None
-        topic = names.liquidation.partition(":")[2]
-        return dumps({"topic": topic, "type": "snapshot", "ts": update.time_ms, "data": data})
-
-    def _klines(self, names: _Names, market: BybitMarket, update: Update, subscribed: Collection[str]) -> list[Message]:
-        spec = market.spec
-        bars: dict[str, list[dict[str, Any]]] = {}
-        for candle, closed in update.candles:
-            interval = _KLINE_OF.get(candle.interval)
-            if interval is None:
-                continue
-            stream = f"{names.kline}{interval}.{spec.native}"
-            if stream not in subscribed:
-                continue
-            # A closing bar is sent together with the next one in one message.
-            bars.setdefault(stream, []).append(
-                {
-                    "start": candle.start_ms,
-                    "end": candle.end_ms - 1,
-                    "interval": interval,
-                    "open": spec.price(candle.open),
-                    "close": spec.price(candle.close),
-                    "high": spec.price(candle.high),
-                    "low": spec.price(candle.low),
-                    "volume": spec.size(candle.lots),
-                    "turnover": f"{market.bar_turnover(candle):.8f}",
-                    "confirm": closed,
-                    "timestamp": update.time_ms,
-                }
-            )
-        return [
-            Message(
-                stream,
-                dumps({"topic": stream.partition(":")[2], "data": data, "ts": update.time_ms, "type": "snapshot"}),
-            )
-            for stream, data in bars.items()
-        ]
+        return Message(names.ticker, ticker_frame(names, market, "delta", delta, update.time_ms))
 
     # -- books a client holds -------------------------------------------------------------------
 
@@ -771,4 +563,4 @@ def _topic_shape(topic: str) -> bool:
         return True
     if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in BOOK_DEPTHS:
         return True
-    return len(parts) == 3 and parts[0] == "kline" and (parts[1] in _KLINES or parts[1] in _SILENT_KLINES)
+    return len(parts) == 3 and parts[0] == "kline" and (parts[1] in KLINES or parts[1] in SILENT_KLINES)
