@@ -11,15 +11,24 @@
  *       size is no text; asks compare -size with NEGATE_ASKS), joined with `separator` bid/ask
  *       interleaved (INTERLEAVE) or asks then bids, and the unsigned zlib CRC32 of the UTF-8
  *       of that string. None when a level has no text.
+ *
+ *   level_crc(..., flags | PRINTED, separator, price_decimals, size_decimals) -> int | None
+ *       The same with each level's text printed from the book's numbers instead of looked up
+ *       (the dicts are not read): the price, then the size, each written with its fixed number
+ *       of decimals, the point and leading zeros dropped (collector.crc.printed_digits). None
+ *       when a number prints longer than PRINT_MAX characters.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <string.h>
 
 #define CRC_INTERLEAVE 1
 #define CRC_SIZED 2
 #define CRC_NEGATE_ASKS 4
+#define CRC_PRINTED 8
 #define CRC_STACK 64 /* levels per side held without a heap allocation */
+#define PRINT_MAX 64 /* characters a printed number may take */
 
 static PyObject *ZLIB_CRC32; /* zlib.crc32, imported on first use */
 
@@ -151,6 +160,22 @@ joined_length(PyObject **texts, Py_ssize_t n, Py_ssize_t *total)
     return 0;
 }
 
+/* zlib.crc32(bytes). */
+static PyObject *
+zlib_crc(PyObject *bytes)
+{
+    if (ZLIB_CRC32 == NULL) {
+        PyObject *zlib = PyImport_ImportModule("zlib");
+        if (zlib == NULL)
+            return NULL;
+        ZLIB_CRC32 = PyObject_GetAttrString(zlib, "crc32");
+        Py_DECREF(zlib);
+        if (ZLIB_CRC32 == NULL)
+            return NULL;
+    }
+    return PyObject_CallOneArg(ZLIB_CRC32, bytes);
+}
+
 /* The CRC of the texts joined in the order the flags say. */
 static PyObject *
 crc_of(PyObject **bids, Py_ssize_t nb, PyObject **asks, Py_ssize_t na, int interleave, const char *sep,
@@ -189,20 +214,7 @@ crc_of(PyObject **bids, Py_ssize_t nb, PyObject **asks, Py_ssize_t na, int inter
         Py_DECREF(bytes);
         return NULL;
     }
-    if (ZLIB_CRC32 == NULL) {
-        PyObject *zlib = PyImport_ImportModule("zlib");
-        if (zlib == NULL) {
-            Py_DECREF(bytes);
-            return NULL;
-        }
-        ZLIB_CRC32 = PyObject_GetAttrString(zlib, "crc32");
-        Py_DECREF(zlib);
-        if (ZLIB_CRC32 == NULL) {
-            Py_DECREF(bytes);
-            return NULL;
-        }
-    }
-    PyObject *crc = PyObject_CallOneArg(ZLIB_CRC32, bytes);
+    PyObject *crc = zlib_crc(bytes);
     Py_DECREF(bytes);
     return crc;
 }
@@ -214,21 +226,149 @@ release(PyObject **texts, Py_ssize_t n)
         Py_DECREF(texts[i]);
 }
 
+/* The digits of `value` printed with `decimals` places, the point and leading zeros dropped, into
+ * `out` (PRINT_MAX bytes): collector.crc.printed_digits. Returns the length, 0 for a value that
+ * prints as zeros only, -1 when it does not fit and -2 with an exception set. */
+static Py_ssize_t
+printed_digits(double value, int decimals, double scale, char *out)
+{
+    /* The shortcut of the Python twin: within 0.25 of an integer n (below 2**51, where the
+     * product is off by at most 0.25), printing rounds the exact value to n. */
+    double scaled = value * scale;
+    if (scaled >= 0.0 && scaled < 2251799813685248.0) {
+        double n = nearbyint(scaled); /* round half to even, as Python's round() */
+        double off = scaled - n;
+        if (off > -0.25 && off < 0.25) {
+            char tmp[24];
+            Py_ssize_t len = 0;
+            for (unsigned long long k = (unsigned long long)n; k; k /= 10)
+                tmp[len++] = (char)('0' + k % 10);
+            for (Py_ssize_t i = 0; i < len; i++)
+                out[i] = tmp[len - 1 - i];
+            return len;
+        }
+    }
+    /* Python's own "%.{decimals}f" formatting, so the text is the twin's to the character. */
+    char *text = PyOS_double_to_string(value, 'f', decimals, 0, NULL);
+    if (text == NULL)
+        return -2;
+    Py_ssize_t len = 0, leading = 1;
+    for (const char *c = text; *c; c++) {
+        if (*c == '.' || (leading && *c == '0'))
+            continue;
+        leading = 0;
+        if (len == PRINT_MAX) {
+            PyMem_Free(text);
+            return -1;
+        }
+        out[len++] = *c;
+    }
+    PyMem_Free(text);
+    return len;
+}
+
+/* Appends one level's printed text (price digits, then size digits) to `j`, after the separator. */
+static int
+put_printed(Joined *j, double price, double size, const int *decimals, const double *scales, char *scratch)
+{
+    if (j->parts++ > 0) {
+        memcpy(j->buf + j->at, j->sep, (size_t)j->seplen);
+        j->at += j->seplen;
+    }
+    double values[2] = {price, size};
+    for (int k = 0; k < 2; k++) {
+        Py_ssize_t len = printed_digits(values[k], decimals[k], scales[k], scratch);
+        if (len < 0)
+            return (int)len;
+        memcpy(j->buf + j->at, scratch, (size_t)len);
+        j->at += len;
+    }
+    return 0;
+}
+
+/* level_crc with PRINTED: texts printed from the book's numbers. */
+static PyObject *
+printed_crc(const View *v, Py_ssize_t nb, Py_ssize_t na, int interleave, double ask_sign, const char *sep,
+            Py_ssize_t seplen, const int *decimals)
+{
+    double scales[2] = {pow(10.0, decimals[0]), pow(10.0, decimals[1])};
+    Py_ssize_t cap = (nb + na) * (2 * PRINT_MAX + seplen) + 1;
+    char *buf = PyMem_Malloc((size_t)cap), scratch[PRINT_MAX];
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    Joined j = {buf, 0, cap, 0, sep, seplen};
+    const View *bp = &v[0], *bs = &v[1], *ap = &v[2], *as = &v[3];
+    int rc = 0;
+    /* Best bid is the last element, best ask the first. */
+#define BID(i) put_printed(&j, bp->v[bp->n - 1 - (i)], bs->v[bs->n - 1 - (i)], decimals, scales, scratch)
+#define ASK(i) put_printed(&j, ap->v[i], ask_sign * as->v[i], decimals, scales, scratch)
+    if (interleave) {
+        Py_ssize_t common = nb < na ? nb : na;
+        for (Py_ssize_t i = 0; rc == 0 && i < common; i++) {
+            rc = BID(i);
+            if (rc == 0)
+                rc = ASK(i);
+        }
+        for (Py_ssize_t i = common; rc == 0 && i < nb; i++)
+            rc = BID(i);
+        for (Py_ssize_t i = common; rc == 0 && i < na; i++)
+            rc = ASK(i);
+    }
+    else {
+        for (Py_ssize_t i = 0; rc == 0 && i < na; i++)
+            rc = ASK(i);
+        for (Py_ssize_t i = 0; rc == 0 && i < nb; i++)
+            rc = BID(i);
+    }
+#undef BID
+#undef ASK
+    PyObject *result = NULL;
+    if (rc == -1)
+        result = Py_NewRef(Py_None);
+    else if (rc == 0) {
+        PyObject *bytes = PyBytes_FromStringAndSize(buf, j.at);
+        if (bytes != NULL) {
+            result = zlib_crc(bytes);
+            Py_DECREF(bytes);
+        }
+    }
+    PyMem_Free(buf);
+    return result;
+}
+
 PyObject *
 collector_level_crc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 9) {
+    if (nargs != 9 && nargs != 11) {
         PyErr_SetString(PyExc_TypeError,
                         "level_crc(bid_prices, bid_sizes, ask_prices, ask_sizes, depth, bid_texts, ask_texts, flags, "
-                        "separator)");
+                        "separator[, price_decimals, size_decimals])");
         return NULL;
     }
     Py_ssize_t depth = PyLong_AsSsize_t(args[4]);
     long flags = PyLong_AsLong(args[7]);
     if ((depth == -1 || flags == -1) && PyErr_Occurred())
         return NULL;
+    int print = (flags & CRC_PRINTED) != 0;
+    int decimals[2] = {0, 0};
+    if (print) {
+        if (nargs != 11) {
+            PyErr_SetString(PyExc_TypeError, "level_crc: PRINTED needs price_decimals and size_decimals");
+            return NULL;
+        }
+        for (int k = 0; k < 2; k++) {
+            long d = PyLong_AsLong(args[9 + k]);
+            if (d == -1 && PyErr_Occurred())
+                return NULL;
+            if (d < 0 || d > 30) {
+                PyErr_SetString(PyExc_ValueError, "level_crc: decimals must be 0 to 30");
+                return NULL;
+            }
+            decimals[k] = (int)d;
+        }
+    }
     PyObject *bid_texts = args[5], *ask_texts = args[6];
-    if (!PyDict_Check(bid_texts) || !PyDict_Check(ask_texts) || !PyUnicode_Check(args[8])) {
+    if ((!print && (!PyDict_Check(bid_texts) || !PyDict_Check(ask_texts))) || !PyUnicode_Check(args[8])) {
         PyErr_SetString(PyExc_TypeError, "level_crc: texts must be dicts and the separator a str");
         return NULL;
     }
@@ -251,6 +391,11 @@ collector_level_crc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         depth = 0;
     nb = v[0].n < depth ? v[0].n : depth;
     na = v[2].n < depth ? v[2].n : depth;
+    if (print) {
+        double sign = (flags & CRC_NEGATE_ASKS) ? -1.0 : 1.0;
+        result = printed_crc(v, nb, na, (flags & CRC_INTERLEAVE) != 0, sign, sep, seplen, decimals);
+        goto done;
+    }
     if (nb > CRC_STACK || na > CRC_STACK) {
         bids = PyMem_Malloc(sizeof(PyObject *) * (size_t)(nb + na + 1));
         if (bids == NULL) {

@@ -23,10 +23,12 @@ def level_crc(
     ask_prices: array[float],
     ask_sizes: array[float],
     depth: int,
-    bid_texts: dict[Any, str],
-    ask_texts: dict[Any, str],
+    bid_texts: dict[Any, Any] | None,
+    ask_texts: dict[Any, Any] | None,
     flags: int,
     separator: str,
+    price_decimals: int = ...,
+    size_decimals: int = ...,
     /,
 ) -> int | None: ...
 

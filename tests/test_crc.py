@@ -123,3 +123,57 @@ def test_c_and_python_give_the_same_crc_on_random_books() -> None:
             assert got == _level_crc(*args)
             nones += got is None
     assert 0 < nones < 4000  # both outcomes were exercised
+
+
+def test_printed_levels_are_the_price_then_the_size_digits() -> None:
+    """``printed``: each value written with its decimals, the point and leading zeros dropped; the
+    worked example of Kraken's v1 checksum guide (asks 0.05005 ... 0.05050, ten bids from 0.05000,
+    every volume 0.00000500: each level "5005" + "500" ...) gives its documented CRC32."""
+    asks = [(round(0.05005 + i * 0.00005, 5), 0.000005) for i in range(10)]
+    bid_prices = [0.05, 0.04995, 0.0499, 0.0498, 0.04975, 0.0497, 0.04965, 0.0496, 0.04955, 0.0495]
+    book = _book([(p, 0.000005) for p in bid_prices], asks)
+    crc = LevelChecksum(10, ASKS_THEN_BIDS, "", printed=(5, 8))
+    assert crc(book, {}, {}) == 974947235
+    memo: dict[float, tuple[float, str]] = {}
+    assert crc(book, memo, memo) == crc(book, {}, {})  # a memo (the Python version fills it) changes nothing
+    with pytest.raises(ValueError, match="decimals"):
+        LevelChecksum(10, ASKS_THEN_BIDS, "", printed=(5, 31))
+    with pytest.raises(ValueError, match="sized"):
+        LevelChecksum(10, ASKS_THEN_BIDS, "", sized=True, printed=(5, 8))
+
+
+def test_printed_numbers_too_long_for_the_c_printer_still_get_their_crc() -> None:
+    """A number printed past 64 characters: the C version declines, the Python one prints it."""
+    book = _book([(1e70, 1.0)], [(2e70, 3.0)])
+    crc = LevelChecksum(10, ASKS_THEN_BIDS, "", printed=(2, 2))
+    expected = zlib.crc32((f"{2e70:.2f}{3.0:.2f}{1e70:.2f}{1.0:.2f}").replace(".", "").encode())
+    assert crc(book, {}, {}) == expected
+
+
+@pytest.mark.skipif(not speedups.available(), reason="collector._speedups is not compiled here")
+def test_c_and_python_print_the_same_levels() -> None:
+    """Printed mode: C and Python agree on random books, decimals and awkward values (halves,
+    values just off the grid, below one tick, beyond 2**51)."""
+    c_crc = pytest.importorskip("collector._speedups").level_crc
+    rng = random.Random(11)
+    declined = 0
+    awkward = [0.5, 0.125, 1e-9, 2.5e-7, 0.30000000000000004, 2.0**51, 2.0**53 + 2, 1e21, 123456.789, 1 / 3]
+    for _ in range(3000):
+        price_decimals, size_decimals = rng.randint(0, 12), rng.randint(0, 12)
+        tick = 10.0**-price_decimals
+
+        def value(tick: float = tick) -> float:
+            if rng.random() < 0.2:
+                return rng.choice(awkward) * rng.choice([1.0, 3.0, 1e-3, 1e6])
+            return round(rng.uniform(0.0, 5000.0) / tick) * tick + rng.choice([0.0, 0.0, tick / 3, tick / 2])
+
+        bids = [(value() or 1.0, value() or 1.0) for _ in range(rng.randint(0, 15))]
+        asks = [(value() * 10 + 1e4 or 1.0, value() or 1.0) for _ in range(rng.randint(0, 15))]
+        bids = [level for level in bids if level[0] < min((p for p, _ in asks), default=float("inf"))]
+        book = _book(bids, asks)
+        for flags in (8, 9, 12):
+            args = (book._bid_prices, book._bid_sizes, book._ask_prices, book._ask_sizes, 10, {}, {}, flags, "")
+            got = c_crc(*args, price_decimals, size_decimals)
+            assert got is None or got == _level_crc(*args, price_decimals, size_decimals)
+            declined += got is None
+    assert declined < 300  # numbers past 64 characters are rare here: the C printer was exercised

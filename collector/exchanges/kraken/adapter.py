@@ -297,10 +297,6 @@ class KrakenAdapter(Adapter):
         out: Output,
     ) -> None:
         """Apply an update (absolute sizes, 0 removes), truncate to the subscribed depth, check the CRC."""
-        digits = self._digits.get(symbol)
-        if digits is not None and checksum is not None:
-            digits.note(bids)
-            digits.note(asks)
         self.books.delta(out, symbol, bids, asks, 0, 0, None, timestamp, received, checksum)
 
     def heartbeat(self, conn: str, received: float) -> None:

@@ -9,7 +9,6 @@ symbol. ``wsname`` is ``BASE/QUOTE`` by definition, so its two halves are the as
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,7 +25,6 @@ LEGACY_ASSETS = {"XBT": "BTC", "XDG": "DOGE"}
 """Kraken's legacy asset codes that websocket v2 (and the unified symbols) spell the ISO way."""
 
 _decoder = msgspec.json.Decoder(AssetPairsResponse, strict=False)
-_MEMO = 4096  # formatted prices/sizes kept per book; the top 10 levels revisit the same values
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,73 +94,21 @@ class Digits:
 
     The book keeps floats, so each value is printed with the pair's precision
     (``"%.{decimals}f"``), which gives back the wire text including its trailing zeros
-    (``0.00100000`` -> ``100000``). Printed levels are kept by price with the size they were
-    printed for: the top levels change slowly, so most of them were printed before, and the
-    checksum looks them up in C (:class:`collector.crc.LevelChecksum`).
+    (``0.00100000`` -> ``100000``): :class:`collector.crc.LevelChecksum` with ``printed``
+    does it for the top ten levels of each side (in C when compiled, where printing a
+    level costs less than looking it up; the Python version keeps the levels it printed).
     """
 
-    __slots__ = ("_crc", "_levels", "_price_scale", "_prices", "_size_scale", "price_decimals", "size_decimals")
+    __slots__ = ("_crc", "_memo", "price_decimals", "size_decimals")
 
     def __init__(self, price_decimals: int, size_decimals: int) -> None:
         self.price_decimals = price_decimals
         self.size_decimals = size_decimals
-        self._price_scale = 10.0**price_decimals
-        self._size_scale = 10.0**size_decimals
-        self._levels: dict[float, tuple[float, str]] = {}  # price -> (size, price digits + size digits)
-        self._prices: dict[float, str] = {}
-        self._crc = LevelChecksum(10, ASKS_THEN_BIDS, "", sized=True)
+        self._memo: dict[float, tuple[float, str]] = {}  # price -> (size, its text): the Python version's memo
+        self._crc = LevelChecksum(10, ASKS_THEN_BIDS, "", printed=(price_decimals, size_decimals))
 
     def checksum(self, book: OrderBook) -> int:
         """CRC32 (unsigned) of the book's top 10 asks (ascending) and bids (descending)."""
-        # Runs after every update of every book: every level printed before is found in C.
-        crc = self._crc(book, self._levels, self._levels)
-        if crc is not None:
-            return crc
-        top = book.top(10)
-        texts = [self._level(level) for level in top.asks]
-        texts += [self._level(level) for level in top.bids]
-        return zlib.crc32("".join(texts).encode())
-
-    def note(self, levels: list[tuple[float, float]]) -> None:
-        """Print the levels an update sets before the book is checked.
-
-        Kraken checks the book after every update, and an update changes the size of a level
-        among the top ten more often than not: printed here, from the update itself (a level or
-        two), the check finds every text in C instead of walking the top ten in Python.
-        """
-        for level in levels:
-            if level[1] > 0.0:
-                self._level(level)
-
-    def _level(self, level: tuple[float, float]) -> str:
-        price, size = level
-        known = self._levels.get(price)
-        if known is not None and known[0] == size:
-            return known[1]
-        if len(self._levels) >= _MEMO:
-            self._levels.clear()
-        text = self._prices.get(price)
-        if text is None:
-            if len(self._prices) >= _MEMO:
-                self._prices.clear()
-            text = self._prices[price] = _printed(price, self._price_scale, self.price_decimals)
-        text += _printed(size, self._size_scale, self.size_decimals)
-        self._levels[price] = (size, text)
-        return text
-
-
-def _printed(value: float, scale: float, decimals: int) -> str:
-    """``_digits(f"{value:.{decimals}f}")``: the value printed with ``decimals`` places, without
-    the point and leading zeros.
-
-    Shortcut: when ``value * 10**decimals`` is within 0.25 of an integer ``n`` (and below
-    2**51, where the product is off by at most 0.25), the exact decimal value is closer to
-    ``n`` than to any other integer, so printing rounds it to ``n``: its digits are ``n``'s.
-    That is every value read from a wire text with at most ``decimals`` places.
-    """
-    scaled = value * scale
-    if 0.0 <= scaled < 2.0**51:
-        n = round(scaled)
-        if -0.25 < scaled - n < 0.25:
-            return str(n) if n else ""
-    return _digits(f"{value:.{decimals}f}")
+        crc = self._crc(book, self._memo, self._memo)
+        assert crc is not None  # printed texts always exist
+        return crc
