@@ -19,13 +19,14 @@ from .models import Disconnected, EventBase
 from .pipeline import Pipeline
 from .stats import Stats
 
-__all__ = ["Fetch", "Handle", "Handler", "RestWork"]
+__all__ = ["Fetch", "Handle", "Handler", "RestWork", "Spawn"]
 
 Fetch = Callable[[RestRequest, "Callable[[], None] | None"], Awaitable[tuple[int, bytes]]]
 """``fetch(request, on_send)``: the status and body of one REST request (``on_send`` runs once it is on the wire)."""
 Handle = Callable[[Output], Awaitable[None]]
 """Takes an adapter's output (a :class:`Handler`)."""
 Spawn = Callable[[Awaitable[Any], str], "asyncio.Task[Any]"]
+"""``spawn(coroutine, name)``: a task the collector tracks (and cancels when it stops)."""
 
 
 class RestWork:
