@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -41,6 +40,7 @@ from ...simulator.market import (
 )
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, Tag, WireFormat, hostile_json
 from .sim_derivatives import DerivativeStreams
+from .sim_rest import BinanceRest, dumps
 
 __all__ = ["BinanceWire"]
 
@@ -49,22 +49,7 @@ _HOSTS = {
     "binance_usdm": ("wss://fstream.binance.com", "https://fapi.binance.com", "/fapi/v1"),
     "binance_coinm": ("wss://dstream.binance.com", "https://dapi.binance.com", "/dapi/v1"),
 }
-# Perpetuals report this far-future deliveryDate (2100-12-25 08:00 UTC) on the real exchange.
-_PERPETUAL_DELIVERY = 4_133_404_800_000
-_FUTURES_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 _DIFF_KINDS = frozenset({"depth", "depth@100ms", "depth@250ms", "depth@500ms"})
-_RATE_LIMITS = {
-    "binance": [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-    ],
-    "futures": [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
-        {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
-    ],
-}
 
 
 class _Names(NamedTuple):
@@ -78,12 +63,8 @@ class _Names(NamedTuple):
     kline: str  # prefix, the interval follows
 
 
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
 def _error(code: int, msg: str, req_id: Any = None) -> str:
-    return _dumps({"code": code, "msg": msg, "id": req_id})
+    return dumps({"code": code, "msg": msg, "id": req_id})
 
 
 def _valid_id(req_id: Any) -> bool:
@@ -112,12 +93,7 @@ class BinanceWire(WireFormat):
         self.intervals = frozenset(INTERVAL_MS) - ({"1s"} if self.futures else set())
         self._names: dict[str, _Names] = {}
         self.instruments_path = self._api + "/exchangeInfo"
-        self._rest = {
-            self._api + "/depth": self._depth,
-            self._api + "/exchangeInfo": self._exchange_info,
-            self._api + "/ping": self._ping,
-            self._api + "/time": self._time,
-        }
+        self._rest = BinanceRest(self.futures, self.inverse).routes(self._api)
         self._derivatives = DerivativeStreams(self.inverse) if self.futures else None
         if self._derivatives is not None:
             self._rest[self._api + "/openInterest"] = self._derivatives.open_interest
@@ -192,7 +168,7 @@ class BinanceWire(WireFormat):
                 stream = f"{low}@{kind}"
                 routes.setdefault(self.stream_route(stream), []).append(stream)
         return {
-            route: [_dumps({"method": "SUBSCRIBE", "params": streams, "id": n})]
+            route: [dumps({"method": "SUBSCRIBE", "params": streams, "id": n})]
             for n, (route, streams) in enumerate(sorted(routes.items()), 1)
         }
 
@@ -233,14 +209,14 @@ class BinanceWire(WireFormat):
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
             if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
                 return Control(_error(2, "Invalid request: params must be an array of stream names", req_id))
-            ack = _dumps({"result": None, "id": req_id})
+            ack = dumps({"result": None, "id": req_id})
             return Control(ack, subscribe=params) if method == "SUBSCRIBE" else Control(ack, unsubscribe=params)
         if method == "LIST_SUBSCRIPTIONS":
-            return Control(_dumps({"result": current, "id": req_id}))
+            return Control(dumps({"result": current, "id": req_id}))
         if method == "GET_PROPERTY" and params == ["combined"]:
-            return Control(_dumps({"result": True, "id": req_id}))
+            return Control(dumps({"result": True, "id": req_id}))
         if method == "SET_PROPERTY" and params == ["combined", True]:
-            return Control(_dumps({"result": None, "id": req_id}))
+            return Control(dumps({"result": None, "id": req_id}))
         if method == "SET_PROPERTY" and isinstance(params, list) and len(params) == 2 and params[0] == "combined":
             return Control(_error(1, "Invalid value type: expected Boolean", req_id))
         return Control(_error(2, f"Invalid request: unsupported method {method!r}", req_id))
@@ -317,7 +293,7 @@ class BinanceWire(WireFormat):
                     d["pu"] = update.prev_id
                 d["b"] = [[price(p), size(q)] for p, q in update.bids]
                 d["a"] = [[price(p), size(q)] for p, q in update.asks]
-                data = _dumps(d)
+                data = dumps(d)
                 for s in streams:
                     out.append(Message(s, f'{{"stream":"{s}","data":{data}}}', native))
         if update.bbo_changed and n.book_ticker in subscribed:
@@ -335,7 +311,7 @@ class BinanceWire(WireFormat):
                 t["m"] = f.buyer_maker
                 if not self.futures:
                     t["M"] = True
-                out.append(Message(n.agg_trade, f'{{"stream":"{n.agg_trade}","data":{_dumps(t)}}}'))
+                out.append(Message(n.agg_trade, f'{{"stream":"{n.agg_trade}","data":{dumps(t)}}}'))
         for candle, closed in update.candles:
             stream = n.kline + candle.interval
             if stream in subscribed:
@@ -360,7 +336,7 @@ class BinanceWire(WireFormat):
         d["B"] = spec.size(bid_lots)
         d["a"] = spec.price(ask)
         d["A"] = spec.size(ask_lots)
-        return Message(n.book_ticker, f'{{"stream":"{n.book_ticker}","data":{_dumps(d)}}}')
+        return Message(n.book_ticker, f'{{"stream":"{n.book_ticker}","data":{dumps(d)}}}')
 
     def _kline(self, spec: InstrumentSpec, c: CandleState, closed: bool, e: int) -> str:
         k = {
@@ -386,7 +362,7 @@ class BinanceWire(WireFormat):
         if self.inverse:
             head["ps"] = spec.base + spec.quote
         head["k"] = k
-        return _dumps(head)
+        return dumps(head)
 
     # -- REST -----------------------------------------------------------------------------------
 
@@ -394,13 +370,13 @@ class BinanceWire(WireFormat):
         """Answer a GET below the exchange prefix (``/api/v3/depth`` ...)."""
         handler = self._rest.get(call.path)
         if handler is None or call.method != "GET":
-            return RestAnswer(404, _dumps({"code": -1, "msg": f"Unknown path {call.path}"}).encode())
+            return RestAnswer(404, dumps({"code": -1, "msg": f"Unknown path {call.path}"}).encode())
         return handler(call.query, markets, now_ms)
 
     def rate_limited(self) -> RestAnswer:
         """Binance's answer when the request weight is exhausted (HTTP 429)."""
         body = {"code": -1003, "msg": "Too many requests; please use the websocket for live updates to avoid bans."}
-        return RestAnswer(429, _dumps(body).encode())
+        return RestAnswer(429, dumps(body).encode())
 
     def malformed(self) -> str:
         """A combined-stream frame cut off mid-object, as a broken proxy would deliver it."""
@@ -409,116 +385,6 @@ class BinanceWire(WireFormat):
     def weight_header(self) -> str:
         """Binance reports the IP's used request weight in this header."""
         return "X-MBX-USED-WEIGHT-1M"
-
-    def _depth(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        native = query.get("symbol")
-        if not native:
-            msg = "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."
-            return RestAnswer(400, _dumps({"code": -1102, "msg": msg}).encode())
-        market = markets.get(native)
-        if market is None:
-            return RestAnswer(400, _dumps({"code": -1121, "msg": "Invalid symbol."}).encode())
-        raw_limit = query.get("limit", "500" if self.futures else "100")
-        if not raw_limit.isdigit():
-            msg = "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."
-            return RestAnswer(400, _dumps({"code": -1100, "msg": msg}).encode())
-        limit, weight = self._limit_and_weight(int(raw_limit))
-        spec = market.spec
-        bids, asks = market.levels(limit)
-        body: dict[str, Any] = {"lastUpdateId": market.last_id}
-        if self.inverse:
-            body["symbol"] = native
-            body["pair"] = spec.base + spec.quote
-        if self.futures:
-            body["E"] = now_ms
-            body["T"] = now_ms
-        body["bids"] = [[spec.price(p), spec.size(q)] for p, q in bids]
-        body["asks"] = [[spec.price(p), spec.size(q)] for p, q in asks]
-        return RestAnswer(200, orjson.dumps(body), weight)
-
-    def _limit_and_weight(self, requested: int) -> tuple[int, int]:
-        if not self.futures:
-            # Spot: default 100, larger than 5000 is clamped; weight 5/25/50/250 by size.
-            limit = min(max(requested, 1), 5000)
-            weight = 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
-            return limit, weight
-        # Futures accept only the listed limits; round up to the next one (at most 1000).
-        limit = next((v for v in _FUTURES_LIMITS if v >= requested), 1000)
-        weight = 2 if limit <= 50 else 5 if limit == 100 else 10 if limit == 500 else 20
-        return limit, weight
-
-    def _exchange_info(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        symbols = [self._symbol_info(m.spec) for m in markets.values()]
-        body: dict[str, Any] = {"timezone": "UTC", "serverTime": now_ms}
-        if self.futures:
-            body["futuresType"] = "COIN_MARGINED" if self.inverse else "U_MARGINED"
-        body["rateLimits"] = _RATE_LIMITS["futures" if self.futures else "binance"]
-        body["exchangeFilters"] = []
-        body["symbols"] = symbols
-        return RestAnswer(200, orjson.dumps(body), 1 if self.futures else 20)
-
-    def _symbol_info(self, spec: InstrumentSpec) -> dict[str, Any]:
-        filters = [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": spec.tick_size,
-                "maxPrice": spec.price(1_000_000 * 10**spec.price_decimals),
-                "tickSize": spec.tick_size,
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": spec.step_size,
-                "maxQty": spec.size(9_000 * 10**spec.size_decimals),
-                "stepSize": spec.step_size,
-            },
-        ]
-        if not self.futures:
-            return {
-                "symbol": spec.native,
-                "status": "TRADING",
-                "baseAsset": spec.base,
-                "baseAssetPrecision": 8,
-                "quoteAsset": spec.quote,
-                "quotePrecision": 8,
-                "quoteAssetPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-                "icebergAllowed": True,
-                "ocoAllowed": True,
-                "isSpotTradingAllowed": True,
-                "isMarginTradingAllowed": False,
-                "filters": filters,
-                "permissions": [],
-                "permissionSets": [["SPOT"]],
-            }
-        info: dict[str, Any] = {
-            "symbol": spec.native,
-            "pair": spec.base + spec.quote,
-            "contractType": "CURRENT_QUARTER" if spec.expiry else "PERPETUAL",
-            "deliveryDate": _delivery_ms(spec.expiry) if spec.expiry else _PERPETUAL_DELIVERY,
-            "onboardDate": 1_569_398_400_000,
-        }
-        # COIN-M names its status field contractStatus and quotes sizes in contracts.
-        if self.inverse:
-            info["contractStatus"] = "TRADING"
-            info["contractSize"] = int(spec.contract_size)
-        else:
-            info["status"] = "TRADING"
-        info.update(
-            {
-                "baseAsset": spec.base,
-                "quoteAsset": spec.quote,
-                "marginAsset": spec.settle,
-                "pricePrecision": spec.price_decimals,
-                "quantityPrecision": spec.size_decimals,
-                "baseAssetPrecision": 8,
-                "quotePrecision": 8,
-                "underlyingType": "COIN",
-                "filters": filters,
-                "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"],
-                "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
-            }
-        )
-        return info
 
     # -- faults ---------------------------------------------------------------------------------
 
@@ -567,15 +433,3 @@ class BinanceWire(WireFormat):
             (frame(f"{n.low}@notAStream", {"s": spec.native}), "unknown stream"),
             (frame("nosuchsymbol@aggTrade", {"s": "NOSUCHSYMBOL"}), "unknown symbol"),
         ]
-
-    def _ping(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        return RestAnswer(200, b"{}")
-
-    def _time(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
-        return RestAnswer(200, orjson.dumps({"serverTime": now_ms}))
-
-
-def _delivery_ms(expiry: str) -> int:
-    """``YYMMDD`` -> the 08:00 UTC delivery time in ms, as Binance quarterlies settle."""
-    when = datetime.strptime(expiry, "%y%m%d").replace(hour=8, tzinfo=UTC)
-    return int(when.timestamp() * 1000)
