@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 __all__ = [
     "INTERVAL_MS",
@@ -246,11 +247,12 @@ class DayStats:
         self.fills = 0
         self.counter_volume = 0.0
 
-    def add(self, fills: Iterable[Fill], values: Iterable[float]) -> float:
+    def add(self, fills: Sequence[Fill], values: Iterable[float] | None = None) -> float:
         """Count one step's ``fills``; ``values`` are their volumes in the other asset, in order
-        (:func:`counter_value` gives the usual one). Returns the step's volume in the other asset."""
+        (:func:`counter_value` gives the usual one; none: the exchange reports no such volume).
+        Returns the step's volume in the other asset."""
         step = 0.0
-        for f, value in zip(fills, values, strict=True):
+        for f, value in zip(fills, repeat(0.0, len(fills)) if values is None else values, strict=True):
             self.high = max(self.high, f.ticks)
             self.low = min(self.low, f.ticks)
             self.lots += f.lots

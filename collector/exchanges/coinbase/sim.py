@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -39,6 +38,7 @@ import orjson
 from ...errors import UnknownExchange, UnknownSymbol
 from ...simulator.market import CandleState, Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat, hostile_json
+from .sim_market import CoinbaseMarket, CoinbaseSession, dumps, frame, iso
 
 __all__ = ["CHANNELS", "CoinbaseMarket", "CoinbaseSession", "CoinbaseWire"]
 
@@ -60,88 +60,9 @@ CHANNELS = frozenset(
 _PRIVATE = frozenset({"user", "futures_balance_summary"})
 _PRODUCT_CHANNELS = frozenset({"candles", "status", "ticker", "ticker_batch", "level2", "market_trades"})
 _INBOUND = {"level2": "l2_data"}  # subscribed as level2, received as l2_data
-_MARK = "\x00"  # where deliver() writes the connection's sequence_num (never in JSON text)
-_RECENT = 100  # trades in a market_trades snapshot, candles in a candles snapshot
 _BATCH_MS = 5_000  # "ticker_batch: real-time price updates every 5000 milli-seconds"
 _PRODUCTS = "/api/v3/brokerage/market/products"
 _BOOK = "/api/v3/brokerage/market/product_book"
-
-
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
-_DAYS: dict[int, str] = {}  # epoch second -> "YYYY-MM-DDTHH:MM:SS"
-
-
-def _iso(time_ms: int, nanos: int | None = None) -> str:
-    """RFC 3339 in UTC: microseconds (``...48.228000Z``), or nanoseconds with ``nanos`` below the millisecond."""
-    second = time_ms // 1000
-    text = _DAYS.get(second)
-    if text is None:
-        if len(_DAYS) > 4096:
-            _DAYS.clear()
-        text = _DAYS[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    if nanos is None:
-        return f"{text}.{time_ms % 1000:03d}000Z"
-    return f"{text}.{time_ms % 1000:03d}{nanos % 1_000_000:06d}Z"
-
-
-def _frame(channel: str, timestamp: str, events: list[Any]) -> str:
-    """A message whose ``sequence_num`` is left for :meth:`CoinbaseWire.deliver` to write."""
-    return f'{{"channel":"{channel}","timestamp":"{timestamp}","sequence_num":{_MARK},"events":{_dumps(events)}}}'
-
-
-class CoinbaseSession(Session):
-    """One connection: its ``sequence_num`` counter, heartbeat state and the ``l2_data`` updates it was sent."""
-
-    def __init__(self, route: str) -> None:
-        super().__init__(route)
-        self.sequence = 0
-        self.heartbeats = False
-        self.heartbeat_counter = 0
-        self.l2_seen: dict[str, int] = {}  # product -> number of the last l2_data update accounted for
-
-    def numbered(self, text: str) -> str:
-        """``text`` with the connection's next ``sequence_num`` written in."""
-        head, _, tail = text.partition(_MARK)
-        number = self.sequence
-        self.sequence += 1
-        return f"{head}{number}{tail}"
-
-
-class CoinbaseMarket(SymbolMarket):
-    """A :class:`SymbolMarket` that also keeps what Coinbase's snapshots and tickers report.
-
-    The 24 h statistics run from the start of the simulation; ``recent`` holds the last
-    100 trades and ``history`` the last 100 closed five-minute buckets.
-    """
-
-    def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, start_id: int) -> None:
-        super().__init__(spec, rng, depth=depth, intervals=("5m",), start_id=start_id)
-        self.recent: deque[Fill] = deque(maxlen=_RECENT)
-        self.history: deque[CandleState] = deque(maxlen=_RECENT)
-        self.forming: CandleState | None = None
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.batch_at = 0  # last ticker_batch push, ms
-
-    def step(self, time_ms: int) -> Update:
-        """Advance one tick (see :meth:`SymbolMarket.step`) and keep trades, buckets and statistics."""
-        update = super().step(time_ms)
-        for f in update.fills:
-            self.recent.append(f)
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-        for candle, closed in update.candles:
-            if closed:
-                self.history.append(candle)
-                if self.forming is candle:
-                    self.forming = None
-            else:
-                self.forming = candle
-        return update
 
 
 class CoinbaseWire(WireFormat):
@@ -220,9 +141,9 @@ class CoinbaseWire(WireFormat):
         Coinbase candles are five-minute buckets whatever ``interval`` asks for.
         """
         products = [spec.native for spec in specs]
-        frames = [_dumps({"type": "subscribe", "channel": "heartbeats"})]
+        frames = [dumps({"type": "subscribe", "channel": "heartbeats"})]
         for channel in ("level2", "market_trades", "ticker", "candles"):
-            frames.append(_dumps({"type": "subscribe", "product_ids": products, "channel": channel}))
+            frames.append(dumps({"type": "subscribe", "product_ids": products, "channel": channel}))
         return {"": frames}
 
     def wanted_intervals(self, stream: str) -> str | None:
@@ -276,7 +197,7 @@ class CoinbaseWire(WireFormat):
             state.setdefault(channel, []).append(product)
         if s.heartbeats:
             state["heartbeats"] = ["heartbeats"]
-        return s.numbered(_frame("subscriptions", _iso(now_ms, 7), [{"subscriptions": state}]))
+        return s.numbered(frame("subscriptions", iso(now_ms, 7), [{"subscriptions": state}]))
 
     def _snapshot(self, s: CoinbaseSession, stream: str, now_ms: int) -> str | None:
         """The snapshot a new subscription of ``stream`` starts with, numbered for ``s``."""
@@ -284,22 +205,22 @@ class CoinbaseWire(WireFormat):
         market = self._markets.get(product)
         if market is None:
             return None
-        ts = _iso(now_ms, 1)
+        ts = iso(now_ms, 1)
         if channel == "level2":
             s.l2_seen[product] = self._l2_count.get(product, 0)
             bids, asks = market.levels(len(market.bids) + len(market.asks))
             event = {"type": "snapshot", "product_id": product, "updates": self._levels(market, bids, asks, now_ms)}
-            return s.numbered(_frame("l2_data", ts, [event]))
+            return s.numbered(frame("l2_data", ts, [event]))
         if channel == "market_trades":
             trades = [self._trade(market, f) for f in reversed(market.recent)]
-            return s.numbered(_frame("market_trades", ts, [{"type": "snapshot", "trades": trades}]))
+            return s.numbered(frame("market_trades", ts, [{"type": "snapshot", "trades": trades}]))
         if channel in ("ticker", "ticker_batch"):
             tickers = [self._ticker(market, with_bbo=channel == "ticker")]
-            return s.numbered(_frame(channel, ts, [{"type": "snapshot", "tickers": tickers}]))
+            return s.numbered(frame(channel, ts, [{"type": "snapshot", "tickers": tickers}]))
         if channel == "candles":
             buckets = [*market.history, *([market.forming] if market.forming is not None else [])]
             candles = [self._candle(market, c) for c in buckets]
-            return s.numbered(_frame("candles", ts, [{"type": "snapshot", "candles": candles}]))
+            return s.numbered(frame("candles", ts, [{"type": "snapshot", "candles": candles}]))
         return None  # status: no data in the simulation
 
     def heartbeat(self, session: Session, now_ms: int) -> list[str | bytes]:
@@ -316,7 +237,7 @@ class CoinbaseWire(WireFormat):
             "current_time": f"{wall}.{now_ms % 1000:03d}000000 +0000 UTC m=+{uptime:.9f}",
             "heartbeat_counter": s.heartbeat_counter,
         }
-        return [s.numbered(_frame("heartbeats", _iso(now_ms, 2), [event]))]
+        return [s.numbered(frame("heartbeats", iso(now_ms, 2), [event]))]
 
     def deliver(self, session: Session, message: Message) -> str | bytes | None:
         """Number the frame for this connection; a withheld ``l2_data`` update keeps its number."""
@@ -339,7 +260,7 @@ class CoinbaseWire(WireFormat):
         market = self._markets[product]
         out: list[Message] = []
         time_ms = update.time_ms
-        ts = _iso(time_ms, 3)
+        ts = iso(time_ms, 3)
         stream = f"level2:{product}"
         if (update.bids or update.asks) and stream in subscribed:
             self._l2_count[product] = self._l2_count.get(product, 0) + 1
@@ -348,33 +269,33 @@ class CoinbaseWire(WireFormat):
                 "product_id": product,
                 "updates": self._levels(market, update.bids, update.asks, time_ms),
             }
-            out.append(Message(stream, _frame("l2_data", ts, [event]), product))
+            out.append(Message(stream, frame("l2_data", ts, [event]), product))
         if update.fills:
             stream = f"market_trades:{product}"
             if stream in subscribed:
                 trades = [self._trade(market, f) for f in reversed(update.fills)]
-                out.append(Message(stream, _frame("market_trades", ts, [{"type": "update", "trades": trades}])))
+                out.append(Message(stream, frame("market_trades", ts, [{"type": "update", "trades": trades}])))
             stream = f"ticker:{product}"
             if stream in subscribed:
                 event = {"type": "update", "tickers": [self._ticker(market, with_bbo=True)]}
-                out.append(Message(stream, _frame("ticker", ts, [event])))
+                out.append(Message(stream, frame("ticker", ts, [event])))
             stream = f"ticker_batch:{product}"
             if stream in subscribed and time_ms - market.batch_at >= _BATCH_MS:
                 market.batch_at = time_ms
                 event = {"type": "update", "tickers": [self._ticker(market, with_bbo=False)]}
-                out.append(Message(stream, _frame("ticker_batch", ts, [event])))
+                out.append(Message(stream, frame("ticker_batch", ts, [event])))
         stream = f"candles:{product}"
         if stream in subscribed:
             candles = [self._candle(market, c) for c, closed in update.candles if not closed and c.interval == "5m"]
             if candles:
-                out.append(Message(stream, _frame("candles", ts, [{"type": "update", "candles": candles}])))
+                out.append(Message(stream, frame("candles", ts, [{"type": "update", "candles": candles}])))
         return out
 
     def _levels(
         self, market: SymbolMarket, bids: list[tuple[int, int]], asks: list[tuple[int, int]], time_ms: int
     ) -> list[dict[str, str]]:
         spec = market.spec
-        at = _iso(time_ms)
+        at = iso(time_ms)
         return [
             {"side": side, "event_time": at, "price_level": spec.price(p), "new_quantity": spec.size(q)}
             for side, levels in (("bid", bids), ("offer", asks))
@@ -388,7 +309,7 @@ class CoinbaseWire(WireFormat):
             "trade_id": str(f.agg_id),
             "price": spec.price(f.ticks),
             "size": spec.size(f.lots),
-            "time": _iso(f.time_ms),
+            "time": iso(f.time_ms),
             # The side of the resting order: a taker that sold hit a resting buy.
             "side": "BUY" if f.buyer_maker else "SELL",
         }
@@ -396,16 +317,16 @@ class CoinbaseWire(WireFormat):
     def _ticker(self, market: CoinbaseMarket, *, with_bbo: bool) -> dict[str, str]:
         spec = market.spec
         last = market.last_price
-        change = (last - market.open_ticks) / market.open_ticks * 100
+        change = (last - market.day.open_ticks) / market.day.open_ticks * 100
         ticker = {
             "type": "ticker",
             "product_id": spec.native,
             "price": spec.price(last),
-            "volume_24_h": spec.size(market.volume_lots),
-            "low_24_h": spec.price(market.low),
-            "high_24_h": spec.price(market.high),
-            "low_52_w": spec.price(market.low),
-            "high_52_w": spec.price(market.high),
+            "volume_24_h": spec.size(market.day.lots),
+            "low_24_h": spec.price(market.day.low),
+            "high_24_h": spec.price(market.day.high),
+            "low_52_w": spec.price(market.day.low),
+            "high_52_w": spec.price(market.day.high),
             "price_percent_chg_24_h": f"{change:.14f}",
         }
         if with_bbo:
@@ -505,7 +426,7 @@ class CoinbaseWire(WireFormat):
                 "product_id": spec.native,
                 "bids": [{"price": spec.price(p), "size": spec.size(q)} for p, q in bids],
                 "asks": [{"price": spec.price(p), "size": spec.size(q)} for p, q in asks],
-                "time": _iso(now_ms),
+                "time": iso(now_ms),
             }
         }
 
@@ -523,7 +444,7 @@ class CoinbaseWire(WireFormat):
         """
         product = spec.native
         price, size = spec.price(spec.start_ticks), spec.size(1)
-        ts = _iso(now_ms, 5)
+        ts = iso(now_ms, 5)
 
         def message(channel: str, events: Any, **extra: Any) -> str:
             return hostile_json({"channel": channel, "timestamp": ts, **extra, "events": events})
@@ -572,4 +493,4 @@ class CoinbaseWire(WireFormat):
 
 def _refuse(message: str) -> Control:
     """Coinbase's error reply (no channel, no ``sequence_num``)."""
-    return Control(_dumps({"type": "error", "message": message}))
+    return Control(dumps({"type": "error", "message": message}))
