@@ -16,7 +16,8 @@ Use :class:`Simulator` as an async context manager, point an adapter at
 Layout: :mod:`.market` is the exchange-neutral market model, :mod:`.wire` the contract
 each exchange's wire format implements (in its own package,
 ``collector/exchanges/<id>/sim.py``), :mod:`.server` and :mod:`.venue` the aiohttp
-server, :mod:`.faults` the faults and :mod:`.playback` the capture-fed mode.
+server, :mod:`.faults` the faults, :mod:`.playback` the capture-fed mode and :mod:`.krw`
+the won prices, tick tables and market specs the Korean venues share.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import orjson
 
+from ...simulator.krw import KRW_PER_USD, KRW_TICKS, TickTable
 from ...simulator.market import InstrumentSpec, SymbolMarket
 from ...simulator.wire import RestAnswer
 from ..upbit.simframes import Style
@@ -36,18 +37,10 @@ class BithumbWire(QuotationWire):
     style: ClassVar[Style] = Style(
         trade_bbo=False, string_ids=True, micros_books=True, local_hours=9, default_level=1.0
     )
-    quotes: ClassVar[dict[str, float]] = {"KRW": 1400.0}
+    quotes: ClassVar[dict[str, float]] = {"KRW": KRW_PER_USD}
     krw_premium: ClassVar[float] = KRW_PREMIUM
     # KRW price units from 1,000 KRW up (highest band first); cheaper coins get decimal prices.
-    krw_ticks: ClassVar[tuple[tuple[int, int], ...]] = (
-        (1_000_000, 1000),
-        (500_000, 500),
-        (100_000, 100),
-        (50_000, 50),
-        (10_000, 10),
-        (5_000, 5),
-        (1_000, 1),
-    )
+    krw_ticks: ClassVar[TickTable] = KRW_TICKS
     depths: ClassVar[tuple[int, ...]] = tuple(range(1, 31))
     candle_units: ClassVar[dict[str, str]] = {}
     binary: ClassVar[bool] = False

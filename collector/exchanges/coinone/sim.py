@@ -34,7 +34,7 @@ from ...errors import UnknownExchange, UsageError
 from ...simulator.market import INTERVAL_MS, InstrumentSpec, SymbolMarket, Update
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat, hostile_json
 from .schemas import SHORT_KEYS
-from .sim_market import BOOK_LEVELS, CoinoneMarket, krw_spec
+from .sim_market import BOOK_LEVELS, KRW_MARKETS, CoinoneMarket
 
 __all__ = ["CoinoneWire"]
 
@@ -99,7 +99,7 @@ class CoinoneWire(WireFormat):
 
     def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
         """The simulated market for ``BTC/KRW`` (native ``KRW-BTC``); Coinone lists KRW markets only."""
-        spec, unit = krw_spec(self.exchange, symbol, seed)
+        spec, unit = KRW_MARKETS.spec(self.exchange, symbol, seed)
         self._units[spec.native] = unit
         return spec
 

@@ -2,69 +2,32 @@
 
 Coinone lists KRW markets only. A coin trades about 2.5 % dearer in Korea than abroad
 (the "kimchi premium"), so a market is priced at its USD start price times 1400 KRW/USD
-times 1.025; dollar stablecoins (``USDT/KRW``) sit at 1400. Prices of 1 KRW and more move
-in whole ticks of a won table; cheaper coins quote decimals.
+times 1.025; dollar stablecoins (``USDT/KRW``) sit at 1400 (:mod:`collector.simulator.krw`).
+Prices of 1,000 KRW and more move in whole ticks of a won table; cheaper coins quote decimals.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
-from ...errors import UnknownSymbol
-from ...simulator.market import CandleState, Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from ...simulator.krw import Decimals, KrwMarkets
+from ...simulator.market import CandleState, Fill, InstrumentSpec, SymbolMarket, Update
 
-__all__ = ["BOOK_LEVELS", "KRW_PER_USD", "CoinoneMarket", "krw_spec"]
+__all__ = ["BOOK_LEVELS", "KRW_MARKETS", "CoinoneMarket"]
 
 BOOK_LEVELS = 16
 """Levels per side of every ``ORDERBOOK`` message (the REST book stops at 16 too)."""
 
-KRW_PER_USD = 1400.0
-"""The simulated exchange rate."""
-
-_KRW_PREMIUM = 1.025
-_STABLE = frozenset({"USDT", "USDC"})
-# Won tick table, highest band first: (price at or above, tick in KRW). Cheaper coins quote
-# decimals (the price_unit Coinone lists follows the price).
-_KRW_TICKS = ((1_000_000, 1000), (500_000, 500), (100_000, 100), (50_000, 50), (10_000, 10), (1_000, 1))
-
-
-def krw_spec(exchange: str, symbol: str, seed: int) -> tuple[InstrumentSpec, int]:
-    """The spec of ``BASE/KRW`` and its tick in whole won (0 when it quotes decimals)."""
-    try:
-        base, quote, settle, _ = split_symbol(symbol)
-    except ValueError as exc:
-        raise UnknownSymbol(f"{exchange}: {exc}") from None
-    if settle is not None or quote != "KRW" or base == quote:
-        raise UnknownSymbol(f"{exchange} lists KRW markets only, not {symbol!r}; markets look like BTC/KRW")
-    rng = random.Random(f"{seed}:{exchange}:{symbol}:spec")
-    price = start_price(base, rng) * KRW_PER_USD
-    if base not in _STABLE:
-        price *= _KRW_PREMIUM
-    unit = next((tick for floor, tick in _KRW_TICKS if price >= floor), 0)
-    if unit:
-        price_decimals = 0
-        start_ticks = max(1, round(price / unit))
-    else:
-        price_decimals = min(8, max(0, 4 - math.floor(math.log10(price))))
-        start_ticks = round(price * 10**price_decimals)
-    size_decimals = 8
-    # A typical level holds about 3000 USD worth of the coin.
-    level_krw = 3000.0 * KRW_PER_USD
-    spec = InstrumentSpec(
-        symbol=symbol,
-        native=f"KRW-{base}",
-        base=base,
-        quote="KRW",
-        settle=None,
-        expiry=None,
-        price_decimals=price_decimals,
-        size_decimals=size_decimals,
-        start_ticks=start_ticks,
-        mean_lots=max(1, round(level_krw / price * 10**size_decimals)),
-    )
-    return spec, unit
+KRW_MARKETS = KrwMarkets(
+    premium=1.025,
+    # Won tick table, highest band first: (price at or above, tick in KRW). Cheaper coins quote
+    # decimals (the price_unit Coinone lists follows the price).
+    ticks=((1_000_000, 1000), (500_000, 500), (100_000, 100), (50_000, 50), (10_000, 10), (1_000, 1)),
+    decimals=Decimals(at_one=4),
+    native=lambda base: f"KRW-{base}",
+)
+"""Coinone's ``BASE/KRW`` markets (native ``KRW-BASE``): call ``KRW_MARKETS.spec(exchange, symbol, seed)``."""
 
 
 class CoinoneMarket(SymbolMarket):

@@ -31,7 +31,6 @@ client (``sequenced = False``); ``STALL`` also withholds the Primus pings.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
@@ -39,6 +38,7 @@ from typing import Any, cast
 import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol
+from ...simulator.krw import KRW_PER_USD, LEVEL_USD, Decimals, krw_price, spot_spec
 from ...simulator.market import InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat, hostile_json
 from .sim_market import EntryCounter, GopaxMarket, GopaxSession
@@ -48,11 +48,11 @@ __all__ = ["BOOKS_PER_CONNECTION", "GopaxWire"]
 BOOKS_PER_CONNECTION = 50
 """Order books one connection may subscribe (error 10321 past it)."""
 
-_QUOTES = {"KRW": 1400.0, "USDC": 1.0}  # quote units per USD
+_QUOTES = {"KRW": KRW_PER_USD, "USDC": 1.0}  # quote units per USD
 _KRW_PREMIUM = 1.025  # coins trade dearer in Korea than abroad; dollar stablecoins do not
-_STABLE = frozenset({"USDT", "USDC"})
 # KRW tick table, highest band first: (price at or above, tick in KRW).
 _KRW_TICKS = ((10_000_000, 1000), (1_000_000, 500), (100_000, 50), (10_000, 10), (1_000, 1))
+_DECIMALS = Decimals(at_one=5)  # below the KRW tick table and in USDC
 _BOOK_NAMES = ("SubscribeToOrderBook", "SubscribeToTradingPair")
 _MIN_LIMIT = 20  # "limit (optional, >= 20)"
 _REST_LEVELS = {"1": 1, "2": 50}  # level 3 (the default) and anything else: every entry
@@ -98,30 +98,18 @@ class GopaxWire(WireFormat):
         if settle is not None or quote not in _QUOTES or base == quote:
             raise UnknownSymbol(f"gopax lists no {symbol!r}; pairs look like BTC/KRW, USDT/KRW, ETH/USDC")
         rng = random.Random(f"{seed}:gopax:{symbol}:spec")
-        price = start_price(base, rng) * _QUOTES[quote]
-        if quote == "KRW" and base not in _STABLE:
-            price *= _KRW_PREMIUM
-        native = f"{base}-{quote}"
-        unit = next((tick for floor, tick in _KRW_TICKS if price >= floor), 0) if quote == "KRW" else 0
-        if unit:
-            self._units[native] = unit
-            price_decimals, start_ticks = 0, max(1, round(price / unit))
-        else:
-            price_decimals = min(8, max(0, 5 - math.floor(math.log10(price))))
-            start_ticks = round(price * 10**price_decimals)
-        level_value = 3000.0 * _QUOTES[quote]  # a typical level holds about 3000 USD
-        return InstrumentSpec(
-            symbol=symbol,
-            native=native,
-            base=base,
-            quote=quote,
-            settle=None,
-            expiry=None,
-            price_decimals=price_decimals,
-            size_decimals=8,
-            start_ticks=start_ticks,
-            mean_lots=max(1, round(level_value / price * 10**8)),
+        price = krw_price(base, rng, _KRW_PREMIUM) if quote == "KRW" else start_price(base, rng) * _QUOTES[quote]
+        spec, unit = spot_spec(
+            symbol,
+            f"{base}-{quote}",
+            price,
+            ticks=_KRW_TICKS if quote == "KRW" else (),
+            decimals=_DECIMALS,
+            level_value=LEVEL_USD * _QUOTES[quote],  # a typical level holds about 3000 USD
         )
+        if unit:
+            self._units[spec.native] = unit
+        return spec
 
     def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
         """A :class:`GopaxMarket` drawing entry ids from the wire's one exchange-wide counter."""

@@ -31,7 +31,7 @@ import orjson
 from ...errors import UnknownExchange, UsageError
 from ...simulator.market import InstrumentSpec, SymbolMarket, Update
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat, hostile_json
-from .sim_market import BOOK_LEVELS, KorbitMarket, krw_spec
+from .sim_market import BOOK_LEVELS, KRW_MARKETS, KorbitMarket
 
 __all__ = ["KorbitWire"]
 
@@ -72,7 +72,7 @@ class KorbitWire(WireFormat):
 
     def instrument(self, symbol: str, seed: int) -> InstrumentSpec:
         """The simulated pair for ``BTC/KRW`` (native ``btc_krw``); Korbit lists KRW pairs only."""
-        spec, unit = krw_spec(symbol, seed)
+        spec, unit = KRW_MARKETS.spec(self.exchange, symbol, seed)
         self._units[spec.native] = unit
         return spec
 

@@ -2,75 +2,33 @@
 
 Korbit lists KRW pairs only. A coin trades about 2.5 % dearer in Korea than abroad (the
 "kimchi premium"), so a pair is priced at its USD start price times 1400 KRW/USD times
-1.025; dollar stablecoins (``usdt_krw``) sit at 1400. Ticks follow ``GET /v2/tickSizePolicy``
-("from 0.0001 below 1 KRW to 1000 from 1,000,000 KRW").
+1.025; dollar stablecoins (``usdt_krw``) sit at 1400 (:mod:`collector.simulator.krw`). Ticks
+follow ``GET /v2/tickSizePolicy`` ("from 0.0001 below 1 KRW to 1000 from 1,000,000 KRW").
 """
 
 from __future__ import annotations
 
-import math
 import random
 
-from ...errors import UnknownSymbol
-from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
+from ...simulator.krw import KRW_TICKS, Decimals, KrwMarkets
+from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update
 
-__all__ = ["BOOK_LEVELS", "KRW_PER_USD", "KorbitMarket", "krw_spec"]
+__all__ = ["BOOK_LEVELS", "KRW_MARKETS", "KorbitMarket"]
 
 BOOK_LEVELS = 30
 """Levels per side of every ``orderbook`` frame ("up to 30 prices for each side")."""
 
-KRW_PER_USD = 1400.0
-"""The simulated exchange rate."""
-
-_KRW_PREMIUM = 1.025
-_STABLE = frozenset({"USDT", "USDC"})
-# tickSizePolicy at and above 1 KRW, highest band first: (priceGte, tickSize in KRW).
-_KRW_TICKS = (
-    (1_000_000, 1000),
-    (500_000, 500),
-    (100_000, 100),
-    (50_000, 50),
-    (10_000, 10),
-    (5_000, 5),
-    (1_000, 1),
+KRW_MARKETS = KrwMarkets(
+    premium=1.025,
+    # tickSizePolicy at and above 1 KRW, highest band first: (priceGte, tickSize in KRW); from
+    # 1,000 KRW up it is the common won table.
+    ticks=KRW_TICKS,
+    # Below 1,000 KRW the policy steps by decades: 100 -> 0.1, 10 -> 0.01, 1 -> 0.001.
+    decimals=Decimals(at_one=3, most=4),
+    native=lambda base: f"{base.lower()}_krw",
+    noun="pairs",
 )
-
-
-def krw_spec(symbol: str, seed: int) -> tuple[InstrumentSpec, int]:
-    """The spec of ``BASE/KRW`` (native ``base_krw``) and its tick in whole won (0: decimals)."""
-    try:
-        base, quote, settle, _ = split_symbol(symbol)
-    except ValueError as exc:
-        raise UnknownSymbol(f"korbit: {exc}") from None
-    if settle is not None or quote != "KRW" or base == quote:
-        raise UnknownSymbol(f"korbit lists KRW pairs only, not {symbol!r}; pairs look like BTC/KRW")
-    rng = random.Random(f"{seed}:korbit:{symbol}:spec")
-    price = start_price(base, rng) * KRW_PER_USD
-    if base not in _STABLE:
-        price *= _KRW_PREMIUM
-    unit = next((tick for floor, tick in _KRW_TICKS if price >= floor), 0)
-    if unit:
-        price_decimals = 0
-        start_ticks = max(1, round(price / unit))
-    else:
-        # Below 1,000 KRW the policy steps by decades: 100 -> 0.1, 10 -> 0.01, 1 -> 0.001.
-        price_decimals = min(4, max(0, 3 - math.floor(math.log10(price))))
-        start_ticks = round(price * 10**price_decimals)
-    size_decimals = 8
-    spec = InstrumentSpec(
-        symbol=symbol,
-        native=f"{base.lower()}_krw",
-        base=base,
-        quote="KRW",
-        settle=None,
-        expiry=None,
-        price_decimals=price_decimals,
-        size_decimals=size_decimals,
-        start_ticks=start_ticks,
-        # A typical level holds about 3000 USD worth of the coin.
-        mean_lots=max(1, round(3000.0 * KRW_PER_USD / price * 10**size_decimals)),
-    )
-    return spec, unit
+"""Korbit's ``BASE/KRW`` pairs (native ``base_krw``): call ``KRW_MARKETS.spec(exchange, symbol, seed)``."""
 
 
 class KorbitMarket(SymbolMarket):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar
 
+from ...simulator.krw import KRW_PER_USD, KRW_TICKS, TickTable
 from ...simulator.market import InstrumentSpec
 from .simframes import Style
 from .simwire import DEFAULT_DEPTH, QuotationWire
@@ -33,18 +34,10 @@ class UpbitWire(QuotationWire):
     default_rest = "https://api.upbit.com"
     exchange_id: ClassVar[str] = "upbit"
     style: ClassVar[Style] = Style(trade_bbo=True, string_ids=False, micros_books=False, local_hours=0)
-    quotes: ClassVar[dict[str, float]] = {"KRW": 1400.0, "USDT": 1.0}
+    quotes: ClassVar[dict[str, float]] = {"KRW": KRW_PER_USD, "USDT": 1.0}
     krw_premium: ClassVar[float] = KRW_PREMIUM
     # KRW tick table, highest band first: (price at or above, tick in KRW).
-    krw_ticks: ClassVar[tuple[tuple[int, int], ...]] = (
-        (1_000_000, 1000),
-        (500_000, 500),
-        (100_000, 100),
-        (50_000, 50),
-        (10_000, 10),
-        (5_000, 5),
-        (1_000, 1),
-    )
+    krw_ticks: ClassVar[TickTable] = KRW_TICKS
     depths: ClassVar[tuple[int, ...]] = BOOK_DEPTHS
     # "candle.1s: 초봉, candle.1m: 1분봉 ... candle.240m: 240분봉". The market model has no 10 min
     # bars, and 1 s bars are left out (a request for them is refused as not simulated).

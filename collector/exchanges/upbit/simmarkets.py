@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol, UsageError
+from ...simulator.krw import KRW_PER_USD, LEVEL_USD, Decimals, TickTable, krw_price, spot_spec
 from ...simulator.market import InstrumentSpec, SymbolMarket, split_symbol, start_price
 from ...simulator.wire import RestAnswer, RestCall, WireFormat, hostile_json
 from .simframes import CANDLE_KEYS, QuotationMarket, Renderer, Side, Style, group, simple
@@ -28,7 +29,7 @@ DEFAULT_DEPTH = 30
 """Levels per side of an ``orderbook`` message without a depth suffix (raised from 15 in 2025)."""
 
 _WEIGHT_HEADER = "X-Sim-Used-Weight"  # Upbit's Remaining-Req counts down per group; not simulated
-_STABLE = frozenset({"USDT", "USDC"})
+_DECIMALS = Decimals(at_one=5)  # below the KRW tick table and in the other quotes
 
 _RestHandler = Callable[[Mapping[str, str], Mapping[str, SymbolMarket], int], RestAnswer]
 
@@ -40,11 +41,12 @@ class QuotationMarkets(WireFormat):
 
     exchange_id: ClassVar[str]
     style: ClassVar[Style] = Style()
-    quotes: ClassVar[dict[str, float]] = {"KRW": 1400.0, "USDT": 1.0}
-    """Quote currencies besides BTC, in units per USD."""
+    quotes: ClassVar[dict[str, float]] = {"KRW": KRW_PER_USD, "USDT": 1.0}
+    """Quote currencies besides BTC, in units per USD; KRW stays at :data:`~collector.simulator.krw.KRW_PER_USD`,
+    the rate every won price is drawn at (:func:`~collector.simulator.krw.krw_price`)."""
     krw_premium: ClassVar[float] = 1.0
     """KRW prices of coins over their USD price times the rate (dollar stablecoins trade at par)."""
-    krw_ticks: ClassVar[tuple[tuple[int, int], ...]] = ()
+    krw_ticks: ClassVar[TickTable] = ()
     """KRW tick table, highest band first: (price at or above, tick in KRW); below it, decimals."""
     depths: ClassVar[tuple[int, ...]] = (1, 5, 15, 30)
     """Book depths a code may ask for with ``.N``; any other suffix gets :data:`DEFAULT_DEPTH`."""
@@ -81,33 +83,20 @@ class QuotationMarkets(WireFormat):
             markets = ", ".join(f"BTC/{q}" if q != "BTC" else "ETH/BTC" for q in [*self.quotes, "BTC"])
             raise UnknownSymbol(f"{name} lists no {symbol!r}; markets look like {markets}")
         rng = random.Random(f"{seed}:{name}:{symbol}:spec")
-        usd = start_price(base, rng)
-        price = usd / start_price("BTC", rng) if quote == "BTC" else usd * self.quotes[quote]
-        if quote == "KRW" and base not in _STABLE:
-            price *= self.krw_premium
-        native = f"{quote}-{base}"
-        unit = next((tick for floor, tick in self.krw_ticks if price >= floor), 0) if quote == "KRW" else 0
-        if unit:
-            price_decimals = 0
-            self._units[native] = float(unit)
-            start_ticks = max(1, round(price / unit))
+        if quote == "KRW":
+            price = krw_price(base, rng, self.krw_premium)
         else:
-            price_decimals = min(8, max(0, 5 - math.floor(math.log10(price))))
-            start_ticks = round(price * 10**price_decimals)
+            usd = start_price(base, rng)
+            price = usd / start_price("BTC", rng) if quote == "BTC" else usd * self.quotes[quote]
         # A typical level holds about 3000 USD, in the market's quote currency.
-        level_value = 3000.0 / start_price("BTC", rng) if quote == "BTC" else 3000.0 * self.quotes[quote]
-        return InstrumentSpec(
-            symbol=symbol,
-            native=native,
-            base=base,
-            quote=quote,
-            settle=None,
-            expiry=None,
-            price_decimals=price_decimals,
-            size_decimals=8,
-            start_ticks=start_ticks,
-            mean_lots=max(1, round(level_value / price * 10**8)),
+        level_value = LEVEL_USD / start_price("BTC", rng) if quote == "BTC" else LEVEL_USD * self.quotes[quote]
+        ticks = self.krw_ticks if quote == "KRW" else ()
+        spec, unit = spot_spec(
+            symbol, f"{quote}-{base}", price, ticks=ticks, decimals=_DECIMALS, level_value=level_value
         )
+        if unit:
+            self._units[spec.native] = float(unit)
+        return spec
 
     def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
         """A :class:`QuotationMarket`; the wire remembers it to answer subscribes and REST."""
