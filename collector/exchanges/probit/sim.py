@@ -35,6 +35,7 @@ from typing import Any, cast
 import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol
+from ...simulator.krw import KRW_PER_USD, STABLECOINS
 from ...simulator.market import InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat, hostile_json
 from .sim_market import ProbitMarket, ProbitSession, grouped
@@ -46,9 +47,9 @@ FILTERS = ("ticker", "recent_trades", "order_books", *(f"order_books_l{n}" for n
 
 _BOOKS = {"order_books": 0, **{f"order_books_l{n}": n for n in range(5)}}  # filter -> grouping level
 _PRIVATE = frozenset({"open_order", "order_history", "trade_history", "balance"})
-_QUOTES = {"USDT": 1.0, "USDC": 1.0, "KRW": 1400.0}  # quote units per USD; BTC divides by the BTC price
+_QUOTES = {"USDT": 1.0, "USDC": 1.0, "KRW": KRW_PER_USD}  # quote units per USD; BTC divides by the BTC price
 _KRW_PREMIUM = 1.025
-_STABLE = frozenset({"USDT", "USDC"})
+# ProBit's won bands from 1,000 KRW up: the common table without its 5,000 KRW band.
 _KRW_TICKS = ((1_000_000, 1000), (500_000, 500), (100_000, 100), (50_000, 50), (10_000, 10), (1_000, 1))
 _API = "/api/exchange/v1"
 
@@ -98,7 +99,7 @@ class ProbitWire(WireFormat):
         usd = start_price(base, rng)
         btc = start_price("BTC", rng)
         price = usd / btc if quote == "BTC" else usd * _QUOTES[quote]
-        if quote == "KRW" and base not in _STABLE:
+        if quote == "KRW" and base not in STABLECOINS:
             price *= _KRW_PREMIUM
         native = f"{base}-{quote}"
         unit = next((tick for floor, tick in _KRW_TICKS if price >= floor), 0) if quote == "KRW" else 0
