@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ..errors import UnknownSymbol
-from .market import InstrumentSpec, split_symbol, start_price
+from .market import DayStats, Fill, InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 
 __all__ = [
     "KRW_PER_USD",
@@ -29,6 +29,7 @@ __all__ = [
     "LEVEL_USD",
     "STABLECOINS",
     "Decimals",
+    "KrwMarket",
     "KrwMarkets",
     "TickTable",
     "krw_price",
@@ -159,3 +160,35 @@ class KrwMarkets:
         return spot_spec(
             symbol, self.native(base), price, ticks=self.ticks, decimals=self.decimals, level_value=level_value
         )
+
+
+class KrwMarket(SymbolMarket):
+    """A won market of the simulator: ``unit`` is its tick in whole won (0: it quotes decimals,
+    as :meth:`KrwMarkets.spec` returns it). Keeps the 24 h statistics (``day``, its
+    ``counter_volume`` in KRW; the window starts with the simulation, at the start price) and
+    the last fill; :meth:`price` writes a price the venue's way, :meth:`value` reads it in won.
+    """
+
+    def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, unit: int) -> None:
+        super().__init__(spec, rng, depth=depth, start_id=10**9)
+        self.unit = unit
+        self.day = DayStats(spec.start_ticks)
+        self.last_fill: Fill | None = None
+
+    def price(self, ticks: int) -> str:
+        """The wire text of a price in ticks (whole won for markets with a won tick)."""
+        return str(ticks * self.unit) if self.unit else self.spec.price(ticks)
+
+    def value(self, ticks: int) -> float:
+        """A price in ticks as KRW."""
+        return float(ticks * self.unit) if self.unit else ticks / 10**self.spec.price_decimals
+
+    def step(self, time_ms: int) -> Update:
+        """Advance one tick (see :meth:`SymbolMarket.step`) and update the 24 h statistics."""
+        update = super().step(time_ms)
+        fills = update.fills
+        if fills:
+            scale = 10**self.spec.size_decimals
+            self.day.add(fills, [self.value(f.ticks) * f.lots / scale for f in fills])
+            self.last_fill = fills[-1]
+        return update

@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ...simulator.krw import Decimals, KrwMarkets
-from ...simulator.market import CandleState, Fill, InstrumentSpec, SymbolMarket, Update
+from ...simulator.krw import Decimals, KrwMarket, KrwMarkets
+from ...simulator.market import CandleState, Fill, InstrumentSpec, Update
 
 __all__ = ["BOOK_LEVELS", "KRW_MARKETS", "CoinoneMarket"]
 
@@ -30,21 +30,16 @@ KRW_MARKETS = KrwMarkets(
 """Coinone's ``BASE/KRW`` markets (native ``KRW-BASE``): call ``KRW_MARKETS.spec(exchange, symbol, seed)``."""
 
 
-class CoinoneMarket(SymbolMarket):
-    """A :class:`SymbolMarket` that also keeps the ticker's statistics, the last fill and message ids.
-
-    The UTC day and the 24 h window both start with the simulation, at the start price.
-    Ids are Coinone's: the millisecond time followed by a 3-digit counter, always increasing.
+class CoinoneMarket(KrwMarket):
+    """A :class:`~collector.simulator.krw.KrwMarket` that also keeps the buyer-initiated volume
+    and message ids. The UTC day and the 24 h window both start with the simulation, at the
+    start price. Ids are Coinone's: the millisecond time followed by a 3-digit counter, always
+    increasing.
     """
 
     def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, unit: int) -> None:
-        super().__init__(spec, rng, depth=depth, start_id=10**9)
-        self.unit = unit
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.quote_volume = 0.0  # KRW
+        super().__init__(spec, rng, depth=depth, unit=unit)
         self.buy_lots = 0  # volume of buyer-initiated fills (for volume_power)
-        self.last_fill: Fill | None = None
         self._last_id = 0
         # The last ORDERBOOK message: its levels, id and time (ms).
         self.published: tuple[tuple[list[tuple[int, int]], list[tuple[int, int]]], int, int] | None = None
@@ -54,26 +49,10 @@ class CoinoneMarket(SymbolMarket):
         self._last_id = max(self._last_id + 1, time_ms * 1000 + 1)
         return self._last_id
 
-    def price(self, ticks: int) -> str:
-        """The wire text of a price in ticks (whole won for markets with a won tick)."""
-        return str(ticks * self.unit) if self.unit else self.spec.price(ticks)
-
-    def value(self, ticks: int) -> float:
-        """A price in ticks as KRW."""
-        return float(ticks * self.unit) if self.unit else ticks / 10**self.spec.price_decimals
-
     def step(self, time_ms: int) -> Update:
-        """Advance one tick (see :meth:`SymbolMarket.step`) and update the day's statistics."""
+        """Advance one tick (see :meth:`KrwMarket.step`) and count the buyer-initiated volume."""
         update = super().step(time_ms)
-        scale = 10**self.spec.size_decimals
-        for f in update.fills:
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-            self.quote_volume += self.value(f.ticks) * f.lots / scale
-            if not f.buyer_maker:
-                self.buy_lots += f.lots
-            self.last_fill = f
+        self.buy_lots += sum(f.lots for f in update.fills if not f.buyer_maker)
         return update
 
     # -- message bodies (the ``data`` of each channel) ----------------------------------------------
@@ -110,18 +89,18 @@ class CoinoneMarket(SymbolMarket):
         """``TICKER`` data now: the touch with sizes, the day's prices, the volumes."""
         spec = self.spec
         bid, bid_lots, ask, ask_lots = self.best()
-        sold = self.volume_lots - self.buy_lots
+        sold = self.day.lots - self.buy_lots
         # "volume_power: buy/sell strength over 24 h (0 % to 500 %)".
         power = min(500.0, 100.0 * self.buy_lots / sold) if sold else 500.0
-        opening = self.price(self.open_ticks)
+        opening = self.price(self.day.open_ticks)
         return {
             "quote_currency": spec.quote,
             "target_currency": spec.base,
             "timestamp": time_ms,
-            "quote_volume": f"{self.quote_volume:.4f}",
-            "target_volume": f"{self.volume_lots / 10**spec.size_decimals:.8f}",
-            "high": self.price(self.high),
-            "low": self.price(self.low),
+            "quote_volume": f"{self.day.counter_volume:.4f}",
+            "target_volume": f"{self.day.lots / 10**spec.size_decimals:.8f}",
+            "high": self.price(self.day.high),
+            "low": self.price(self.day.low),
             "first": opening,
             "last": self.price(self.last_price),
             "volume_power": f"{power:.0f}",

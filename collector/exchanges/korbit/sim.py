@@ -212,18 +212,18 @@ class KorbitWire(WireFormat):
 
     def _ticker(self, market: KorbitMarket) -> dict[str, Any]:
         bid, _, ask, _ = market.best()
-        last, previous = market.value(market.last_price), market.value(market.open_ticks)
+        last, previous = market.value(market.last_price), market.value(market.day.open_ticks)
         fill = market.last_fill
         return {
-            "open": market.price(market.open_ticks),
-            "high": market.price(market.high),
-            "low": market.price(market.low),
+            "open": market.price(market.day.open_ticks),
+            "high": market.price(market.day.high),
+            "low": market.price(market.day.low),
             "close": market.price(market.last_price),
-            "prevClose": market.price(market.open_ticks),
+            "prevClose": market.price(market.day.open_ticks),
             "priceChange": f"{last - previous:g}",
             "priceChangePercent": f"{100.0 * (last - previous) / previous:.2f}",
-            "volume": f"{market.volume_lots / 10**market.spec.size_decimals:.8f}",
-            "quoteVolume": f"{market.quote_volume:.5f}",
+            "volume": f"{market.day.lots / 10**market.spec.size_decimals:.8f}",
+            "quoteVolume": f"{market.day.counter_volume:.5f}",
             "bestBidPrice": market.price(bid),
             "bestAskPrice": market.price(ask),
             "lastTradedAt": fill.time_ms if fill is not None else None,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 
-from ...simulator.krw import KRW_TICKS, Decimals, KrwMarkets
-from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update
+from ...simulator.krw import KRW_TICKS, Decimals, KrwMarket, KrwMarkets
+from ...simulator.market import InstrumentSpec
 
 __all__ = ["BOOK_LEVELS", "KRW_MARKETS", "KorbitMarket"]
 
@@ -31,38 +31,10 @@ KRW_MARKETS = KrwMarkets(
 """Korbit's ``BASE/KRW`` pairs (native ``base_krw``): call ``KRW_MARKETS.spec(exchange, symbol, seed)``."""
 
 
-class KorbitMarket(SymbolMarket):
-    """A :class:`SymbolMarket` that also keeps the 24 h statistics, the last fill and the last book sent.
-
-    The 24 h window starts with the simulation, at the start price (the previous close).
-    """
+class KorbitMarket(KrwMarket):
+    """A :class:`~collector.simulator.krw.KrwMarket` that also keeps the last book sent."""
 
     def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, unit: int) -> None:
-        super().__init__(spec, rng, depth=depth, start_id=10**9)
-        self.unit = unit
-        self.open_ticks = self.high = self.low = spec.start_ticks
-        self.volume_lots = 0
-        self.quote_volume = 0.0  # KRW
-        self.last_fill: Fill | None = None
+        super().__init__(spec, rng, depth=depth, unit=unit)
         # The last orderbook frame's levels and book time (ms).
         self.published: tuple[tuple[list[tuple[int, int]], list[tuple[int, int]]], int] | None = None
-
-    def price(self, ticks: int) -> str:
-        """The wire text of a price in ticks (whole won for pairs with a won tick)."""
-        return str(ticks * self.unit) if self.unit else self.spec.price(ticks)
-
-    def value(self, ticks: int) -> float:
-        """A price in ticks as KRW."""
-        return float(ticks * self.unit) if self.unit else ticks / 10**self.spec.price_decimals
-
-    def step(self, time_ms: int) -> Update:
-        """Advance one tick (see :meth:`SymbolMarket.step`) and update the statistics."""
-        update = super().step(time_ms)
-        scale = 10**self.spec.size_decimals
-        for f in update.fills:
-            self.high = max(self.high, f.ticks)
-            self.low = min(self.low, f.ticks)
-            self.volume_lots += f.lots
-            self.quote_volume += self.value(f.ticks) * f.lots / scale
-            self.last_fill = f
-        return update
