@@ -15,7 +15,7 @@ from collector.errors import UsageError
 from collector.exchanges import EXCHANGES, ConnectionPlan, Subscription
 from collector.exchanges.bitfinex import BitfinexAdapter
 from collector.exchanges.bitfinex.checksum import BookChecksum, book_checksum, checksum_text, js_number, signed_crc32
-from collector.exchanges.bitfinex.instruments import split_pair
+from collector.exchanges.bitfinex.instruments import Listing, split_pair
 from collector.models import (
     Book,
     Candle,
@@ -131,6 +131,17 @@ def test_a_label_map_arriving_last_renames_symbols() -> None:
     fallback = BitfinexAdapter()
     load(fallback, "pub:list:pair:exchange")
     assert fallback.instruments.symbol_of("tBTCUST") == "BTC/USDT"
+
+
+def test_mixed_case_labels_give_upper_case_symbols() -> None:
+    """``pub:map:currency:sym`` holds display labels ("UST" -> "USDt", "XAUT" -> "XAUt"): unified
+    symbols are upper case, and a USDT market is ``BTC/USDT`` (``BTC/USDT:USDT`` for its perpetual)."""
+    listing = Listing("bitfinex")
+    listing.load("labels", b'[[["UST","USDt"],["XAUT","XAUt"],["EUT","EURt"],["DSH","DASH"]]]')
+    spot = listing.load("spot", b'[["BTCUST","XAUT:USD","EUTUSD","DSHUSD"]]')
+    assert [i.symbol for i in spot] == ["BTC/USDT", "XAUT/USD", "EURT/USD", "DASH/USD"]
+    (perp,) = listing.load("swap", b'[["BTCF0:USTF0"]]')
+    assert (perp.native, perp.symbol) == ("tBTCF0:USTF0", "BTC/USDT:USDT")
 
 
 def test_split_rule_of_pairs() -> None:

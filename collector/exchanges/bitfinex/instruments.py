@@ -74,7 +74,10 @@ class Listing:
             entries = _labels.decode(body)
             if len(entries) != 1:
                 raise ValueError(f"expected one currency map, got {len(entries)} lists")
-            self.labels = dict(FALLBACK_LABELS) | dict(entries[0])
+            # The map holds display labels in mixed case ("UST" -> "USDt", "XAUT" -> "XAUt"):
+            # unified symbols are upper case, and the fallbacks name the stablecoins as every
+            # other exchange does ("BTC/USDT", not "BTC/USDt").
+            self.labels = {code: label.upper() for code, label in entries[0]} | FALLBACK_LABELS
             return []
         lists = _pairs.decode(body)
         if len(lists) != 1:

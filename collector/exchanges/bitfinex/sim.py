@@ -59,7 +59,8 @@ from .sim_parts import (
 
 __all__ = ["BitfinexWire"]
 
-_LABELS = {"UST": "USDT", "UDC": "USDC", "BCHN": "BCH", "DSH": "DASH", "IOT": "IOTA", "QTM": "QTUM"}
+# As Bitfinex serves them: display labels, some in mixed case ("USDt"), which the adapter upper-cases.
+_LABELS = {"UST": "USDt", "UDC": "USDC", "BCHN": "BCH", "DSH": "DASH", "IOT": "IOTA", "QTM": "QTUM", "XAUT": "XAUt"}
 _TIMEFRAMES = {tf: unified for unified, tf in CANDLE_INTERVALS.items()}  # "1D" -> "1d"
 _MODEL_TIMEFRAME = {unified: tf for tf, unified in _TIMEFRAMES.items() if unified in INTERVAL_MS}
 _MAX_CHANNELS = 25
