@@ -21,7 +21,8 @@ class RestRequest(msgspec.Struct, frozen=True):
     is for (``"snapshot"``, ``"instruments"``, ``"token"``, ``"poll"``); ``symbol`` is the
     unified symbol it concerns; ``conn`` the connection it serves, if any (its pending
     requests are abandoned when that connection drops). ``method`` and ``body`` for the
-    rare exchange that wants a POST (a websocket token).
+    rare exchange that wants a POST (a websocket token); ``headers`` for one that shapes its
+    answer by a header (Gate futures' decimal sizes).
     """
 
     url: str
@@ -31,6 +32,7 @@ class RestRequest(msgspec.Struct, frozen=True):
     conn: str | None = None
     method: str = "GET"
     body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class SendFrame(msgspec.Struct, frozen=True):

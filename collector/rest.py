@@ -161,7 +161,9 @@ class RestClient:
     async def _once(self, request: RestRequest) -> tuple[int, bytes, dict[str, str]]:
         assert self._session is not None
         try:
-            async with self._session.request(request.method, request.url, data=request.body or None) as resp:
+            async with self._session.request(
+                request.method, request.url, data=request.body or None, headers=dict(request.headers) or None
+            ) as resp:
                 length = resp.content_length
                 if length is not None and length > self.max_body:
                     raise ResponseTooLarge(request.url, resp.status, f"{length} bytes announced")

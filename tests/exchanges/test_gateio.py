@@ -24,8 +24,13 @@ BTC_CONTRACTS = RestRequest(f"{REST}/futures/btc/contracts", "instruments")
 SPOT_SNAPSHOT = RestRequest(
     f"{REST}/spot/order_book?currency_pair=BTC_USDT&limit=100&with_id=true", "snapshot", 1, "BTC/USDT"
 )
+# The websocket's X-Gate-Size-Decimal goes with the REST book too: both carry fractional contracts.
 INVERSE_SNAPSHOT = RestRequest(
-    f"{REST}/futures/btc/order_book?contract=BTC_USD&limit=100&with_id=true", "snapshot", 1, "BTC/USD:BTC"
+    f"{REST}/futures/btc/order_book?contract=BTC_USD&limit=100&with_id=true",
+    "snapshot",
+    1,
+    "BTC/USD:BTC",
+    headers=(("X-Gate-Size-Decimal", "1"),),
 )
 
 
@@ -114,6 +119,19 @@ def test_spot_trades_as_a_list(spot: GateioAdapter) -> None:
     msg["result"] = [msg["result"], second]
     trades = spot.parse("c", orjson.dumps(msg), T)
     assert [(e.id, e.side, e.amount) for e in trades] == [("309143071", "sell", 16.47), ("309143072", "buy", 1.5)]
+
+
+def test_spot_trade_without_id_takes_id_market(spot: GateioAdapter) -> None:
+    """ "The id field will gradually be deprecated" (2025-01-08): a row with only ``id_market`` is
+    still a trade, named by it; a row with neither is reported, not emitted."""
+    msg = json.loads(raw("spot_trade.json"))
+    del msg["result"]["id"]
+    msg["result"]["id_market"] = 2390902
+    (trade,) = spot.receive("c", orjson.dumps(msg).decode(), T)
+    assert isinstance(trade, Trade) and (trade.id, trade.price, trade.amount) == ("2390902", 0.4705, 16.47)
+    del msg["result"]["id_market"]
+    (error,) = spot.receive("c", orjson.dumps(msg).decode(), T)
+    assert isinstance(error, Error) and error.reason == "malformed"
 
 
 def test_inverse_trade_size_sign_and_base_amount(futures: GateioFuturesAdapter) -> None:
@@ -339,9 +357,24 @@ def test_linear_snapshot_url_uses_the_usdt_path(futures: GateioFuturesAdapter) -
     out = futures.parse("c", edited("futures_order_book_update.json", s="BTC_USDT"), T)
     assert out == [
         RestRequest(
-            f"{REST}/futures/usdt/order_book?contract=BTC_USDT&limit=100&with_id=true", "snapshot", 1, "BTC/USDT:USDT"
+            f"{REST}/futures/usdt/order_book?contract=BTC_USDT&limit=100&with_id=true",
+            "snapshot",
+            1,
+            "BTC/USDT:USDT",
+            headers=(("X-Gate-Size-Decimal", "1"),),
         )
     ]
+
+
+def test_futures_books_keep_the_subscribed_depth(futures: GateioFuturesAdapter) -> None:
+    """ "Only updates within [the level] are notified": a level pushed out of the best 100 gets no
+    delete, so the maintained book is cut back to 100 levels after each update."""
+    out: list[Any] = []
+    bids = [(50_000.0 - i, 1.0) for i in range(120)]
+    futures.books.snapshot(out, "BTC/USD:BTC", bids, [(50_001.0, 1.0)], 7, None, T)
+    futures.books.delta(out, "BTC/USD:BTC", [(50_000.5, 2.0)], [], 8, 8, None, None, T)
+    book = futures.book("BTC/USD:BTC")
+    assert book is not None and len(book.bids()) == 100 and 49_901.0 not in book.bids()
 
 
 # -- candles ------------------------------------------------------------------------------------

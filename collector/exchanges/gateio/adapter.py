@@ -335,7 +335,11 @@ class GateioAdapter(Adapter):
 
     def _snapshot_request(self, symbol: str) -> list[RestRequest]:
         native = self.instruments.by_symbol(symbol).native
-        return [RestRequest(self._snapshot_url(native), "snapshot", 1, symbol)]
+        # The websocket's headers go with the snapshot too: Gate futures' X-Gate-Size-Decimal
+        # ("sizes will be strings (possibly decimals)") shapes the REST book the same way, so the
+        # snapshot and the diffs joined to it agree on fractional contracts.
+        headers = tuple(self._headers().items())
+        return [RestRequest(self._snapshot_url(native), "snapshot", 1, symbol, headers=headers)]
 
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         if request.purpose == "instruments":

@@ -60,8 +60,8 @@ from .schemas import (
     Push,
     QuotedBookTicker,
     QuotedSpotTicker,
+    RoutedSpotTrade,
     SpotBookDiff,
-    SpotTrade,
     TimedPush,
 )
 
@@ -71,7 +71,7 @@ WITHIN = 128
 """Bytes of a frame the router looks for ``channel`` in (the adapter's own path looks twice as far)."""
 
 _SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
-_spot_trade = msgspec.json.Decoder(Push[SpotTrade], strict=False)
+_spot_trade = msgspec.json.Decoder(Push[RoutedSpotTrade], strict=False)
 _spot_book = msgspec.json.Decoder(Push[SpotBookDiff], strict=False)
 _book_ticker = msgspec.json.Decoder(Push[QuotedBookTicker], strict=False)
 _spot_tickers = msgspec.json.Decoder(TimedPush[QuotedSpotTicker], strict=False)

@@ -186,8 +186,13 @@ class SpotFeeds:
             if side is None:
                 raise ValueError(f"taker side {t.side[:20]!r}")
             symbol = self._symbol(t.currency_pair)
+            trade_id = t.id if t.id is not None else t.id_market
+            if trade_id is None:
+                raise ValueError("trade without id or id_market")
             events.append(
-                Trade(self.exchange, symbol, t.create_time_ms / 1000.0, received, t.price, t.amount, side, str(t.id))
+                Trade(
+                    self.exchange, symbol, t.create_time_ms / 1000.0, received, t.price, t.amount, side, str(trade_id)
+                )
             )
         out.extend(events)
 

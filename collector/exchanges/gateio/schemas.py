@@ -36,6 +36,7 @@ __all__ = [
     "Push",
     "QuotedBookTicker",
     "QuotedSpotTicker",
+    "RoutedSpotTrade",
     "Seconds",
     "SpotBookDiff",
     "SpotBookTicker",
@@ -140,15 +141,34 @@ class QuotedSpotTicker(msgspec.Struct, gc=False):
 
 
 class SpotTrade(msgspec.Struct, gc=False):
-    """``spot.trades``: "only the taker side is notified"."""
+    """``spot.trades``: "only the taker side is notified".
 
-    id: Id  # all-market trade id
+    "The ``spot.trades`` channel now includes the ``id_market`` field ... The ``id`` field will
+    gradually be deprecated" (changelog 2025-01-08): the trade id is ``id`` while Gate sends it,
+    else ``id_market``.
+    """
+
     create_time_ms: FloatMillis  # string, fraction below the ms appended
     side: str  # taker side: "buy" or "sell"
     currency_pair: str
     amount: Size  # base units
     price: Price
-    # Not decoded: create_time (s), id_market (id within the pair, 2025-01-08), range.
+    id: Id | None = None  # all-market trade id
+    id_market: Id | None = None  # id within the pair
+    # Not decoded: create_time (s), range.
+
+
+class RoutedSpotTrade(msgspec.Struct, gc=False):
+    """A ``spot.trades`` row as the fast path reads it: ``id`` required (a row without one takes
+    the adapter's path, which falls back to ``id_market``)."""
+
+    id: Id
+    create_time_ms: FloatMillis
+    side: str
+    currency_pair: str
+    amount: Size
+    price: Price
+    id_market: Id | None = None  # decoded so a frame the adapter refuses is refused here too
 
 
 class SpotBookTicker(msgspec.Struct, gc=False):
