@@ -281,6 +281,21 @@ def test_rejected_refresh_is_an_error_and_may_be_asked_again(htx: HtxAdapter) ->
     ]
 
 
+def test_an_error_reply_without_rep_to_a_refresh_lets_the_book_ask_again(htx: HtxAdapter) -> None:
+    """HTX's rate-limit and timeout errors name no topic ("429 too many request", no ``rep``): the
+    reply is matched to the refresh by its id, and the next increment asks again."""
+    assert htx.receive("feed", gz("mbp_increment.json"), T) == [
+        SendFrame("feed", '{"req":"market.btcusdt.mbp.5","id":"1"}')
+    ]
+    refused = b'{"status":"error","err-code":"bad-request","err-msg":"429 too many request","id":"1","ts":1}'
+    assert htx.receive("feed", deflate(refused), T) == [
+        Error("htx", "BTC/USDT", None, T, "feed", "rejected", "bad-request: 429 too many request (id '1')")
+    ]
+    assert htx.receive("feed", gz("mbp_increment.json"), T) == [
+        SendFrame("feed", '{"req":"market.btcusdt.mbp.5","id":"2"}')
+    ]
+
+
 def test_whole_book_feeds_replace_the_book_every_message(htx: HtxAdapter) -> None:
     """``depth.step0`` (cryptofeed's book channel) and ``mbp.refresh``: each message is the whole book."""
     assert htx.receive("c", gz("depth_step0.json"), T) == [

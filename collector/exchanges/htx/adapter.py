@@ -79,6 +79,7 @@ class HtxBase(Adapter):
         # The last bar pushed per (symbol, period), and whether it was emitted closed.
         self._bars: dict[tuple[str, str], tuple[Kline, bool]] = {}
         self._book_topics: dict[str, tuple[str, str]] = {}  # symbol -> (conn, topic) that owns its book
+        self._snapshot_ids: dict[str, str] = {}  # request id -> symbol, for snapshot requests unanswered
 
     # -- to implement ---------------------------------------------------------------------------
 
@@ -185,7 +186,12 @@ class HtxBase(Adapter):
         elif env.status == "error":
             self.control()
             detail = f"{env.err_code}: {env.err_msg[:200]} (id {env.id!r})"
-            out.append(self.error(conn, "rejected", detail, received))
+            # A refused snapshot request ("429 too many request", "request timeout") names no
+            # topic, only the id it was sent with: its book asks again on the next increment.
+            symbol = self._snapshot_ids.pop(str(env.id), None) if env.id is not None else None
+            if symbol is not None:
+                self.books.snapshot_failed(symbol)
+            out.append(self.error(conn, "rejected", detail, received, symbol))
         elif env.status == "ok" and (env.subbed or env.unsubbed):
             self.control("ack")
         elif env.pong is not None:
@@ -309,6 +315,21 @@ class HtxBase(Adapter):
         """A fresh request id (``id`` of sub/unsub/req frames, ``cid`` on notification endpoints)."""
         self._request_id += 1
         return str(self._request_id)
+
+    def snapshot_id(self, symbol: str) -> str:
+        """A fresh request id for ``symbol``'s snapshot request, remembered until it is answered
+        (an error reply names only the id); see :meth:`snapshot_answered`."""
+        ids = self._snapshot_ids
+        if len(ids) >= 10_000:
+            ids.pop(next(iter(ids)))  # bounded: the oldest unanswered request is forgotten
+        request_id = self.next_id()
+        ids[request_id] = symbol
+        return request_id
+
+    def snapshot_answered(self, request_id: str | int | None) -> None:
+        """The reply to a snapshot request arrived (whatever it says): forget its id."""
+        if request_id is not None:
+            self._snapshot_ids.pop(str(request_id), None)
 
     def own_book(self, conn: str, topic: str, market: Market) -> bool:
         """Whether ``topic`` on ``conn`` feeds ``market``'s book (the first book topic seen for it does)."""

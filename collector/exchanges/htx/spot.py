@@ -243,6 +243,7 @@ class HtxAdapter(HtxBase):
             out.append(self.error(conn, "unknown_symbol", f"{native[:60]} ({env.rep[:100]})", received))
             return
         symbol = market.symbol
+        self.snapshot_answered(env.id)
         if env.status != "ok":
             self.control()
             self.books.snapshot_failed(symbol)
@@ -270,7 +271,7 @@ class HtxAdapter(HtxBase):
         if held is None or ".mbp.refresh." in held[1] or ".mbp." not in held[1]:
             return []  # whole-book feeds need no refresh: the next message is one
         conn, topic = held
-        return [SendFrame(conn, f'{{"req":"{topic}","id":"{self.next_id()}"}}')]
+        return [SendFrame(conn, f'{{"req":"{topic}","id":"{self.snapshot_id(symbol)}"}}')]
 
 
 def _levels(side: Side) -> list[Level] | None:
