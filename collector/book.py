@@ -360,6 +360,11 @@ class BookSync:
         book.timestamp = timestamp
         if checksum is not None and self.checksum is not None and not self._checks(out, symbol, st, checksum, received):
             return
+        if not (bids or asks):
+            # A delta that changes nothing (HTX's quiet 100 ms, Crypto.com's empty updates) moves
+            # the book's id on, and is no event.
+            self.stats["empty_delta"] += 1
+            return
         top_n = self.top_n
         out.append(
             Book(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from collector import speedups
-from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, BookSync, OrderBook
+from collector.book import MONOTONIC, PREV_ID, RANGE, SNAPSHOT, STREAM_PREV, BookSync, OrderBook
 from collector.models import Book, Resync
 from collector.orderbook import _apply_delta, _load_side
 
@@ -126,11 +126,24 @@ def test_range_rule_ignores_old_deltas_and_refetches_too_old_snapshot() -> None:
     assert sync.stats["snapshot_too_old"] == 1
     out.clear()
     sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 55, None, 2.0)
-    assert [e.sequence for e in out] == [55, 60]
+    assert [e.sequence for e in out] == [55]  # the buffered delta changes nothing: it joins, no event
+    assert sync.book("X/Y").sequence == 60  # type: ignore[union-attr]
     out.clear()
     sync.delta(out, "X/Y", [(1.0, 7.0)], [], 58, 60, None, None, 3.0)
     assert out == []
     assert sync.stats["stale_delta"] == 1
+
+
+def test_a_delta_without_levels_moves_the_id_on_and_is_no_event() -> None:
+    """HTX's quiet 100 ms and Crypto.com's empty updates: the chain goes on, nothing is emitted."""
+    sync = BookSync("x", STREAM_PREV, requester([]))
+    out: list[Any] = []
+    sync.snapshot(out, "X/Y", [(1.0, 1.0)], [(2.0, 1.0)], 10, None, 1.0)
+    out.clear()
+    sync.delta(out, "X/Y", [], [], 11, 11, 10, None, 2.0)
+    assert out == [] and sync.stats["empty_delta"] == 1
+    sync.delta(out, "X/Y", [(1.5, 1.0)], [], 12, 12, 11, None, 3.0)  # links to the empty one
+    assert [(type(e).__name__, e.sequence) for e in out] == [("Book", 12)]
 
 
 def test_prev_id_rule_first_event_and_pu_chain() -> None:

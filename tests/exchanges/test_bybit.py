@@ -322,7 +322,8 @@ def test_restart_snapshot_with_u_1_resets_the_book(bybit: BybitAdapter) -> None:
     assert book is not None
     assert (book.bids(), book.asks(), book.sequence) == ({30300.0: 1.0}, {30301.0: 2.0}, 1)
     # Deltas continue from the restart id.
-    assert [e.sequence for e in bybit.parse("linear", edited("orderbook_delta.json", u=2, b=[], a=[]), T + 3)] == [2]
+    out = bybit.parse("linear", edited("orderbook_delta.json", u=2, b=[["30299", "1"]], a=[]), T + 3)
+    assert [e.sequence for e in out] == [2]
 
 
 RESUBSCRIBE = [
