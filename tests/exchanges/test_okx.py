@@ -316,6 +316,8 @@ def test_sequence_reset_rebases_the_book(okx: OkxAdapter) -> None:
     (event,) = okx.parse(CONN, text("books_sequence_reset.json"), T + 2)
     assert isinstance(event, Book)
     assert (event.snapshot, event.sequence, event.timestamp) == (True, 3, 1597026453.185)
+    # The re-based book is listed best first, as every book event is.
+    assert event.bids == sorted(event.bids, reverse=True) and event.asks == sorted(event.asks)
     book = okx.book("BTC/USDT")
     assert book is not None
     assert book.asks()[8477.0] == 8.0 and book.sequence == 3

@@ -176,7 +176,10 @@ class BookParsers(Adapter):
                     side[price] = size
                 else:
                     side.pop(price, None)
-        self.books.snapshot(out, symbol, list(new_bids.items()), list(new_asks.items()), seq, ts, received, check)
+        # Best first, as every book event lists its levels.
+        bids_now = sorted(new_bids.items(), reverse=True)
+        asks_now = sorted(new_asks.items())
+        self.books.snapshot(out, symbol, bids_now, asks_now, seq, ts, received, check)
 
     def _owns(self, conn: str, channel: str, symbol: str, snapshot: bool) -> bool:
         """Whether this push feeds ``symbol``'s book: the planned channel, else the first seen or a better one."""
