@@ -3,6 +3,7 @@ depth truncation, instruments, plans, control frames and bad input."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from typing import Any
 
@@ -371,6 +372,15 @@ def test_v1_ticker_uses_the_24_hour_values(kraken: KrakenAdapter) -> None:
             volume=3591.17907851,
         )
     ]
+
+
+def test_v2_ohlc_without_a_message_timestamp_is_not_closed_by_its_own_end(kraken: KrakenAdapter) -> None:
+    """A candle's own ``timestamp`` is its interval's end ("deprecated ... use interval_begin"):
+    without the message's timestamp a running bar stays open (judged by the receipt time)."""
+    msg = json.loads(raw("v2_ohlc.json"))
+    del msg["timestamp"]
+    running = [c for c in kraken.parse("v2", orjson.dumps(msg).decode(), 1696436800.0) if isinstance(c, Candle)][-1]
+    assert (running.start, running.end, running.closed, running.timestamp) == (1696436700.0, 1696437000.0, False, None)
 
 
 def test_v1_ohlc(kraken: KrakenAdapter) -> None:

@@ -205,10 +205,13 @@ class V2Parser:
                 continue
             start = c.interval_begin.timestamp()
             end = start + c.interval * 60
-            stamp = sent if sent is not None else (c.timestamp.timestamp() if c.timestamp is not None else None)
+            # The candle's own "timestamp" is its interval's END ("deprecated ... use
+            # 'interval_begin'"): it says nothing of when the message was sent, so without the
+            # message's timestamp the candle has none and closes by the local receipt time.
+            stamp = sent
             # Updates are "generated on trade events" for the running interval; a snapshot
             # also carries past intervals, which ended before the message was sent.
-            closed = stamp is not None and end <= stamp
+            closed = end <= (stamp if stamp is not None else received)
             out.append(
                 Candle(
                     a.id,
