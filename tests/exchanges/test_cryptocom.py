@@ -388,6 +388,19 @@ def test_empty_delta_is_a_heartbeat_that_advances_u(cdc: CryptocomAdapter) -> No
     assert of(Resync, cdc.parse("c", follow, T + 6)) == []
 
 
+def test_books_are_cut_back_to_the_subscribed_depth(cdc: CryptocomAdapter) -> None:
+    """Whether a level pushed out of ``book.X.10`` gets a delete is undocumented: after a delta that
+    adds a better bid, the book keeps ten bids and the old tenth is gone."""
+    cdc.parse("c", text("book_snapshot.json"), T)
+    book = cdc.book("BTC/USD:USD")
+    assert book is not None and len(book.bids()) == 10
+    tenth = min(book.bids())
+    better = max(book.bids()) + 0.5
+    follow = edited("book_update.json", pu=542048017824, u=542048017825, update={"bids": [[str(better), "0.5", "1"]]})
+    cdc.parse("c", follow, T + 1)
+    assert len(book.bids()) == 10 and better in book.bids() and tenth not in book.bids()
+
+
 def test_delta_before_any_snapshot_asks_for_one(cdc: CryptocomAdapter) -> None:
     """A delta for a book with no snapshot is useless: the book's channel is subscribed again."""
     cdc.plan([Subscription("BTC/USD:USD", "book")])

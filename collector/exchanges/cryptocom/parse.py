@@ -195,6 +195,11 @@ class Channels(Adapter):
         market = self._market(conn, push, "book", received, out)
         if market is None or not self._owns(conn, market.symbol, push.result.subscription):
             return
+        depth = push.result.depth or _depth_of(push.result.subscription)
+        if depth is not None and depth > 0:
+            # Whether a level pushed out of the subscribed depth gets a size-0 delete is not
+            # documented: the book is cut back to that depth after every delta.
+            self.books.set_depth(market.symbol, depth)
         for d in push.result.data:
             # "The first message is a book snapshot": it replaces the book (in SNAPSHOT mode every
             # message does). Old samples and the legacy v2 stream name the sequence s.
@@ -303,3 +308,9 @@ class Channels(Adapter):
         for d in push.result.data:
             # "the estimated hourly rate that will begin in the next interval".
             self._merge(out, market.symbol, d.t / 1000.0, received, predicted_funding_rate=d.v)
+
+
+def _depth_of(subscription: str) -> int | None:
+    """The depth a ``book.{instrument}.{depth}`` subscription names, if any."""
+    tail = subscription.rpartition(".")[2]
+    return int(tail) if subscription.startswith("book.") and tail.isdigit() and len(tail) < 6 else None
