@@ -241,6 +241,18 @@ def test_the_trade_image_repeats_only_what_was_not_emitted(bitmex: BitmexAdapter
     assert bitmex.receive("c", text("trade_partial.json"), T + 2) == []
 
 
+def test_the_trade_image_does_not_repeat_fills_of_one_time(bitmex: BitmexAdapter) -> None:
+    """One taker order fills several makers at one time: a partial repeating all of them after a
+    reconnect emits none again (each is named by its trdMatchID), and a new fill of that time is kept."""
+    partial = json.loads(text("trade_partial.json"))
+    first = partial["data"][0]
+    fills = [first | {"trdMatchID": f"00000000-0000-0000-0000-00000000000{n}"} for n in range(3)]
+    insert = dict(partial, action="insert", data=fills[:2])
+    assert len(bitmex.receive("c", json.dumps(insert), T)) == 2
+    image = dict(partial, data=fills)
+    assert [e.id for e in bitmex.receive("c", json.dumps(image), T + 1)] == [fills[2]["trdMatchID"]]
+
+
 def test_the_first_trade_image_is_emitted_whole() -> None:
     """A first subscription's image holds the latest trades; with nothing emitted before, all are emitted."""
     adapter = BitmexAdapter()

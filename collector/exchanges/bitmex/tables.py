@@ -67,7 +67,9 @@ class Tables:
     def __init__(self, adapter: BitmexAdapter) -> None:
         self.adapter = adapter
         self.ticker_stats: dict[str, _Stats] = {}  # symbol -> ticker statistics from `instrument`
-        self.last_trade: dict[str, tuple[float, str]] = {}  # symbol -> (time, id) of the last trade emitted
+        # symbol -> (time of the last trade emitted, ids of the trades emitted at that time): one
+        # taker order fills several makers at one time, and a partial repeats all of them.
+        self.last_trade: dict[str, tuple[float, set[str]]] = {}
         self.last_bin: dict[tuple[str, str], float] = {}  # (symbol, interval) -> end of the last bar emitted
         self.quanto: dict[str, float] = {}  # symbol -> base units per contract at its last trade
         self._liquidations: deque[str] = deque(maxlen=_SEEN_LIQUIDATIONS)
@@ -105,11 +107,10 @@ class Tables:
                 # The rows of one match share their time: convert it once.
                 stamp = r.timestamp
                 ts = stamp.timestamp()
-            if partial:
-                seen = last_trade.get(symbol)
+            seen = last_trade.get(symbol)
+            if partial and seen is not None and (ts < seen[0] or (ts == seen[0] and r.trdMatchID in seen[1])):
                 # The image repeats trades already emitted before a reconnect: keep what is newer.
-                if seen is not None and (ts < seen[0] or r.trdMatchID == seen[1]):
-                    continue
+                continue
             price, size = r.price, r.size
             mode = contract.mode
             if mode == INVERSE:
@@ -125,7 +126,11 @@ class Tables:
                 amount = home
                 if size:
                     self.quanto[symbol] = home / size
-            last_trade[symbol] = (ts, r.trdMatchID)
+            if seen is not None and seen[0] == ts:
+                if len(seen[1]) < 10_000:
+                    seen[1].add(r.trdMatchID)
+            else:
+                last_trade[symbol] = (ts, {r.trdMatchID})
             out.append(Trade(exchange, symbol, ts, received, price, amount, side, r.trdMatchID))
 
     # -- quote ----------------------------------------------------------------------------------
