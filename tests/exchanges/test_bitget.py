@@ -176,6 +176,16 @@ def test_resent_trade_snapshot_is_deduplicated(bitget: BitgetAdapter) -> None:
     assert [t.id for t in bitget.parse("c", newer, T + 2) if isinstance(t, Trade)] == ["1000000007"]
 
 
+def test_fills_of_one_millisecond_come_out_in_id_order_and_are_not_repeated(bitget: BitgetAdapter) -> None:
+    """A taker order sweeping levels gives fills of one ``ts``, newest first: they come out oldest
+    (lowest id) first, and a re-sent snapshot of them repeats none."""
+    msg = json.loads(raw("trade_spot.json"))
+    row = msg["data"][0]
+    msg["data"] = [row | {"tradeId": f"100000000{n}"} for n in (3, 2, 1)]
+    assert [t.id for t in bitget.parse("c", orjson.dumps(msg), T)] == ["1000000001", "1000000002", "1000000003"]
+    assert bitget.parse("c", orjson.dumps(msg), T + 1) == []
+
+
 # -- tickers ------------------------------------------------------------------------------------
 
 
@@ -545,6 +555,22 @@ def test_candle_snapshot_history_is_closed_and_the_last_bar_forming(bitget: Bitg
     ]
     # The snapshot again (a resubscription): history already out is not repeated.
     assert [c.closed for c in bitget.parse("c", raw("candle_spot.json"), T + 2) if isinstance(c, Candle)] == []
+
+
+def test_a_bar_resent_with_newer_values_closes_once_with_them(bitget: BitgetAdapter) -> None:
+    """After a reconnect the snapshot repeats the held forming bar with its final values, then the
+    next one: the held bar closes once, with the values last received, not again with older ones."""
+    push = {"action": "update", "arg": {"instType": "SPOT", "channel": "candle1m", "instId": "BTCUSDT"}, "ts": 1}
+    held = dict(push, data=[["1790358720000", "100", "101", "99", "100.5", "1.0", "100", "100"]])
+    bitget.parse("c", orjson.dumps(held), T)
+    final = ["1790358720000", "100", "102", "99", "100.7", "2.0", "200", "200"]
+    nxt = ["1790358780000", "100.7", "100.7", "100.7", "100.7", "0.1", "10", "10"]
+    snapshot = dict(push, action="snapshot", data=[final, nxt])
+    out = [c for c in bitget.parse("c", orjson.dumps(snapshot), T + 1) if isinstance(c, Candle)]
+    assert [(c.start, c.high, c.volume, c.closed) for c in out] == [
+        (1790358720.0, 102.0, 2.0, True),
+        (1790358780.0, 100.7, 0.1, False),
+    ]
 
 
 def test_month_bars_end_at_the_next_month_in_their_own_day_cut() -> None:

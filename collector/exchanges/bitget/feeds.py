@@ -31,8 +31,14 @@ class TradeFeed:
     ) -> tuple[list[Trade], list[str], int]:
         """The trades of one push, oldest first; the sides that are no taker side (errors); how many
         trades a re-sent snapshot repeated (dropped)."""
-        if len(rows) > 1 and p.trade_time(rows[0]) > p.trade_time(rows[-1]):
-            rows = rows[::-1]  # snapshots come newest first; events go oldest first
+        if len(rows) > 1:
+            if isinstance(rows[0], tuple):
+                if p.trade_time(rows[0]) > p.trade_time(rows[-1]):
+                    rows = rows[::-1]  # snapshots come newest first; events go oldest first
+            else:
+                # Newest first, and fills of one taker order share their millisecond: the time and
+                # then the id give the order (and the mark a re-sent snapshot is cut at).
+                rows = sorted(rows, key=lambda r: p.trade_key(r.ts, r.tradeId))  # type: ignore[union-attr]
         mark = self._marks.get(symbol) if snapshot else None
         out: list[Trade] = []
         bad: list[str] = []
@@ -81,6 +87,8 @@ class CandleFeed:
             start = row.start
             if start <= closed_until:
                 continue  # history already emitted (a re-sent snapshot)
+            if forming is not None and forming[0] == start:
+                forming = None  # this row is the held bar, newer: it replaces what was held
             if forming is not None and forming[0] < start:
                 # A later bar has started: the forming one is finished, as last seen.
                 out.append(msgspec.structs.replace(forming[1], closed=True, received=received))
