@@ -438,6 +438,14 @@ def test_repeated_seq_is_a_duplicate(bitget: BitgetAdapter) -> None:
     assert book is not None and book.synced and book.asks()[27002.0] == 3.2
 
 
+def test_a_seq_that_goes_back_restarts_the_book(bitget: BitgetAdapter) -> None:
+    """ "The seq ... is incrementing except during symbol maintenance": a lower seq starts a new
+    numbering, so the book is rebuilt at once (not left to drop updates as duplicates)."""
+    bitget.parse("c", raw("books_snapshot.json"), T)
+    out = bitget.parse("c", edited("books_update.json", seq=5, pseq=None), T + 1)
+    assert out == [Resync("bitget", "BTC/USDT:USDT", None, T + 1, "gap", "seq went back from 123 to 5"), *RESUBSCRIBE]
+
+
 def test_v1_books_have_no_seq_and_a_checked_snapshot(bitget: BitgetAdapter) -> None:
     """v1 ``books``: the snapshot carries a real checksum, updates no ``seq``: they are taken in order and
     the checksum is the only loss detector."""

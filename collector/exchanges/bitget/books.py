@@ -87,6 +87,11 @@ class BookFeed:
                 seq = prev + 1
             elif prev is None:
                 prev = last or 0  # a seq without pseq: only its increase can be checked
+            if last is not None and seq < last and book is not None and book.synced:
+                # "The seq ... is incrementing except during symbol maintenance": a seq that went
+                # back starts a new numbering, which no delta of the old one can be joined to.
+                books.resync(out, symbol, "gap", f"seq went back from {last} to {seq}", received)
+                return None
             texts = self._texts.get(symbol)
             if texts is not None and (last is None or seq > last):
                 texts.apply(d.bids, bids, d.asks, asks)
