@@ -203,7 +203,8 @@ def test_spot_book_joins_the_rest_snapshot(spot: GateioAdapter) -> None:
     bids = [(56444.4, 0.2), (56430.0, 2.0), (56080.11, 0.7)]
     asks = [(56447.57, 0.5), (56448.44, 1.25), (56467.28, 0.3)]
     assert out == [
-        Book("gateio", "BTC/USDT", 1618961347.5, T + 1, True, bids, asks, 2679731735),
+        # The time is the REST book's "update" (when it last changed), not its "current".
+        Book("gateio", "BTC/USDT", 1618961347.45, T + 1, True, bids, asks, 2679731735),
         Book(
             "gateio",
             "BTC/USDT",
@@ -329,7 +330,7 @@ def test_futures_book_in_contracts(futures: GateioFuturesAdapter) -> None:
         Book(
             "gateio_futures",
             "BTC/USD:BTC",
-            1615366381.123,
+            1615366381.121,  # "update", not the answer's "current"
             T + 1,
             True,
             [(54672.1, 150.0), (54660.0, 203.0)],

@@ -173,7 +173,10 @@ class GateioAdapter(Adapter):
 
     def _snapshot_levels(self, body: bytes) -> Snapshot:
         snap = _spot_snapshot.decode(body)
-        return snap.bids, snap.asks, snap.id, snap.current / 1000.0 if snap.current is not None else None
+        # "update: the timestamp of when the orderbook last changed" is the book's time; "current"
+        # is when the answer was made.
+        stamp = snap.update if snap.update is not None else snap.current
+        return snap.bids, snap.asks, snap.id, stamp / 1000.0 if stamp is not None else None
 
     @classmethod
     def recognizes(cls, url: str) -> bool:

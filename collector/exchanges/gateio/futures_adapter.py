@@ -123,7 +123,9 @@ class GateioFuturesAdapter(GateioAdapter):
 
     def _snapshot_levels(self, body: bytes) -> Snapshot:
         snap = _futures_snapshot.decode(body)
-        return futures_levels(snap.bids), futures_levels(snap.asks), snap.id, snap.current
+        # "update: Order book changed timestamp" is the book's time; "current" the answer's.
+        stamp = snap.update if snap.update is not None else snap.current
+        return futures_levels(snap.bids), futures_levels(snap.asks), snap.id, stamp
 
     def instrument_requests(self) -> list[RestRequest]:
         return [
