@@ -343,6 +343,19 @@ def test_legacy_rows_without_price_use_the_ids_of_the_image(bitmex: BitmexAdapte
     assert book is not None and (book.bids(), book.asks()) == ({22077.5: 102500.0}, {22105.0: 77300.0})
 
 
+def test_priced_updates_with_price_less_deletes_keep_the_id_map(bitmex: BitmexAdapter) -> None:
+    """April to July 2023: "the price is provided on every 'update' message" but deletes came without
+    one. A priced update keeps the id map, so the delete after it still finds its level."""
+    bitmex.receive("c", text("book_partial.json"), T)
+    update = rows("book_update_legacy.json", {"price": 22105}, action="update")
+    assert bitmex.receive("c", update, T)[0].asks == [(22105.0, 77300.0)]
+    first = json.loads(update)["data"][0]
+    delete = rows("book_update_legacy.json", {"size": None, "price": None, "id": first["id"]}, action="delete")
+    assert [type(e).__name__ for e in bitmex.receive("c", delete, T)] == ["Book"]
+    book = bitmex.book(XBTUSD)
+    assert book is not None and 22105.0 not in book.asks()
+
+
 def test_an_unknown_id_resyncs_that_book_only(bitmex: BitmexAdapter) -> None:
     """A price-less row for an id never seen means rows were lost: XBTUSD resubscribes, XBTUSDT stays live."""
     bitmex.receive("c", text("book_partial.json"), T)

@@ -329,10 +329,9 @@ class L2Books:
                     if price is None:
                         self._unknown(conn, feed, symbol, action, r, received, out)
                         return None
-                elif update:
-                    # A priced update: the post-2023 feed, whose ids are opaque. Stop mapping them.
-                    self._priced_rows(feed)
                 else:
+                    # "Since April 2023, the price is provided on every 'update' message", deletes
+                    # only from July 2023: an id is mapped until a delete comes priced too.
                     ids[r.id] = price
             elif price is None:
                 self._unknown(conn, feed, symbol, action, r, received, out)
