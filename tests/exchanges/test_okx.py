@@ -272,6 +272,10 @@ RESUBSCRIBE = [
     SendFrame(CONN, '{"op":"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT"}]}'),
     SendFrame(CONN, '{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"}]}'),
 ]
+REST_BOOK = RestRequest(
+    "https://www.okx.com/api/v5/market/books?instId=BTC-USDT&sz=400", "snapshot", 1, "BTC/USDT", CONN
+)
+"""A book's snapshot request: the REST book, then (while the stream pushes snapshots) a resubscription."""
 
 
 def test_books_snapshot_then_update(okx: OkxAdapter) -> None:
@@ -332,7 +336,7 @@ def test_sequence_reset_that_does_not_link_is_a_gap(okx: OkxAdapter) -> None:
     okx.parse(CONN, text("books_snapshot.json"), T)
     out = okx.parse(CONN, edited("books_sequence_reset.json", prevSeqId=123500), T + 1)
     detail = "sequence reset to 3 after 123500, expected previous id 123456"
-    assert out == [Resync("okx", "BTC/USDT", None, T + 1, "gap", detail), *RESUBSCRIBE]
+    assert out == [Resync("okx", "BTC/USDT", None, T + 1, "gap", detail), REST_BOOK, *RESUBSCRIBE]
 
 
 def test_gap_resubscribes_that_book_only(okx: OkxAdapter) -> None:
@@ -342,6 +346,7 @@ def test_gap_resubscribes_that_book_only(okx: OkxAdapter) -> None:
     out = okx.parse(CONN, edited("books_update.json", prevSeqId=123457), T + 1)
     assert out == [
         Resync("okx", "BTC/USDT", None, T + 1, "gap", "expected previous id 123456, got 123457"),
+        REST_BOOK,
         *RESUBSCRIBE,
     ]
     book = okx.book("BTC/USDT")
@@ -349,17 +354,49 @@ def test_gap_resubscribes_that_book_only(okx: OkxAdapter) -> None:
     assert book is not None and swap is not None
     assert (book.synced, len(book)) == (False, 0)
     assert (swap.synced, swap.sequence) == (True, 900)  # the other book is untouched
-    # Updates before the fresh snapshot are dropped without asking again ...
+    # Updates before the fresh snapshot are kept for the REST book, without asking again ...
     assert okx.parse(CONN, edited("books_update.json", prevSeqId=123461, seqId=123470), T + 2) == []
     # ... and the snapshot the resubscription brings restores the book.
     assert [e.snapshot for e in okx.parse(CONN, text("books_snapshot.json"), T + 3)] == [True]
     assert (book.synced, book.sequence) == (True, 123456)
 
 
-def test_update_before_any_snapshot_resubscribes_once(okx: OkxAdapter) -> None:
-    """An update with no book to apply to asks for a fresh snapshot once."""
-    assert okx.parse(CONN, text("books_update.json"), T) == RESUBSCRIBE
+def test_update_before_any_snapshot_asks_for_the_rest_book_once(okx: OkxAdapter) -> None:
+    """An update with no book to apply to asks for the REST book once (the stream has pushed no
+    snapshot yet, so no resubscription: OKX announced it would stop pushing them)."""
+    assert okx.parse(CONN, text("books_update.json"), T) == [REST_BOOK]
     assert okx.parse(CONN, text("books_update.json"), T) == []
+
+
+def _rest_book(seq: int | None, bids: list[list[str]], asks: list[list[str]]) -> bytes:
+    book: dict[str, Any] = {"asks": asks, "bids": bids, "ts": "1597026383085"}
+    if seq is not None:
+        book["seqId"] = seq
+    return orjson.dumps({"code": "0", "msg": "", "data": [book]})
+
+
+def test_a_rest_book_with_seq_id_joins_the_buffered_updates(okx: OkxAdapter) -> None:
+    """The changelog's procedure: "discard any event where stream seqId is <= snapshot seqId", the
+    first kept has "prevSeqId <= snapshot seqId < stream seqId"; later ones chain on prevSeqId."""
+    okx.parse(CONN, edited("books_update.json", prevSeqId=100, seqId=105), T)  # before the snapshot
+    okx.parse(CONN, edited("books_update.json", prevSeqId=105, seqId=110), T)  # straddles 107
+    okx.parse(CONN, edited("books_update.json", prevSeqId=110, seqId=111), T)
+    body = _rest_book(107, [["8476.5", "1", "0", "1"]], [["8477.5", "2", "0", "1"]])
+    out = okx.answer(REST_BOOK, 200, body, T + 1)
+    assert [(e.snapshot, e.sequence) for e in out if isinstance(e, Book)] == [(True, 107), (False, 110), (False, 111)]
+    book = okx.book("BTC/USDT")
+    assert book is not None and book.synced and book.sequence == 111
+
+
+def test_a_rest_book_without_seq_id_is_not_joined(okx: OkxAdapter) -> None:
+    """The REST book had no seqId before OKX's change: it cannot be joined, so the channel is
+    subscribed again (for the stream's own snapshot) and the book stays unsynced."""
+    okx.parse(CONN, text("books_update.json"), T)
+    out = okx.answer(REST_BOOK, 200, _rest_book(None, [["8476.5", "1", "0", "1"]], []), T + 1)
+    assert out == RESUBSCRIBE
+    assert okx.stats["rest_book_without_seq"] == 1
+    book = okx.book("BTC/USDT")
+    assert book is None or not book.synced
 
 
 def test_books5_and_bbo_tbt_are_whole_books(okx: OkxAdapter) -> None:
@@ -438,7 +475,7 @@ def test_corrupted_level_is_caught_by_the_checksum(okx: OkxAdapter) -> None:
     out = okx.parse(CONN, _checksummed("update", [["8476.97", "2", "0", "1"]], [], wrong, 10, 11), T + 1)
     computed = _crc([["8476.97", "2"], *CS_BIDS[1:]], CS_ASKS)
     assert out[0] == Resync("okx", "BTC/USDT", None, T + 1, "checksum", f"expected {wrong}, computed {computed}")
-    assert out[1:] == RESUBSCRIBE
+    assert out[1:] == [REST_BOOK, *RESUBSCRIBE]
     assert okx.books.stats["resync.checksum"] == 1
 
 
@@ -788,11 +825,11 @@ def test_resubscriptions_past_the_hourly_budget_reconnect(okx: OkxAdapter) -> No
     tight.connected(plan, T)  # one subscribe request so far
     tight.parse(plan.conn, text("books_snapshot.json"), T)
     first = tight.parse(plan.conn, edited("books_update.json", prevSeqId=1), T + 1)
-    assert [type(a) for a in first] == [Resync, SendFrame, SendFrame]  # 3 requests used
+    assert [type(a) for a in first] == [Resync, RestRequest, SendFrame, SendFrame]  # 3 requests used
     tight.parse(plan.conn, text("books_snapshot.json"), T + 2)
     second = tight.parse(plan.conn, edited("books_update.json", prevSeqId=1), T + 3)
-    assert second[1:] == [Reconnect(plan.conn, "OKX subscribe requests per hour used up")]
+    assert second[2:] == [Reconnect(plan.conn, "OKX subscribe requests per hour used up")]
     # An hour later the requests have aged out.
     tight.parse(plan.conn, text("books_snapshot.json"), T + 3700)
     third = tight.parse(plan.conn, edited("books_update.json", prevSeqId=1), T + 3701)
-    assert [type(a) for a in third] == [Resync, SendFrame, SendFrame]
+    assert [type(a) for a in third] == [Resync, RestRequest, SendFrame, SendFrame]

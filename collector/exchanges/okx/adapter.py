@@ -7,8 +7,9 @@ Channels (``../shared/exchanges/okx.md``; URLs ``wss://ws.okx.com:8443/ws/v5/{pu
   every fill from /business instead.
 - ticker  <- ``tickers`` (best bid/offer and 24 h statistics); ``bbo-tbt`` pushes become
   best bid/offer tickers too (``ticker_channel = "bbo-tbt"`` subscribes it instead).
-- book    <- ``books`` (400 levels, snapshot then updates chained by ``seqId``/``prevSeqId``,
-  rule ``STREAM_PREV``; see :mod:`.books`). ``books5``/``bbo-tbt`` (whole books) and the
+- book    <- ``books`` (400 levels, snapshot then updates chained by ``seqId``/``prevSeqId``;
+  without a stream snapshot the REST book with its ``seqId`` is joined, rule
+  :data:`.books.BOOKS`; see :mod:`.books`). ``books5``/``bbo-tbt`` (whole books) and the
   login-gated ``books-l2-tbt``/``books50-l2-tbt`` are read from recordings.
 - candles <- ``candle<bar>`` on /business (``1Dutc`` for ``1d``: OKX's ``1D`` is UTC+8).
 - funding <- ``mark-price``, ``index-tickers`` (the contract's index, its ``uly``),
@@ -33,17 +34,18 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlencode
 
 import msgspec
 import orjson
 
 from ...actions import Action, Reconnect, RestRequest, SendFrame
-from ...book import STREAM_PREV, BookSync
+from ...book import BookSync
 from ...errors import UsageError
 from ...symbols import Instrument
 from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
-from .books import BookParsers
+from .books import BOOKS, BookParsers
 from .checksum import BookTexts
 from .fast import FastRoutes
 from .instruments import (
@@ -59,7 +61,7 @@ from .instruments import (
     listing,
 )
 from .parse import Handler, StreamParsers
-from .schemas import Envelope
+from .schemas import Envelope, RestBooks
 
 if TYPE_CHECKING:
     pass
@@ -83,6 +85,10 @@ HOSTS = frozenset(
 _PREFIX = '{"arg":{"channel":"'
 _envelope = msgspec.json.Decoder(Envelope)
 _INSTRUMENTS_PATH = "/api/v5/public/instruments"
+_BOOKS_PATH = "/api/v5/market/books"
+# The REST book's depth per channel ("sz: Order book depth per side. Maximum 400").
+_REST_DEPTH = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
+_rest_books = msgspec.json.Decoder(RestBooks, strict=False)
 _MAX_REQUEST = 60_000  # "the total length of multiple channels cannot exceed 64 KB"
 _HOUR = 3600.0
 _REPLIES = frozenset({"subscribe", "unsubscribe", "login", "channel-conn-count"})
@@ -156,6 +162,7 @@ class OkxAdapter(BookParsers, StreamParsers):
         self._liquidation_symbols: set[str] | None = None  # None: every contract (replay)
         self._requests: dict[str, deque[float]] = {}  # connection -> times of its (un)subscribe requests
         self._now = 0.0
+        self._stream_snapshots = False
         self._fast = FastRoutes(self)
         self._routes: dict[str, Handler] = {
             "trades": self._on_trades,
@@ -171,7 +178,7 @@ class OkxAdapter(BookParsers, StreamParsers):
         }
 
     def _make_books(self, book_top: int | None) -> BookSync:
-        return BookSync(self.id, STREAM_PREV, self._resubscribe, top_n=book_top, checksum=self._texts.checksum)
+        return BookSync(self.id, BOOKS, self._snapshot_request, top_n=book_top, checksum=self._texts.checksum)
 
     # -- instruments ----------------------------------------------------------------------------
 
@@ -192,6 +199,8 @@ class OkxAdapter(BookParsers, StreamParsers):
                 self._indexes.add(market.underlying)
 
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
+        if request.purpose == "snapshot" and request.symbol is not None:
+            return self._on_rest_book(request, request.symbol, status, body, received)
         if request.purpose != "instruments":
             self.stats["ignored.http." + request.purpose] += 1
             return []
@@ -378,6 +387,53 @@ class OkxAdapter(BookParsers, StreamParsers):
                 out.append(Reconnect(conn, f"OKX notice {env.code}: service upgrade"))
         else:
             out.append(self.error(conn, "unknown_message", f"event {event[:50]!r}", received, frame=frame))
+
+    # -- book snapshots -------------------------------------------------------------------------
+
+    def _snapshot_request(self, symbol: str) -> list[Action]:
+        """A book's snapshot request: the REST book ("GET / Order book"), and the channel subscribed
+        again while the stream still pushes snapshots (whichever comes first starts the book)."""
+        where = self._book_owner.get(symbol) or self._planned_books.get(symbol)
+        if where is None or where[1] in SNAPSHOT_BOOKS:
+            return []
+        conn, channel = where
+        native = self.instruments.by_symbol(symbol).native
+        query = urlencode({"instId": native, "sz": _REST_DEPTH.get(channel, 400)})
+        # "GET / Order book: 40 requests per 2 seconds" against the 600-a-minute budget: weight 1.
+        actions: list[Action] = [
+            RestRequest(f"{self.endpoints.rest}{_BOOKS_PATH}?{query}", "snapshot", 1, symbol, conn)
+        ]
+        if self._stream_snapshots:
+            actions += self._resubscribe(symbol)
+        return actions
+
+    def _on_rest_book(self, request: RestRequest, symbol: str, status: int, body: bytes, received: float) -> Output:
+        """The REST book: joined to the buffered updates when it carries a ``seqId``."""
+        out: Output = []
+        try:
+            answer = _rest_books.decode(body) if status == 200 else None
+        except msgspec.DecodeError as exc:
+            self.books.snapshot_failed(symbol)
+            out.append(self.error("rest", "malformed", f"{request.url}: {exc}", received, symbol, frame=body))
+            return out
+        if answer is None or answer.code != "0" or len(answer.data) != 1:
+            self.books.snapshot_failed(symbol)
+            detail = f"{request.url}: HTTP {status}" + (f", code {answer.code} {answer.msg[:100]}" if answer else "")
+            out.append(self.error("rest", "http_status", detail, received, symbol))
+            return out
+        d = answer.data[0]
+        if d.seqId is None:
+            # Before OKX's change the REST book had no seqId: it cannot be joined to the stream,
+            # whose own snapshot (after the resubscription) starts the book.
+            self.stats["rest_book_without_seq"] += 1
+            if not self._stream_snapshots:
+                return list(self._resubscribe(symbol))
+            return out
+        self._texts.forget(symbol)  # no checksum comes with a REST book
+        bids = [(level.px, level.sz) for level in d.bids]
+        asks = [(level.px, level.sz) for level in d.asks]
+        self.books.snapshot(out, symbol, bids, asks, d.seqId, d.ts / 1000.0, received)
+        return out
 
     # -- book resubscription --------------------------------------------------------------------
 

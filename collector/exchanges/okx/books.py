@@ -1,13 +1,20 @@
-"""OKX order books into :class:`~collector.book.BookSync` (rule ``STREAM_PREV``).
+"""OKX order books into :class:`~collector.book.BookSync` (rule :data:`BOOKS`).
 
 Book sizes stay as OKX sends them: base units on spot, **contracts** on SWAP/FUTURES.
 
 The rules implemented (order book channel, "Sequence ID"):
 
 - ``books``, ``books-l2-tbt``, ``books50-l2-tbt``: "first message action:snapshot with
-  prevSeqId = -1", then updates whose "prevSeqId matches the seqId of the previous message";
-  a mismatch resubscribes that one instrument's book (the REST book has no ``seqId`` and
-  cannot be joined to the stream).
+  prevSeqId = -1", then updates whose "prevSeqId matches the seqId of the previous message".
+  A stream snapshot replaces the book whenever it comes.
+- OKX announced (changelog, "Delist initial snapshot and checksum field in order book
+  channels", production "early August 2026") that these channels would stop pushing the
+  snapshot: "Get a depth snapshot from GET / Order book ... discard any event where stream
+  seqId is <= snapshot seqId ... The first buffered event should satisfy: stream prevSeqId
+  <= snapshot seqId < stream seqId". So updates are buffered until a snapshot, and a book
+  without one (or after a gap) asks for the REST book; an answer with a ``seqId`` is joined to
+  the buffered updates by that rule, one without (the REST book had none before) is not
+  used, and the book's channel is subscribed again as long as the stream pushes snapshots.
 - "If there are no updates to the depth for an extended period (around 60 seconds) ... OKX
   will send a message with 'asks': [], 'bids': [] ... seqId is the same as the last sent
   message and prevSeqId equals seqId": a heartbeat, which only keeps the book from going stale.
@@ -29,6 +36,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from ...book import Join, Link, Rule, Snapshots
 from ...models import Level as LevelPair
 from ...models import Ticker
 from ..base import Adapter, Output
@@ -36,7 +44,12 @@ from .checksum import BookTexts
 from .instruments import BOOK_RANK, SNAPSHOT_BOOKS, Market
 from .schemas import BookData, BookText, Level, Push
 
-__all__ = ["BookParsers"]
+__all__ = ["BOOKS", "BookParsers"]
+
+BOOKS = Rule("okx_books", Snapshots.REST, Link.PREV, Join.NEXT)
+"""OKX's incremental books: live updates chain on ``prevSeqId``; a REST book (``seqId`` s) joins
+the first update with ``prevSeqId <= s < seqId`` (each update is passed as ids
+``prevSeqId + 1 .. seqId``); a stream snapshot replaces the book whenever it comes."""
 
 _books = msgspec.json.Decoder(Push[list[BookData]], strict=False)
 _texts = msgspec.json.Decoder(Push[list[BookText]], strict=False)
@@ -51,6 +64,8 @@ class BookParsers(Adapter):
     """Unified symbol -> (connection, channel) whose pushes feed its book."""
     _planned_books: dict[str, tuple[str, str]]
     """Unified symbol -> (connection, channel) the plan subscribed for its book."""
+    _stream_snapshots: bool
+    """Whether an incremental channel has pushed a snapshot (OKX announced it would stop)."""
 
     def _on_book(self, conn: str, channel: str, frame: str | bytes, received: float, out: Output) -> None:
         push = _books.decode(frame)
@@ -77,7 +92,7 @@ class BookParsers(Adapter):
             asks = [(level.px, level.sz) for level in d.asks]
             ts = d.ts / 1000.0
             if whole:
-                self.books.snapshot(out, symbol, bids, asks, d.seqId, ts, received)
+                self.books.snapshot(out, symbol, bids, asks, d.seqId, ts, received, replace=True)
                 continue
             check = d.checksum or None  # 0: "deprecated ... must no longer be used"
             text: BookText | None = None
@@ -106,7 +121,8 @@ class BookParsers(Adapter):
             self._texts.load(symbol, d.bids, text.bids, d.asks, text.asks)
         else:
             self._texts.forget(symbol)  # today's feed: nothing to verify, nothing to keep
-        self.books.snapshot(out, symbol, bids, asks, d.seqId, ts, received, check)
+        self._stream_snapshots = True  # this stream pushes its snapshots: a resubscription brings one
+        self.books.snapshot(out, symbol, bids, asks, d.seqId, ts, received, check, replace=True)
 
     def _update(
         self,
@@ -140,7 +156,9 @@ class BookParsers(Adapter):
         if seq < prev:
             self._reset(out, symbol, bids, asks, seq, prev, ts, received, check)
             return
-        self.books.delta(out, symbol, bids, asks, seq, seq, prev, ts, received, check)
+        # An update covers (prevSeqId, seqId]: a REST book with seqId s joins the first update
+        # with "prevSeqId <= s < seqId", i.e. first id prevSeqId + 1 <= s + 1 (Join.NEXT).
+        self.books.delta(out, symbol, bids, asks, prev + 1, seq, prev, ts, received, check)
 
     def _reset(
         self,
@@ -179,7 +197,7 @@ class BookParsers(Adapter):
         # Best first, as every book event lists its levels.
         bids_now = sorted(new_bids.items(), reverse=True)
         asks_now = sorted(new_asks.items())
-        self.books.snapshot(out, symbol, bids_now, asks_now, seq, ts, received, check)
+        self.books.snapshot(out, symbol, bids_now, asks_now, seq, ts, received, check, replace=True)
 
     def _owns(self, conn: str, channel: str, symbol: str, snapshot: bool) -> bool:
         """Whether this push feeds ``symbol``'s book: the planned channel, else the first seen or a better one."""

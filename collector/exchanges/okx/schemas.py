@@ -38,6 +38,7 @@ __all__ = [
     "OpenInterestData",
     "PrevSeqId",
     "Push",
+    "RestBooks",
     "RoutedTicker",
     "TickerData",
     "TradeData",
@@ -167,6 +168,15 @@ class BookData(msgspec.Struct, gc=False):
     prevSeqId: PrevSeqId | None = None  # incremental channels; -1 on the snapshot
     seqId: Id | None = None  # absent in captures from before OKX added it
     instId: str = ""  # books5 only
+
+
+class RestBooks(msgspec.Struct, gc=False):
+    """``GET /api/v5/market/books``: ``{"code": "0", "msg": "", "data": [<book>]}`` (``seqId`` since
+    OKX's 2026 change; before it the REST book could not be joined to the stream)."""
+
+    code: str
+    data: list[BookData]
+    msg: str = ""
 
 
 class BookText(msgspec.Struct, gc=False):
