@@ -12,8 +12,10 @@ import asyncio
 import sys
 
 import orjson
+import pytest
 
 from collector import Collector, Connected, Error, Resync, Ticker, Trade
+from collector.exchanges.okx.sim import OkxWire
 from collector.models import Book, Candle, DerivativeTicker, Liquidation
 from collector.simulator import Fault, Simulator
 from tests.e2e import helpers
@@ -97,6 +99,26 @@ async def test_gap_and_checksum_resync_only_that_book() -> None:
             await helpers.books_equal_truth(c, sim, MARKETS)
             assert len(rec.of(Connected)) == 2  # the sockets were kept: OKX rebuilds a book by resubscribing
             assert rec.of(Error) == []
+        finally:
+            await c.stop()
+
+
+async def test_books_join_the_rest_book_when_the_stream_pushes_no_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OKX's announced change ("Delist initial snapshot ... use the GET / Order book endpoint"):
+    no snapshot on subscribe; the REST book's seqId is joined to the buffered updates, at the
+    start and after a gap, and the books equal the truth."""
+    monkeypatch.setattr(OkxWire, "stream_snapshots", False)
+    async with Simulator(MARKETS, seed=10, tick_interval=0.03) as sim:
+        c, rec = await start(sim)
+        try:
+            await wait_for(lambda: synced(c), timeout=15)
+            sim.inject("okx", Fault.GAP, symbol="BTC/USDT:USDT")
+            await wait_for(lambda: any(e.reason == "gap" for e in rec.of(Resync)), timeout=10)
+            await wait_for(lambda: synced(c), timeout=10)
+            await helpers.books_equal_truth(c, sim, MARKETS)
+            assert rec.of(Error) == []
+            assert len(rec.of(Connected)) == 2  # no resubscription: nothing on the stream would answer it
+            assert c.adapter("okx").stats["rest_book_without_seq"] == 0
         finally:
             await c.stop()
 

@@ -104,6 +104,10 @@ class OkxWire(WireFormat):
     endpoint_path = "/ws/v5"
     instruments_path = "/api/v5/public/instruments"
     checksums = True
+    stream_snapshots = True
+    """Whether ``books`` pushes its snapshot on subscribe. OKX announced it would stop ("Delist
+    initial snapshot ... please use the GET / Order book endpoint to get the snapshot data"): set
+    it False to play that, the REST book then carrying the stream's ``seqId``."""
 
     def __init__(self, exchange: str = "okx") -> None:
         if exchange != "okx":
@@ -309,6 +313,8 @@ class OkxWire(WireFormat):
         if market is None:
             return []
         if channel == "books":
+            if not self.stream_snapshots:
+                return []
             bids, asks = market.levels(max(len(market.bids), len(market.asks)))
             return [book_payload(market, "snapshot", bids, asks, -1, market.last_id, now_ms)]
         makers = {
@@ -423,7 +429,9 @@ class OkxWire(WireFormat):
         if not isinstance(market, OkxMarket) or not depth.isdigit() or not 1 <= int(depth) <= 400:
             return RestAnswer(400, dumps({"code": "51001", "msg": "Instrument ID does not exist", "data": []}).encode())
         bids, asks = market.levels(int(depth))
-        data = {"asks": levels(market, asks), "bids": levels(market, bids), "ts": str(now_ms)}
+        data: dict[str, Any] = {"asks": levels(market, asks), "bids": levels(market, bids), "ts": str(now_ms)}
+        if not self.stream_snapshots:
+            data["seqId"] = market.last_id  # the seqId of the last update pushed: what the book is at
         return self._ok([data])
 
     def _time(self, query: Mapping[str, str], markets: Mapping[str, SymbolMarket], now_ms: int) -> RestAnswer:
