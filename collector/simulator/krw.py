@@ -96,6 +96,7 @@ def spot_spec(
     ticks: TickTable,
     decimals: Decimals,
     level_value: float,
+    size_decimals: int = _SIZE_DECIMALS,
 ) -> tuple[InstrumentSpec, int]:
     """The spec of the spot market ``symbol`` (``BASE/QUOTE``) starting at ``price``, and its tick
     in whole units of the quote (0 when it quotes decimals).
@@ -103,7 +104,7 @@ def spot_spec(
     At and above the lowest band of ``ticks`` the spec counts whole units (0 decimals) and a
     tick is the returned number of them: keep it beside the spec to print prices. Below it
     (or with no ``ticks``) ``decimals`` sets the price decimals. ``level_value`` is a typical
-    level's worth in the quote currency; sizes have 8 decimals.
+    level's worth in the quote currency; sizes have ``size_decimals`` decimals (8 unless given).
     """
     base, quote, _, _ = split_symbol(symbol)
     unit = next((tick for floor, tick in ticks if price >= floor), 0)
@@ -121,9 +122,9 @@ def spot_spec(
         settle=None,
         expiry=None,
         price_decimals=price_decimals,
-        size_decimals=_SIZE_DECIMALS,
+        size_decimals=size_decimals,
         start_ticks=start_ticks,
-        mean_lots=max(1, round(level_value / price * 10**_SIZE_DECIMALS)),
+        mean_lots=max(1, round(level_value / price * 10**size_decimals)),
     )
     return spec, unit
 

@@ -35,7 +35,7 @@ from typing import Any, cast
 import orjson
 
 from ...errors import UnknownExchange, UnknownSymbol
-from ...simulator.krw import KRW_PER_USD, STABLECOINS
+from ...simulator.krw import KRW_PER_USD, LEVEL_USD, STABLECOINS, Decimals, spot_spec
 from ...simulator.market import InstrumentSpec, SymbolMarket, Update, split_symbol, start_price
 from ...simulator.wire import Control, Message, RestAnswer, RestCall, Session, WireFormat, hostile_json
 from .sim_market import ProbitMarket, ProbitSession, grouped
@@ -49,6 +49,7 @@ _BOOKS = {"order_books": 0, **{f"order_books_l{n}": n for n in range(5)}}  # fil
 _PRIVATE = frozenset({"open_order", "order_history", "trade_history", "balance"})
 _QUOTES = {"USDT": 1.0, "USDC": 1.0, "KRW": KRW_PER_USD}  # quote units per USD; BTC divides by the BTC price
 _KRW_PREMIUM = 1.025
+_DECIMALS = Decimals(at_one=5)  # below the won table: a price from 1 to 10 quotes 5 decimals
 # ProBit's won bands from 1,000 KRW up: the common table without its 5,000 KRW band.
 _KRW_TICKS = ((1_000_000, 1000), (500_000, 500), (100_000, 100), (50_000, 50), (10_000, 10), (1_000, 1))
 _API = "/api/exchange/v1"
@@ -101,28 +102,18 @@ class ProbitWire(WireFormat):
         price = usd / btc if quote == "BTC" else usd * _QUOTES[quote]
         if quote == "KRW" and base not in STABLECOINS:
             price *= _KRW_PREMIUM
-        native = f"{base}-{quote}"
-        unit = next((tick for floor, tick in _KRW_TICKS if price >= floor), 0) if quote == "KRW" else 0
-        if unit:
-            self._units[native] = unit
-            price_decimals, start_ticks = 0, max(1, round(price / unit))
-        else:
-            price_decimals = min(8, max(0, 5 - math.floor(math.log10(price))))
-            start_ticks = round(price * 10**price_decimals)
-        size_decimals = min(8, max(0, math.floor(math.log10(usd)) + 3))
-        level_value = 3000.0 / btc if quote == "BTC" else 3000.0 * _QUOTES[quote]
-        return InstrumentSpec(
-            symbol=symbol,
-            native=native,
-            base=base,
-            quote=quote,
-            settle=None,
-            expiry=None,
-            price_decimals=price_decimals,
-            size_decimals=size_decimals,
-            start_ticks=start_ticks,
-            mean_lots=max(1, round(level_value / price * 10**size_decimals)),
+        spec, unit = spot_spec(
+            symbol,
+            f"{base}-{quote}",
+            price,
+            ticks=_KRW_TICKS if quote == "KRW" else (),
+            decimals=_DECIMALS,
+            level_value=LEVEL_USD / btc if quote == "BTC" else LEVEL_USD * _QUOTES[quote],
+            size_decimals=min(8, max(0, math.floor(math.log10(usd)) + 3)),  # a lot worth 0.001 to 0.01 USD
         )
+        if unit:
+            self._units[spec.native] = unit
+        return spec
 
     def market(self, spec: InstrumentSpec, seed: int, depth: int) -> SymbolMarket:
         """A :class:`ProbitMarket`; the wire remembers it to answer subscriptions and REST."""
