@@ -48,59 +48,59 @@ def spawner(tasks: list[asyncio.Task[Any]]) -> Callable[[Awaitable[Any], str], a
     return spawn
 
 
+class Rig:
+    """A RestWork on the held network, for a Binance adapter; ``answers`` collects what ``handle`` is given."""
+
+    def __init__(self) -> None:
+        self.net, self.stats = Network(), Stats()
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.answers: list[Output] = []
+        self.work = RestWork(self.net.fetch, spawner(self.tasks), self.stats)
+        self.adapter = create("binance")
+
+    async def handle(self, out: Output) -> None:
+        self.answers.append(out)
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
 
 
 async def test_a_request_in_flight_is_asked_for_once() -> None:
-    net, stats, tasks = Network(), Stats(), []
-    answers: list[Output] = []
-
-    async def handle(out: Output) -> None:
-        answers.append(out)
-
-    work = RestWork(net.fetch, spawner(tasks), stats)
-    adapter = create("binance")
+    rig = Rig()
     request = RestRequest("https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000", "snapshot", 250)
-    work.request(adapter, request, handle)
-    work.request(adapter, request, handle)  # the same URL while the first is in flight
+    rig.work.request(rig.adapter, request, rig.handle)
+    rig.work.request(rig.adapter, request, rig.handle)  # the same URL while the first is in flight
     await settle()
-    assert net.fetched == [request.url] and stats["rest_coalesced"] == 1
-    net.answer(request.url)
-    await asyncio.gather(*tasks)
-    assert len(answers) == 1  # the one answer reached the adapter (a 503 it reports)
-    work.request(adapter, request, handle)  # done: asking again fetches again
+    assert rig.net.fetched == [request.url] and rig.stats["rest_coalesced"] == 1
+    rig.net.answer(request.url)
+    await asyncio.gather(*rig.tasks)
+    assert len(rig.answers) == 1  # the one answer reached the adapter (a 503 it reports)
+    rig.work.request(rig.adapter, request, rig.handle)  # done: asking again fetches again
     await settle()
-    assert net.fetched == [request.url, request.url]
-    await asyncio.gather(*tasks)
+    assert rig.net.fetched == [request.url, request.url]
+    await asyncio.gather(*rig.tasks)
 
 
 async def test_a_dropped_connections_unsent_requests_are_cancelled_and_sent_ones_finish() -> None:
-    net, stats, tasks = Network(), Stats(), []
-    answers: list[Output] = []
-
-    async def handle(out: Output) -> None:
-        answers.append(out)
-
-    work = RestWork(net.fetch, spawner(tasks), stats)
-    adapter = create("binance")
+    rig = Rig()
     waiting = RestRequest("https://api.binance.com/api/v3/depth?symbol=ETHUSDT", "snapshot", conn="c1")
     sent = RestRequest("https://api.binance.com/api/v3/depth?symbol=BTCUSDT", "snapshot", conn="c1")
     other = RestRequest("https://api.binance.com/api/v3/depth?symbol=SOLUSDT", "snapshot", conn="c2")
     for request in (waiting, sent, other):
-        work.request(adapter, request, handle)
-    net.send(sent.url)  # on the wire: its weight is spent, its answer may still join a book
+        rig.work.request(rig.adapter, request, rig.handle)
+    rig.net.send(sent.url)  # on the wire: its weight is spent, its answer may still join a book
     await settle()
-    work.abandon("c1")
-    assert stats["rest_abandoned"] == 1
-    net.answer(sent.url)
-    net.answer(other.url)
-    results = await asyncio.gather(*tasks, return_exceptions=True)
+    rig.work.abandon("c1")
+    assert rig.stats["rest_abandoned"] == 1
+    rig.net.answer(sent.url)
+    rig.net.answer(other.url)
+    results = await asyncio.gather(*rig.tasks, return_exceptions=True)
     assert [isinstance(r, asyncio.CancelledError) for r in results] == [True, False, False]
-    assert len(answers) == 2  # the sent one and the other connection's
-    work.request(adapter, waiting, handle)  # a cancelled request is not "in flight" any more
+    assert len(rig.answers) == 2  # the sent one and the other connection's
+    rig.work.request(rig.adapter, waiting, rig.handle)  # a cancelled request is not "in flight" any more
     await settle()
-    assert net.fetched.count(waiting.url) == 2
-    net.answer(waiting.url)
-    await asyncio.gather(*tasks[3:])
+    assert rig.net.fetched.count(waiting.url) == 2
+    rig.net.answer(waiting.url)
+    await asyncio.gather(*rig.tasks[3:])
