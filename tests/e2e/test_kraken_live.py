@@ -8,6 +8,7 @@ truncated by the client because Kraken sends no delete for a level pushed out of
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 from typing import Any
 
@@ -93,6 +94,32 @@ async def test_spot_books_survive_hostile_frames_checksums_drops_and_stalls() ->
             assert len(rec.of(Disconnected)) == 1
         finally:
             await c.stop()
+
+
+async def test_trades_missed_while_reconnecting_come_with_the_trade_snapshot() -> None:
+    """v2 trades are subscribed with their snapshot: across a dropped connection every trade
+    id arrives exactly once, in order, the ones traded while it was down included."""
+    markets = {"kraken": ["BTC/USD"]}
+    async with Simulator(markets, seed=5, tick_interval=0.05) as sim:
+        # Reconnect after 0.6 s (about twelve market steps), short of Kraken's 50 recent trades.
+        c = Collector(endpoints={"kraken": sim.endpoints("kraken")}, queue_size=0, delays=lambda: itertools.repeat(0.6))
+        c.subscribe("kraken", markets["kraken"], ["trades"])
+        rec = Recorder()
+        c.on(rec)
+        await c.start()
+        try:
+            await wait_for(lambda: len(rec.of(Trade)) >= 60, timeout=15)
+            sim.inject("kraken", Fault.ABRUPT_CLOSE)
+            await wait_for(lambda: len(rec.of(Disconnected)) == 1, timeout=10)
+            before = len(rec.of(Trade))
+            await wait_for(lambda: len(rec.of(Trade)) >= before + 30, timeout=15)
+        finally:
+            await c.stop()
+    ids = [int(t.id) for t in rec.of(Trade)]
+    # The first subscription's snapshot starts the list with up to 50 trades from before it.
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+    assert c.adapter("kraken").stats["ignored.trade_snapshot"] > 0  # the second snapshot repeated some
+    assert rec.of(Error) == []
 
 
 async def test_depth_10_books_are_truncated_like_krakens(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -222,21 +222,26 @@ def test_v2_trade(kraken: KrakenAdapter) -> None:
     ]
 
 
-def test_v2_trade_snapshot_only_fills_in_what_was_missed(kraken: KrakenAdapter) -> None:
-    """The first snapshot is history (skipped); after a reconnect only newer trades are emitted, oldest first."""
+def test_v2_trade_snapshot_is_emitted_once_and_fills_in_what_was_missed(kraken: KrakenAdapter) -> None:
+    """The first snapshot's trades are emitted oldest first; a later one only adds trades newer than the last seen."""
     trade = orjson.loads(raw("v2_trade.json"))["data"][0]
 
     def snapshot(*ids: int) -> str:
         data = [trade | {"trade_id": i} for i in ids]
         return orjson.dumps({"channel": "trade", "type": "snapshot", "data": data}).decode()
 
-    assert kraken.parse("v2", snapshot(4665905, 4665906), T) == []
-    assert kraken.stats["ignored.trade_snapshot"] == 2
-    assert [e.id for e in kraken.parse("v2", raw("v2_trade.json").replace("4665906", "4665907"), T)] == ["4665907"]  # type: ignore[union-attr]
-    assert [e.id for e in kraken.parse("v2", snapshot(4665909, 4665906, 4665908, 4665907), T)] == [  # type: ignore[union-attr]
+    first = kraken.parse("v2", snapshot(4665905, 4665904), T)
+    assert first == [
+        Trade("kraken", "MATIC/USD", 1695628177.708706, T, 0.5117, 40.0, "sell", "4665904"),
+        Trade("kraken", "MATIC/USD", 1695628177.708706, T, 0.5117, 40.0, "sell", "4665905"),
+    ]
+    assert [e.id for e in kraken.parse("v2", raw("v2_trade.json"), T)] == ["4665906"]  # type: ignore[union-attr]
+    assert [e.id for e in kraken.parse("v2", snapshot(4665909, 4665906, 4665908, 4665907, 4665905), T)] == [  # type: ignore[union-attr]
+        "4665907",
         "4665908",
         "4665909",
     ]
+    assert kraken.stats["ignored.trade_snapshot"] == 2
 
 
 def test_v2_ticker(kraken: KrakenAdapter) -> None:
@@ -536,12 +541,13 @@ def test_the_connections_protocol_is_read_from_its_url() -> None:
 
 
 def test_v2_plan_subscribes_each_channel_once_per_connection(kraken: KrakenAdapter) -> None:
-    """Trades, BBO tickers, books at depth 100 and candles, in v2 names; protocol pings keep it alive."""
+    """Trades (with their opt-in snapshot), BBO tickers, books at depth 100 and candles, in v2 names;
+    protocol pings keep it alive."""
     subs = [Subscription(s, c) for s in ("BTC/USD", "DOGE/USD") for c in ("trades", "ticker", "book")]
     subs.append(Subscription("BTC/USD", "candles", "5m"))
     (plan,) = kraken.plan(subs)
     assert plan.subscribe == [
-        '{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","DOGE/USD"]}}',
+        '{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","DOGE/USD"],"snapshot":true}}',
         '{"method":"subscribe","params":{"channel":"ticker","symbol":["BTC/USD","DOGE/USD"],"event_trigger":"bbo"}}',
         '{"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD","DOGE/USD"],"depth":100,"snapshot":true}}',
         '{"method":"subscribe","params":{"channel":"ohlc","symbol":["BTC/USD"],"interval":5}}',

@@ -191,8 +191,11 @@ def test_liquidation_trades_are_also_liquidations(kf: KrakenFuturesAdapter) -> N
     assert isinstance(out[0], Trade)
 
 
-def test_trade_snapshot_only_fills_in_what_was_missed(kf: KrakenFuturesAdapter) -> None:
-    """The snapshot on subscribe is history; after a reconnect only trades newer than the last seen count."""
+def test_trade_snapshot_is_emitted_once_and_fills_in_what_was_missed(kf: KrakenFuturesAdapter) -> None:
+    """The snapshot on subscribe is emitted; after a reconnect only trades newer than the last seen are."""
+    (first,) = kf.parse("c", raw("trade_snapshot.json"), T)
+    uid = "caa9c653-420b-4c24-a9f1-462a054d86f1"
+    assert first == Trade("kraken_futures", "BTC/USD:BTC", 1612269657.781, T, 34893, 440 / 34893, "sell", uid)
     assert kf.parse("c", raw("trade_snapshot.json"), T) == []
     assert kf.stats["ignored.trade_snapshot"] == 1
     older = orjson.loads(raw("trade_snapshot.json"))["trades"][0]

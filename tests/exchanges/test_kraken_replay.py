@@ -122,11 +122,11 @@ def test_cryptofeed_style_futures_session_replays() -> None:
     assert detect_exchange(capture) == "kraken_futures"
     replay = Replay(capture)
     events = list(replay)
-    assert [e.type for e in events] == ["connected", "book", "book", "ticker", "trade"]
-    trade = events[4]
-    assert isinstance(trade, Trade)
+    assert [e.type for e in events] == ["connected", "book", "book", "ticker", "trade", "trade"]
+    recent, trade = events[4:]
+    assert isinstance(recent, Trade) and isinstance(trade, Trade)
+    assert (recent.id, recent.amount) == ("caa9c653-420b-4c24-a9f1-462a054d86f1", 440 / 34893)
     assert (trade.symbol, trade.amount) == ("BTC/USD:BTC", 15000 / 34969.5)
-    assert replay.adapter.stats["ignored.trade_snapshot"] == 1
 
 
 # -- synthetic v1 sessions (the simulator speaking v1, as a cryptofeed recorder hears it) -----------

@@ -3,7 +3,9 @@
 Channels (``../shared/exchanges/kraken.md``):
 
 - trades  <- v2 ``trade`` (``side`` is the taker's, ``trade_id`` a sequence per book) or v1
-  ``trade`` arrays (``b``/``s`` taker side, no trade id).
+  ``trade`` arrays (``b``/``s`` taker side, no trade id). v2 is subscribed with the trade
+  snapshot (the 50 most recent trades): the first is emitted oldest first like the trades
+  after it, a later one (after a reconnect) only for trades newer than the last seen.
 - ticker  <- v2 ``ticker`` subscribed with ``event_trigger: "bbo"`` (the default trigger,
   ``trades``, misses best bid/offer changes without a trade), or v1 ``ticker``.
 - book    <- v2 ``book`` / v1 ``book-<depth>``: a snapshot on the stream, then updates of
@@ -210,6 +212,10 @@ class KrakenAdapter(Adapter):
             if channel == "ticker":
                 params["event_trigger"] = "bbo"  # "publish on every change of best bid/offer"
             elif channel == "book":
+                params["snapshot"] = True
+            elif channel == "trade":
+                # Opt-in ("snapshot" defaults to false for trades): the 50 most recent trades,
+                # which after a reconnect fill in what was missed while it was down.
                 params["snapshot"] = True
         body = {"channel": channel, "symbol": symbols, **params}
         return orjson.dumps({"method": method, "params": body}).decode()

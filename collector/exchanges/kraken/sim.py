@@ -220,7 +220,7 @@ class KrakenWire(WireFormat):
             if f"ticker:trades:{symbol}" in subscribed:
                 out.append(Message(f"ticker:trades:{symbol}", self._v2.ticker(market, "update", update.time_ms)))
             if f"trade:{symbol}" in subscribed:
-                out.append(Message(f"trade:{symbol}", self._v2.trades(spec, update)))
+                out.append(Message(f"trade:{symbol}", self._v2.trades(spec, update.fills)))
         if update.candles:
             out.extend(self._v2.candles(spec, update, subscribed))
         if v1:

@@ -9,10 +9,11 @@ Kraken's three names of a pair.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ...simulator.market import InstrumentSpec, SymbolMarket, Update
+from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update
 
 __all__ = ["DEPTHS", "INTERVALS", "KrakenMarket", "View", "digits", "kraken_names", "stamp"]
 
@@ -59,7 +60,8 @@ def digits(text: str) -> str:
 
 
 class KrakenMarket(SymbolMarket):
-    """A market that also keeps the ticker's statistics (since the start of the simulation)."""
+    """A market that also keeps the ticker's statistics (since the start of the simulation) and
+    its 50 most recent trades (a v2 ``trade`` snapshot: "the most recent 50 trades")."""
 
     def __init__(self, spec: InstrumentSpec, rng: random.Random, *, depth: int, start_id: int) -> None:
         super().__init__(spec, rng, depth=depth, start_id=start_id)
@@ -67,6 +69,7 @@ class KrakenMarket(SymbolMarket):
         self.volume_lots = 0
         self.trades = 0
         self.notional = 0  # sum of ticks * lots, for the volume-weighted average price
+        self.recent: deque[Fill] = deque(maxlen=50)
 
     def step(self, time_ms: int) -> Update:
         """Advance one tick (see :meth:`SymbolMarket.step`) and update the statistics."""
@@ -77,6 +80,7 @@ class KrakenMarket(SymbolMarket):
             self.volume_lots += f.lots
             self.trades += 1
             self.notional += f.ticks * f.lots
+        self.recent.extend(update.fills)
         return update
 
 

@@ -13,12 +13,12 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import orjson
 
-from ...simulator.market import InstrumentSpec, SymbolMarket, Update
+from ...simulator.market import Fill, InstrumentSpec, SymbolMarket, Update
 from ...simulator.wire import Control, Message, Session
 from .sim_market import DEPTHS, INTERVALS, KrakenMarket, View, digits, stamp
 
@@ -96,6 +96,9 @@ class V2Frames:
             return self.book(market.spec, "snapshot", bids, asks, view, None)
         if kind == "ticker" and params.get("snapshot", True) and isinstance(market, KrakenMarket):
             return self.ticker(market, "snapshot", now_ms)
+        # "snapshot: Request a snapshot after subscribing" (opt-in for trades): the last 50.
+        if kind == "trade" and params.get("snapshot") is True and isinstance(market, KrakenMarket):
+            return self.trades(market.spec, market.recent, "snapshot")
         return None
 
     # -- data -----------------------------------------------------------------------------------
@@ -139,17 +142,16 @@ class V2Frames:
         return f'{{"channel":"ticker","type":"{kind}","data":[{data}]}}'
 
     @staticmethod
-    def trades(spec: InstrumentSpec, update: Update) -> str:
-        """One ``trade`` update with the step's fills: taker side, sequential ``trade_id``."""
+    def trades(spec: InstrumentSpec, fills: Iterable[Fill], kind: str = "update") -> str:
+        """A ``trade`` update (one step's fills) or snapshot: taker side, sequential ``trade_id``."""
         price, size = spec.price, spec.size
-        when = stamp(update.time_ms)
         data = ",".join(
             f'{{"symbol":"{spec.native}","side":"{"sell" if f.buyer_maker else "buy"}","price":{price(f.ticks)},'
             f'"qty":{size(f.lots)},"ord_type":"{"limit" if f.agg_id % 3 == 0 else "market"}",'
-            f'"trade_id":{f.agg_id},"timestamp":"{when}"}}'
-            for f in update.fills
+            f'"trade_id":{f.agg_id},"timestamp":"{stamp(f.time_ms)}"}}'
+            for f in fills
         )
-        return f'{{"channel":"trade","type":"update","data":[{data}]}}'
+        return f'{{"channel":"trade","type":"{kind}","data":[{data}]}}'
 
     @staticmethod
     def candles(spec: InstrumentSpec, update: Update, subscribed: Collection[str]) -> list[Message]:

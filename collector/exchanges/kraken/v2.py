@@ -149,9 +149,9 @@ class V2Parser:
             current = a.last_trades.get(symbol)
             last = seen.setdefault(symbol, current)
             a.last_trades[symbol] = t.trade_id if current is None else max(current, t.trade_id)
-            if snapshot and (last is None or t.trade_id <= last):
-                # The recent history a (re)subscription starts with: already seen, or from
-                # before this session.
+            if snapshot and last is not None and t.trade_id <= last:
+                # A resubscription's snapshot repeats trades already emitted. The first one is
+                # emitted whole: those are real trades, as Coinbase's and Gemini's are.
                 a.stats["ignored.trade_snapshot"] += 1
                 continue
             out.append(Trade(a.id, symbol, t.timestamp.timestamp(), received, t.price, t.qty, side, str(t.trade_id)))

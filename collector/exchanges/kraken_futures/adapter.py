@@ -4,7 +4,8 @@ Channels (official docs, futures websocket feeds):
 
 - trades        <- ``trade`` (``side`` is the taker's; ``qty`` contracts, converted to base
   units: inverse ``qty * contractSize / price``, linear ``qty * contractSize``), and
-  ``trade_snapshot`` only for trades newer than the last one seen (after a reconnect).
+  ``trade_snapshot`` (recent trades, on every subscribe): the first is emitted oldest first,
+  a later one (after a reconnect) only for trades newer than the last one seen.
 - liquidations  <- ``trade`` messages of ``type`` ``liquidation`` (the liquidation order is the taker).
 - ticker        <- ``ticker`` (best bid/ask with sizes) or ``ticker_lite`` when a recording
   subscribed that one (no sizes).

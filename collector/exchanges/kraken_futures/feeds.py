@@ -113,21 +113,18 @@ class Feeds:
             last_trade[symbol] = seq
 
     def trade_snapshot(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
-        """``trade_snapshot``: recent trades on (re)subscribe; only those after the last one seen are emitted."""
+        """``trade_snapshot``: recent trades on (re)subscribe, newest first; emitted oldest first,
+        those at or below the last one seen left out (a resubscription repeats them)."""
         a = self.adapter
         msg = _trades.decode(frame)
         product = self._product(conn, msg.product_id, received, out)
         if product is None:
             return
         last = a.last_trade.get(product.symbol)
-        # Newest first; only trades after the last one seen are news (missed while reconnecting).
         newest = max((t.seq for t in msg.trades), default=None)
         if newest is not None:
             a.last_trade[product.symbol] = newest if last is None else max(last, newest)
-        if last is None:
-            a.control("trade_snapshot")
-            return
-        fresh = sorted((t for t in msg.trades if t.seq > last), key=_seq)
+        fresh = sorted((t for t in msg.trades if last is None or t.seq > last), key=_seq)
         if not fresh:
             a.control("trade_snapshot")
         for t in fresh:
