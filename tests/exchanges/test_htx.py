@@ -235,6 +235,18 @@ def test_mbp_increments_join_the_refresh_by_prev_seq_num(htx: HtxAdapter) -> Non
     assert book.best_bid() == (423.33, 77.726)
 
 
+def test_tick_by_tick_books_are_cut_to_their_depth(htx: HtxAdapter) -> None:
+    """``mbp.5`` need not remove the level a better one pushes out: the book keeps its 5 best.
+    ``mbp.150`` (a diff of two snapshots) removes such levels itself and is not cut."""
+    synced_spot(htx)  # the increment adds the ask 645.14 in front of the refresh's five
+    assert htx.book("BTC/USDT").asks() == dict([(645.14, 26.75597395914065), *SNAP_ASKS[:4]])  # type: ignore[union-attr]
+    wide = HtxAdapter()
+    wide.answer(SPOT_INFO, 200, raw("symbols.json"), T)
+    wide.receive("feed", deflate(raw("mbp_increment.json").replace(b"mbp.5", b"mbp.150")), T)
+    wide.receive("feed", deflate(raw("mbp_rep.json").replace(b"mbp.5", b"mbp.150")), T)
+    assert len(wide.book("BTC/USDT").asks()) == 6  # type: ignore[union-attr]
+
+
 def test_prev_seq_num_gap_resyncs_that_symbol_only(htx: HtxAdapter) -> None:
     """HTX: "the prevSeqNum of the current incremental message must be the same with seqNum of the previous
     message, otherwise it implicates message loss"; that book alone is rebuilt with a new refresh."""
@@ -297,9 +309,10 @@ def test_an_error_reply_without_rep_to_a_refresh_lets_the_book_ask_again(htx: Ht
 
 
 def test_whole_book_feeds_replace_the_book_every_message(htx: HtxAdapter) -> None:
-    """``depth.step0`` (cryptofeed's book channel) and ``mbp.refresh``: each message is the whole book."""
+    """``depth.step0`` (cryptofeed's book channel) and ``mbp.refresh``: each message is the whole book,
+    timed by the tick's ``ts`` (the book's own) where it has one, else by the push's."""
     assert htx.receive("c", gz("depth_step0.json"), T) == [
-        Book("htx", "BTC/USDT", 1630983549.503, T, True, [(52690.69, 0.36281), (52690.68, 0.2)],
+        Book("htx", "BTC/USDT", 1630983549.5, T, True, [(52690.69, 0.36281), (52690.68, 0.2)],
              [(52690.7, 0.372591), (52691.26, 0.13)], 136998124622)
     ]  # fmt: skip
     again = edited("depth_step0.json", bids=[[52690.5, 1.0]], asks=[[52691.0, 2.0]], version=136998124623)
@@ -338,13 +351,14 @@ def test_disconnect_resets_the_books_it_carried(htx: HtxAdapter) -> None:
 
 
 def test_swap_incremental_book_snapshot_then_updates(swap: HtxSwapAdapter) -> None:
-    """``data_type`` incremental: a snapshot, then updates one ``version`` apart; sizes in contracts."""
+    """``data_type`` incremental: a snapshot, then updates one ``version`` apart; sizes in contracts;
+    times are the tick's ``ts`` (the book's), not the push's."""
     assert swap.receive("m", gz("swap_depth_snapshot.json"), T) == [
-        Book("htx_swap", "BTC/USDT:USDT", 1603707712.357, T, True, [(13071.9, 38.0), (13060.0, 400.0)],
+        Book("htx_swap", "BTC/USDT:USDT", 1603707712.356, T, True, [(13071.9, 38.0), (13060.0, 400.0)],
              [(13081.9, 206.0), (13099.7, 371.0)], 1512467)
     ]  # fmt: skip
     assert swap.receive("m", gz("swap_depth_update.json"), T) == [
-        Book("htx_swap", "BTC/USDT:USDT", 1603707712.392, T, False, [(13071.9, 40.0), (13060.0, 0.0), (13055.5, 9.0)],
+        Book("htx_swap", "BTC/USDT:USDT", 1603707712.391, T, False, [(13071.9, 40.0), (13060.0, 0.0), (13055.5, 9.0)],
              [], 1512468)
     ]  # fmt: skip
     assert swap.book("BTC/USDT:USDT").bids() == {13071.9: 40.0, 13055.5: 9.0}  # type: ignore[union-attr]

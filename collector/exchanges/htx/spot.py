@@ -7,7 +7,8 @@ Channels (gzip JSON on ``wss://api.huobi.pro/ws``; the MBP feed on ``/feed``):
   (best bid/offer with 24 h statistics, what cryptofeed subscribes) is read too.
 - book    <- ``market.$symbol.mbp.150`` increments on ``/feed``, joined to the ``req`` refresh
   asked for on the same connection: "the prevSeqNum of the current incremental message
-  must be the same with seqNum of the previous message" (rule ``PREV_ID``). The whole-book
+  must be the same with seqNum of the previous message" (rule ``PREV_ID``); ``mbp.5`` and
+  ``mbp.20`` (tick-by-tick, :attr:`HtxAdapter.book_levels`) books are cut to 5 or 20 levels. The whole-book
   feeds ``depth.step0`` (cryptofeed's choice) and ``mbp.refresh.$levels`` are read from
   recordings: every message replaces the book.
 - candles <- ``market.$symbol.kline.$period``
@@ -222,7 +223,9 @@ class HtxAdapter(HtxBase):
             return
         if not self.own_book(conn, push.ch, market):
             return
-        ts = push.ts / 1000.0 if push.ts is not None else None
+        # depth.step0's tick has the book's own time; mbp.refresh's has none but the push's.
+        stamp = t.ts if t.ts is not None else push.ts
+        ts = stamp / 1000.0 if stamp is not None else None
         # Each message replaces the book; the rule (PREV_ID) keeps a live book against a
         # late snapshot, so the old one is dropped first (no resync: nothing was lost).
         self.books.reset(out, (symbol,), "snapshot", received, report=False)
@@ -259,6 +262,11 @@ class HtxAdapter(HtxBase):
         if not self.own_book(conn, env.rep, market):
             return
         ts = env.ts / 1000.0 if isinstance(env.ts, int) else None
+        # The 150-level feed is "based on the gap between two snapshots": a level leaving the
+        # top 150 comes as a removal. The tick-by-tick 5 and 20 need not remove a level they
+        # push out, so those books are cut to their depth.
+        levels = int(channel.rpartition(".")[2])
+        self.books.set_depth(symbol, levels if levels < 150 else None)
         self.books.snapshot(out, symbol, snap.bids, snap.asks, snap.seqNum, ts, received)
 
     def _refresh_request(self, symbol: str) -> list[SendFrame]:

@@ -251,7 +251,9 @@ class HtxSwapAdapter(HtxBase):
             return
         if not self.own_book(conn, push.ch, market):
             return
-        ts = push.ts / 1000.0 if push.ts is not None else None
+        # The tick's ts is the book's time, the push's when the message was sent.
+        stamp = t.ts if t.ts is not None else push.ts
+        ts = stamp / 1000.0 if stamp is not None else None
         bids, asks = t.bids or [], t.asks or []
         if event == "snapshot":
             self.books.snapshot(out, market.symbol, bids, asks, t.version, ts, received)
@@ -272,7 +274,8 @@ class HtxSwapAdapter(HtxBase):
             return
         if not self.own_book(conn, push.ch, market):
             return
-        ts = push.ts / 1000.0 if push.ts is not None else None
+        stamp = t.ts if t.ts is not None else push.ts
+        ts = stamp / 1000.0 if stamp is not None else None
         self.books.snapshot(out, market.symbol, t.bids or [], t.asks or [], t.version, ts, received)
 
     # -- index and notification endpoints -------------------------------------------------------
