@@ -5,6 +5,8 @@ to choose) this replays, in one process, alternating, best of ``--repeat`` round
 
 - ``orjson``: bare ``orjson.loads`` over the session's received frames (the floor);
 - ``collector``: ``collector.replay.Replay(frames)`` iterated to its end;
+- with ``--books-free``, the same with ``BookSync.delta``/``.snapshot`` doing nothing (a bound:
+  what 5x would leave for everything but the books);
 - ``cryptofeed``: a fresh feed of cryptofeed's own class per session (which loads its symbol map
   from the capture's REST records), ``subscribe`` called on each of its connections, then
   ``await feed.message_handler(payload, conn, receipt_time)`` for every recorded frame in time
@@ -61,6 +63,7 @@ from _shared import (
 )
 
 from collector import speedups
+from collector.book import BookSync
 from collector.capture import Frame
 from collector.exchanges import EXCHANGES
 from collector.models import Book, Candle, DerivativeTicker, Liquidation, Ticker, Trade
@@ -218,7 +221,26 @@ def replay_unparsed(frames: list[Frame], passes: int) -> None:
             pass
 
 
-def measure(entry: Checked, repeat: int, min_frames: int, ranges: Ranges) -> None:
+def _no_book_work(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def replay_books_free(frames: list[Frame], passes: int) -> None:
+    """``passes`` collector sessions of ``frames`` whose books do nothing: every delta and snapshot
+    is dropped unread (no sequence check, no apply, no book event). Not a way to run collector:
+    what its parsing and events cost with the whole book work taken away."""
+    # On the class, before any adapter exists: routes compiled at construction hold bound methods.
+    delta, snapshot = BookSync.delta, BookSync.snapshot
+    BookSync.delta = BookSync.snapshot = _no_book_work  # type: ignore[method-assign,assignment]
+    try:
+        for _ in range(passes):
+            for _event in Replay(frames):
+                pass
+    finally:
+        BookSync.delta, BookSync.snapshot = delta, snapshot  # type: ignore[method-assign]
+
+
+def measure(entry: Checked, repeat: int, min_frames: int, ranges: Ranges, books_free: bool = False) -> None:
     """Time one checked session, alternating the contenders; print it and record it in ``ranges``."""
     recv, frames, cf = entry.recv, entry.frames, entry.cryptofeed
     passes = max(1, min_frames // max(1, len(recv)))
@@ -233,6 +255,8 @@ def measure(entry: Checked, repeat: int, min_frames: int, ranges: Ranges) -> Non
     if entry.has_collector:
         contenders["collector"] = lambda: replay_sessions(frames, passes)
         contenders["loop"] = lambda: replay_unparsed(frames, passes)
+        if books_free:
+            contenders["books free"] = lambda: replay_books_free(frames, passes)
     contenders["cryptofeed"] = lambda: cf.run(passes)
     head = [f for f in frames if f.kind != "recv"]
     setup: dict[str, Callable[[], object]] = {"cryptofeed": lambda: cf.run(passes, frames=False)}
@@ -273,6 +297,14 @@ def record(name: str, frames: int, passes: int, times: dict[str, float], ranges:
             f"  5x cryptofeed: {target:,.0f} frames/s; the replay loop alone {fps['loop']:,.0f}, with one "
             f"orjson.loads a frame {bare:,.0f} frames/s: 5x is {verdict} that"
         )
+    if "books free" in fps:
+        free = fps["books free"]
+        ranges.add(name, "books_free", free)
+        ranges.add(name, "books_free_ratio", free / fps["cryptofeed"])
+        print(
+            f"  collector with its books doing nothing {free:,.0f} frames/s, "
+            f"{free / fps['cryptofeed']:.2f}x cryptofeed (which keeps its books)"
+        )
 
 
 def sessions(args: argparse.Namespace, rows: list[Row]) -> Iterator[tuple[Row, Session]]:
@@ -300,6 +332,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed rounds per run; the fastest counts")
     parser.add_argument("--runs", type=int, default=1, help="repeat all timings this many times; print ranges")
     parser.add_argument("--min-frames", type=int, default=20_000, help="frames per sample for short recordings")
+    parser.add_argument(
+        "--books-free",
+        action="store_true",
+        help="also time collector with BookSync.delta and .snapshot doing nothing: what parsing and the "
+        "other events cost without any book work (a bound, not a way to run it)",
+    )
     parser.add_argument(
         "--checksums",
         action="store_true",
@@ -333,8 +371,14 @@ def main() -> int:
     for run in range(1, args.runs + 1):
         print(f"\n=== run {run}/{args.runs}: best of {args.repeat} rounds")
         for entry in checked:
-            measure(entry, args.repeat, args.min_frames, ranges)
-    ranges.print("collector against cryptofeed on the same frames", COLUMNS)
+            measure(entry, args.repeat, args.min_frames, ranges, args.books_free)
+    columns = COLUMNS
+    if args.books_free:
+        columns += (
+            ("books_free", "books doing nothing frames/s", rate),
+            ("books_free_ratio", "books doing nothing / cryptofeed", ratio),
+        )
+    ranges.print("collector against cryptofeed on the same frames", columns)
     return 0
 
 
