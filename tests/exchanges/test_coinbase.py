@@ -174,6 +174,16 @@ def test_trade_snapshot_is_emitted_oldest_first_and_never_twice(coinbase: Coinba
     assert coinbase.stats["ignored.duplicate_trade"] == 2
 
 
+def test_an_unknown_product_costs_only_its_own_trade(coinbase: CoinbaseAdapter) -> None:
+    """A message mixing a known product's trade and an unknown one's still emits the known trade."""
+    msg = json.loads(raw("market_trades_snapshot.json"))
+    msg["events"][0]["trades"][1]["product_id"] = "NOPE-USD"  # the older one, read first
+    out = coinbase.parse("c", json.dumps(msg).encode(), T)
+    assert [type(e).__name__ for e in out] == ["Error", "Trade"]
+    assert (out[0].reason, out[0].detail) == ("unknown_symbol", "no product 'NOPE-USD'")  # type: ignore[union-attr]
+    assert out[1] == Trade("coinbase", "ETH/USD", 1565815347.965, T, 1260.02, 0.1, "buy", "000000002")
+
+
 def test_futures_trade_amount_is_in_base_units(coinbase: CoinbaseAdapter) -> None:
     """A nano contract is 0.01 BTC: 3 contracts are 0.03 BTC."""
     msg = json.loads(raw("market_trades_update.json"))

@@ -377,8 +377,9 @@ class CoinbaseAdapter(Adapter):
             for t in reversed(event.trades):
                 route = self._route.get(t.product_id)
                 if route is None:
+                    # One unknown product costs its own trade, not the rest of the message.
                     self._unknown(conn, t.product_id, received, out)
-                    return
+                    continue
                 symbol, contract = route
                 ts = rfc3339(t.time)
                 ids = self._trade_ids.get(symbol)
