@@ -175,9 +175,11 @@ def test_linear_trade_amount_is_contracts_times_size(kf: KrakenFuturesAdapter) -
     assert (trade.symbol, trade.amount) == ("BTC/USD:USD", 0.0125)
 
 
-def test_liquidation_trades_are_also_liquidations(kf: KrakenFuturesAdapter) -> None:
-    """``type: liquidation``: a trade and a liquidation with the taker's (the liquidation order's) side."""
-    out = kf.parse("c", edited("trade.json", type="liquidation"), T)
+@pytest.mark.parametrize("kind", ["liquidation", "partialLiquidation"])
+def test_liquidation_trades_are_also_liquidations(kf: KrakenFuturesAdapter, kind: str) -> None:
+    """``type: liquidation`` (or a partial one): a trade and a liquidation with the taker's (the
+    liquidation order's) side."""
+    out = kf.parse("c", edited("trade.json", type=kind), T)
     assert out[1] == Liquidation(
         "kraken_futures",
         "BTC/USD:BTC",

@@ -27,6 +27,10 @@ _trades = msgspec.json.Decoder(TradeSnapshot, strict=False)
 _ticker = msgspec.json.Decoder(TickerMsg, strict=False)
 _lite = msgspec.json.Decoder(TickerLite, strict=False)
 SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
+# Trade types of a forced close. The docs name "liquidation" ("a result of a user being
+# liquidated from their position"); a partial one is spelt "partialLiquidation" on the
+# websocket and "partial liquidation" by REST.
+_LIQUIDATIONS = frozenset({"liquidation", "partialLiquidation", "partial liquidation"})
 """A trade's ``side`` (the taker's)."""
 BOOK_SIDES: dict[str, bool] = {"buy": True, "sell": False}
 """A ``book`` message's ``side``: ``True`` for a bid."""
@@ -144,7 +148,7 @@ class Feeds:
         trade_id = t.uid or str(t.seq)
         if a.wants(symbol, "trades"):
             out.append(Trade(a.id, symbol, ts, received, t.price, amount, side, trade_id))
-        if t.type == "liquidation" and a.wants(symbol, "liquidations"):
+        if t.type in _LIQUIDATIONS and a.wants(symbol, "liquidations"):
             # The liquidation engine's order takes liquidity: its side is the trade's.
             out.append(Liquidation(a.id, symbol, ts, received, side, t.price, amount, trade_id))
 
