@@ -377,6 +377,19 @@ def test_heartbeats_keep_the_connections_books_fresh(dr: DeribitAdapter) -> None
 # -- candles --------------------------------------------------------------------------------------
 
 
+def test_a_bar_cut_by_a_dropped_connection_is_never_emitted_closed(dr: DeribitAdapter) -> None:
+    """Updates missed while the connection was down leave the bar's last values unfinished: the
+    next connection's bar starts afresh instead of closing the old one with stale values."""
+    (forming,) = dr.parse("c", raw("chart.json"), T)
+    assert isinstance(forming, Candle) and not forming.closed
+    dr.disconnected("c", "closed", T + 1)
+    msg = orjson.loads(raw("chart.json"))
+    msg["params"]["data"] |= {"tick": 1573645620000}  # nine minutes on, on the new connection
+    (new,) = dr.parse("d", orjson.dumps(msg).decode(), T + 540)
+    assert isinstance(new, Candle) and (new.start, new.closed) == (1573645620.0, False)
+    assert dr.stats["ignored.bar_cut_by_disconnect"] == 1
+
+
 def test_chart_bars_close_when_the_next_one_starts(dr: DeribitAdapter) -> None:
     """The documented ``chart.trades.BTC-PERPETUAL.1`` bar (keys in another order) forms until the next starts."""
     forming = Candle(

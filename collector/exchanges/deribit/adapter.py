@@ -164,6 +164,7 @@ class DeribitAdapter(JsonRpc, FastRoutes):
         self._conn_tickers: dict[str, set[str]] = {}
         self._funding_seen: dict[str, tuple[float | None, ...]] = {}
         self._bars: dict[tuple[str, str], ChartData] = {}
+        self._conn_bars: dict[str, set[tuple[str, str]]] = {}
         self._routes: dict[str, _Route] = {}
         self._handlers: dict[tuple[str, int], Handler] = {
             ("book", 3): self._on_book,
@@ -298,6 +299,11 @@ class DeribitAdapter(JsonRpc, FastRoutes):
         self._unroute(conn, "book")  # the next connection's books are owned afresh
         for symbol in self._conn_tickers.pop(conn, ()):
             self._funding_seen.pop(symbol, None)
+        for key in self._conn_bars.pop(conn, ()):
+            # Its updates since the drop are lost: the bar's last values seen are not its final
+            # ones, so it is never emitted closed (the next connection starts from its own bar).
+            if self._bars.pop(key, None) is not None:
+                self.stats["ignored.bar_cut_by_disconnect"] += 1
         return out
 
     def check(self, now: float) -> Output:

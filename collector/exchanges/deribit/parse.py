@@ -73,6 +73,8 @@ class ChannelParsers(Adapter):
     """Unified symbol -> the fields of its last derivative ticker."""
     _bars: dict[tuple[str, str], ChartData]
     """(unified symbol, interval) -> the bar forming, emitted closed when the next one starts."""
+    _conn_bars: dict[str, set[tuple[str, str]]]
+    """Connection -> the ``_bars`` keys its chart notifications feed (forgotten when it drops)."""
     _skipped: set[str]
     """Native ids of combos: their frames are counted, not reported."""
 
@@ -302,6 +304,8 @@ class ChannelParsers(Adapter):
                 return
             if c.tick > last.tick:
                 out.append(self._candle(symbol, interval, last, True, received))
+        else:
+            self._conn_bars.setdefault(conn, set()).add(key)
         self._bars[key] = c
         out.append(self._candle(symbol, interval, c, False, received))
 
