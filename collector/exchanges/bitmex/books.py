@@ -307,6 +307,9 @@ class L2Books:
         self._up(feed)
         a.book_on(conn, symbol)
         ts = rows[-1].timestamp if rows else None
+        # The image lists sells then buys, each highest price first: a snapshot is best first.
+        bids.sort(reverse=True)
+        asks.sort()
         # "partial: a table image, replace your data entirely."
         a.books.snapshot(out, symbol, bids, asks, None, ts.timestamp() if ts else None, received)
 
