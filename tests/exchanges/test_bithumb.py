@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,28 @@ def test_another_level_is_another_book(bithumb: BithumbAdapter) -> None:
     out = bithumb.parse(CONN, edited("orderbook.json", level=10000), T)
     assert [e.symbol for e in out] == ["BTC/KRW@10000"]
     assert bithumb.book("BTC/KRW") is None
+
+
+def test_level_zero_is_the_plain_book() -> None:
+    """ "level | 호가 모아보기 단위 (default: 1, 기본 호가단위)": a book reporting ``level`` 0 groups
+    nothing either, so it is ``BTC/KRW`` (not ``BTC/KRW@0``), on the fast path as on the adapter's own."""
+    frames = [text("orderbook.json"), edited("orderbook.json", timestamp="1783657882400000", level=0).decode()]
+    modes = [speedups.disabled, fastpath.specification] + ([contextlib.nullcontext] if speedups.available() else [])
+    runs = []
+    for mode in modes:
+        with mode():
+            adapter = loaded()
+        out = [e for f in frames for e in adapter.receive(CONN, f, T)]
+        runs.append([(e.symbol, e.timestamp) for e in out if isinstance(e, Book)])
+        assert (len(out), adapter.books.symbols()) == (2, ["BTC/KRW"])
+    assert runs == [[("BTC/KRW", 1783657882.348968), ("BTC/KRW", 1783657882.4)]] * len(modes)
+    # Upbit, whose default level is 0, still keeps a book grouped by 1 apart.
+    upbit = UpbitAdapter()
+    upbit.on_http(upbit.instrument_requests()[0], 200, raw("market_all.json"), T)
+    frame = json.loads((FIXTURES.parent / "upbit" / "orderbook_default.json").read_bytes())
+    plain = upbit.parse(CONN, json.dumps(frame | {"level": 0}), T)
+    grouped = upbit.parse(CONN, json.dumps(frame | {"level": 1}), T)
+    assert [e.symbol for e in plain + grouped if isinstance(e, Book)] == ["BTC/KRW", "BTC/KRW@1"]
 
 
 def test_crossed_snapshot_resyncs_that_book_only(bithumb: BithumbAdapter) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ def edited(name: str, **data: Any) -> bytes:
     msg = json.loads(raw(name))
     msg["data" if "data" in msg else "d"].update(data)
     return orjson.dumps(msg)
+
+
+# The adapter's own path, the Python router and (when compiled) the C one: they must agree.
+_PATHS = [speedups.disabled, fastpath.specification] + ([contextlib.nullcontext] if speedups.available() else [])
 
 
 @pytest.fixture
@@ -161,6 +166,30 @@ def test_ticker_zero_prices_mean_none(coinone: CoinoneAdapter) -> None:
     )
 
 
+def test_ticker_side_without_a_price_has_no_size() -> None:
+    """ "ask_best_price ... null when there is none" with ``"ask_best_qty":"0"`` (and a ``"0"`` bid):
+    no price, so no size either, on the fast path (which declines such a ticker) as on the adapter's."""
+    frames = [
+        raw("ticker.json").decode(),
+        edited("ticker.json", ask_best_price=None, ask_best_qty="0").decode(),
+        edited("ticker.json", bid_best_price="0", bid_best_qty="0").decode(),
+    ]
+    runs = []
+    for mode in _PATHS:
+        with mode():
+            adapter = CoinoneAdapter()
+        adapter.answer(MARKETS, 200, raw("markets.json"), T)
+        runs.append([adapter.receive(CONN, f, T) for f in frames])
+    assert runs[1:] == [runs[0]] * (len(runs) - 1)
+    tickers = [t for out in runs[0] for t in out if isinstance(t, Ticker)]
+    touches = [(t.bid, t.bid_size, t.ask, t.ask_size) for t in tickers]
+    assert touches == [
+        (58532000.0, 0.00009258, 58537000.0, 0.1961),
+        (58532000.0, 0.00009258, None, None),
+        (None, None, 58537000.0, 0.1961),
+    ]
+
+
 def test_ticker_short_format(coinone: CoinoneAdapter) -> None:
     """The SHORT ticker keys (``la``, ``fi``, ``bbp``, ``abq`` ...) give the same ticker."""
     default = json.loads(raw("ticker.json"))
@@ -199,6 +228,26 @@ def test_every_orderbook_message_is_the_whole_book(coinone: CoinoneAdapter) -> N
     assert 58412000.0 not in maintained.asks()
 
 
+def test_book_events_list_each_side_best_first() -> None:
+    """Asks come worst first on the wire; the book event lists them from the lowest price up (bids
+    from the highest down), on the fast path as on the adapter's own."""
+    frames = [raw("orderbook_asks_descending.json").decode()]
+    frames.append(edited("orderbook_asks_descending.json", timestamp=1790134177900, id="1790134177900001").decode())
+    runs = []
+    for mode in _PATHS:
+        with mode():
+            adapter = CoinoneAdapter()
+        adapter.answer(MARKETS, 200, raw("markets.json"), T)
+        runs.append([e for f in frames for e in adapter.receive(CONN, f, T)])
+    assert runs[1:] == [runs[0]] * (len(runs) - 1)
+    asks = [(116460000.0, 0.0232), (116470000.0, 0.00171821), (116640000.0, 0.000657), (116650000.0, 0.01198956)]
+    bids = [(116450000.0, 0.0118), (116440000.0, 0.04695328), (116250000.0, 0.01325806)]
+    assert runs[0] == [
+        Book("coinone", "BTC/KRW", 1790134177.753, T, True, bids, asks, 1790134177753001),
+        Book("coinone", "BTC/KRW", 1790134177.9, T, True, bids, asks, 1790134177900001),
+    ]
+
+
 def test_orderbook_short_format(coinone: CoinoneAdapter) -> None:
     """SHORT keys (``a``/``b``, ``p``/``q``, ``i``) build the same book."""
     [book] = coinone.receive(CONN, raw("orderbook_short.json"), T)
@@ -209,7 +258,7 @@ def test_orderbook_short_format(coinone: CoinoneAdapter) -> None:
         T,
         True,
         [(116450000.0, 0.0118)],
-        [(116650000.0, 0.01198956), (116460000.0, 0.0232)],
+        [(116460000.0, 0.0232), (116650000.0, 0.01198956)],
         1790134177753001,
     )
 

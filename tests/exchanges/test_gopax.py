@@ -126,7 +126,7 @@ def test_live_probe_shapes(gopax: GopaxAdapter) -> None:
             T,
             True,
             [(115010000.0, 0.0015), (115000000.0, 0.008)],
-            [(117030000.0, 0.00000858), (117020000.0, 0.00000858)],
+            [(117020000.0, 0.00000858), (117030000.0, 0.00000858)],
             84563415,
         )
     ]
@@ -138,6 +138,63 @@ def test_live_probe_shapes(gopax: GopaxAdapter) -> None:
     reply = orjson.dumps({"i": "XRP-KRW", "n": "SubscribeToOrderBook", "o": body | {"maxEntryId": 84564000}}).decode()
     out = gopax.parse(CONN, reply, T + 1)
     assert out[1:] == [Book("gopax", "XRP/KRW", 1790139101.814, T, False, [], [(2217.0, 196.50812855)], 84564675)]
+
+
+def test_snapshot_sides_are_best_first_and_a_repeated_price_keeps_its_latest_entry(gopax: GopaxAdapter) -> None:
+    """The reply lists entries in time order: the snapshot gives bids high to low, asks low to high,
+    and of two entries at one price the later by ``(updatedAt, entryId)``."""
+    bid = (entry(90, 4900000, 1.0, 10.0), entry(91, 5000000, 2.0, 20.0), entry(92, 4800000, 3.0, 30.0))
+    ask = (
+        entry(93, 5300000, 4.0, 40.0),
+        entry(96, 5100000, 9.0, 50.0),  # the latest at 5100000 (same time, higher id)
+        entry(95, 5200000, 6.0, 50.0),
+        entry(94, 5100000, 5.0, 50.0),
+    )
+    body = {"ask": list(ask), "bid": list(bid), "tradingPairName": "BCH-KRW", "maxEntryId": 100}
+    reply = orjson.dumps({"n": "SubscribeToOrderBook", "o": body}).decode()
+    assert gopax.parse(CONN, reply, T) == [
+        Book(
+            "gopax",
+            "BCH/KRW",
+            None,
+            T,
+            True,
+            [(5000000.0, 2.0), (4900000.0, 1.0), (4800000.0, 3.0)],
+            [(5100000.0, 9.0), (5200000.0, 6.0), (5300000.0, 4.0)],
+            100,
+        )
+    ]
+    # A delta keeps time order: a later entry at a price overrides an earlier one as it applies.
+    later = (entry(102, 4900000, 7.0, 60.0), entry(101, 4900000, 0.0, 60.0))
+    assert gopax.parse(CONN, book_event("BCH-KRW", bid=later), T + 1) == [
+        Book("gopax", "BCH/KRW", 60.0, T + 1, False, [(4900000.0, 0.0), (4900000.0, 7.0)], [], 102)
+    ]
+    book = gopax.book("BCH/KRW")
+    assert book is not None and book.bids()[4900000.0] == 7.0
+
+
+def test_a_delta_straddling_the_book_id_applies_only_its_newer_entries(gopax: GopaxAdapter) -> None:
+    """ "Apply each entry only if it is newer": of a delta with ids 99 and 101 on a book at id 100,
+    entry 99 (which would remove a level the snapshot has from id 100) is dropped, 101 applies."""
+    body = {
+        "ask": [entry(100, 5100000, 2.5, 100.0)],
+        "bid": [entry(98, 5000000, 5.0, 98.0)],
+        "tradingPairName": "BCH-KRW",
+        "maxEntryId": 100,
+    }
+    gopax.parse(CONN, orjson.dumps({"n": "SubscribeToOrderBook", "o": body}).decode(), T)
+    straddling = book_event("BCH-KRW", ask=(entry(99, 5100000, 0.0, 99.0), entry(101, 5200000, 1.5, 101.0)))
+    assert gopax.parse(CONN, straddling, T + 1) == [
+        Book("gopax", "BCH/KRW", 101.0, T + 1, False, [], [(5200000.0, 1.5)], 101)
+    ]
+    book = gopax.book("BCH/KRW")
+    assert book is not None
+    assert (book.bids(), book.asks(), book.sequence) == ({5000000.0: 5.0}, {5100000.0: 2.5, 5200000.0: 1.5}, 101)
+    # A delta whose every entry is at or below the book's id is a duplicate: counted, no event.
+    old = book_event("BCH-KRW", bid=(entry(100, 5000000, 0.0, 100.0),), ask=(entry(101, 5100000, 0.0, 101.0),))
+    assert gopax.parse(CONN, old, T + 2) == []
+    assert gopax.books.stats["stale_delta"] == 1
+    assert (book.bids(), book.asks()) == ({5000000.0: 5.0}, {5100000.0: 2.5, 5200000.0: 1.5})
 
 
 def test_entry_ids_are_exchange_wide_so_deltas_may_skip_ids(gopax: GopaxAdapter) -> None:

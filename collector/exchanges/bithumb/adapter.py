@@ -12,8 +12,8 @@ No candle stream (the public types are ticker, trade and orderbook: "스트림: 
 orderbook"), no price grouping offered. Book sizes and trade amounts are base units.
 Where Bithumb's copy differs (:mod:`.schemas`): trade ids are strings, orderbook times are
 microseconds as a string (milliseconds per the docs; both are read), an ungrouped book
-reports ``level`` 1, dates are KST (never read: the millisecond timestamps are). Whether
-frames come as text or binary is not stated; both are read.
+reports ``level`` 1 (one reporting 0 is the plain book too), dates are KST (never read: the
+millisecond timestamps are). Whether frames come as text or binary is not stated; both are read.
 
 **Replay.** cryptofeed's Bithumb feed records the *legacy* protocol: it connects to
 ``wss://pubwss.bithumb.com/pub/ws`` (API 1.0, ``{"type":"transaction","symbols":["BTC_KRW"]}``)
@@ -100,7 +100,8 @@ class BithumbAdapter(QuotationAdapter):
     # "KRW-ETH.3": a count suffix is accepted; no list of allowed counts is given (REST: up to 30).
     depths: ClassVar[tuple[int, ...]] = tuple(range(1, 31))
     book_depth: ClassVar[int | None] = None
-    # An orderbook message reports "level":1 when no grouping was asked for.
+    # An orderbook message reports "level":1 when no grouping was asked for ("default: 1, 기본
+    # 호가단위"); level 0 groups nothing either and is read as the plain book as well (book_key).
     default_level: ClassVar[float] = 1.0
     # Grouping is documented as optional, with no list of valid units: not offered.
     grouping: ClassVar[bool] = False

@@ -35,7 +35,7 @@ from ...actions import Action, RestRequest, SendFrame
 from ...book import SNAPSHOT, BookSync
 from ...errors import UnknownChannel, UsageError
 from ...fastpath import OUT, RECEIVED, attr, call, choice, emit, guard, millis, symbol_from
-from ...models import Side, Ticker, Trade
+from ...models import Level, Side, Ticker, Trade
 from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
 from .candles import INTERVAL_SECONDS, Bars
@@ -72,7 +72,7 @@ _ticker: dict[bool, msgspec.json.Decoder[TickerPush]] = {
     False: msgspec.json.Decoder(TickerPush, strict=False),
     True: msgspec.json.Decoder(ShortTickerPush, strict=False),
 }
-_priced_ticker = msgspec.json.Decoder(PricedTickerPush, strict=False)  # the fast path's: no zero prices
+_priced_ticker = msgspec.json.Decoder(PricedTickerPush, strict=False)  # the fast path's: both sides priced
 _chart: dict[bool, msgspec.json.Decoder[ChartPush]] = {
     False: msgspec.json.Decoder(ChartPush, strict=False),
     True: msgspec.json.Decoder(ShortChartPush, strict=False),
@@ -325,9 +325,28 @@ class CoinoneAdapter(Adapter):
         bids = [(lv.price, lv.qty) for lv in d.bids if lv.qty]
         asks = [(lv.price, lv.qty) for lv in d.asks if lv.qty]
         ts = d.timestamp / 1000.0 if d.timestamp is not None else None
+        self._book(out, symbol, bids, asks, d.id, ts, received)
+
+    def _book(
+        self,
+        out: Output,
+        symbol: str,
+        bids: list[Level],
+        asks: list[Level],
+        book_id: int | None,
+        timestamp: float | None,
+        received: float,
+    ) -> None:
+        """Hand a whole book to the book state machine, each side best first (the fast path calls it too).
+
+        Asks come worst first (observed: the best ask is the last one listed) and bids best
+        first; a book event lists bids from the highest price down and asks from the lowest
+        up. ``sorted`` takes a side already in order in one pass, and a reversed one too
+        (Timsort reverses a descending run): cheaper than checking the order in Python.
+        """
         # Every message is the whole top of the book: replace it. One older than the book
         # held (a subscription repeating the current book) is skipped by the book itself.
-        self.books.snapshot(out, symbol, bids, asks, d.id, ts, received)
+        self.books.snapshot(out, symbol, sorted(bids, reverse=True), sorted(asks), book_id, timestamp, received)
 
     def _first_book(self, conn: str, symbol: str, quote: str, target: str, received: float, out: Output) -> None:
         """The first book of ``symbol`` on ``conn``: the answer to a new subscription.
@@ -369,16 +388,20 @@ class CoinoneAdapter(Adapter):
         symbol = self._symbol(conn, t.quote_currency, t.target_currency, received, out)
         if symbol is None:
             return
+        # Zero is no price (nothing on that side, no trade yet); "ask_best_price ... null when
+        # there is none" may come with "ask_best_qty":"0": a side with no price has no size.
+        bid = t.bid_best_price or None
+        ask = t.ask_best_price or None
         out.append(
             Ticker(
                 self.id,
                 symbol,
                 t.timestamp / 1000.0 if t.timestamp is not None else None,
                 received,
-                t.bid_best_price or None,  # zero is no price (nothing on that side, no trade yet)
-                t.bid_best_qty,
-                t.ask_best_price or None,
-                t.ask_best_qty,
+                bid,
+                t.bid_best_qty if bid is not None else None,
+                ask,
+                t.ask_best_qty if ask is not None else None,
                 t.last or None,
                 t.first or None,
                 t.high or None,
@@ -402,7 +425,8 @@ class CoinoneAdapter(Adapter):
         """From now on, frames of ``channel`` in KRW markets become events without Python.
 
         Book, trade and ticker frames are each a pure function of the frame (a ticker only
-        while its prices are positive: one with a zero price does not decode for the route);
+        while its prices are positive and its best bid and ask present: one with a zero
+        price or an empty side does not decode for the route);
         ``CHART`` bars are closed by state, so they keep the Python path. A frame a route is not sure
         of (another quote, an unknown market, a side it cannot map) still comes to :meth:`parse`.
         """
@@ -416,7 +440,7 @@ class CoinoneAdapter(Adapter):
             asks = fastpath.levels("data.asks", "price", "qty")
             fields = (bids, asks, attr("data.id"), millis("data.timestamp"), RECEIVED)
             books = symbol_from("data.target_currency", self._book_maps.setdefault(conn, {}))
-            step = call(self.books.snapshot, OUT, books, *fields, when=krw)
+            step = call(self._book, OUT, books, *fields, when=krw)
             self._router.add(channel, _orderbook[False], None, _DATA_ONLY, step, conn=conn)
         elif channel == "TRADE":
             side = choice("data.is_seller_maker", _SIDES)

@@ -173,13 +173,16 @@ class TickerPush(msgspec.Struct, gc=False):
 
 
 class PricedTickerData(msgspec.Struct, gc=False):
-    """:class:`TickerData` whose every price is positive: a ticker with a ``"0"`` price does
-    not decode as this and takes the adapter's path, where zero becomes "none". Every other
+    """:class:`TickerData` whose every price is positive and whose best bid and ask are there:
+    a ticker with a ``"0"`` price, or a ``null`` best price (an empty side, whose size the
+    adapter then drops), does not decode as this and takes the adapter's path. Every other
     field is checked as :class:`TickerData` checks it, so both paths accept the same frames.
     """
 
     quote_currency: str
     target_currency: str
+    bid_best_price: Price
+    ask_best_price: Price
     timestamp: Millis | None = None
     last: Price | None = None
     first: Price | None = None
@@ -187,9 +190,7 @@ class PricedTickerData(msgspec.Struct, gc=False):
     low: Price | None = None
     target_volume: Size | None = None
     quote_volume: Size | None = None
-    bid_best_price: Price | None = None
     bid_best_qty: Size | None = None
-    ask_best_price: Price | None = None
     ask_best_qty: Size | None = None
     id: str | None = None
 

@@ -35,7 +35,7 @@ from ...fastpath import RECEIVED, attr, choice, const, emit, symbol_from, text
 from ...models import Side, Trade
 from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
-from .books import ENTRY_ID, BookReplies, book_levels, delta_levels
+from .books import ENTRY_ID, BookReplies, book_levels, delta_levels, newer_entries
 from .instruments import INSTRUMENTS_PATH, decode_instruments
 from .parse import PUBLIC, UNUSED, frame_name, ping_stamp, request_frame, rest_book, ticker
 from .schemas import (
@@ -270,7 +270,8 @@ class GopaxAdapter(Adapter):
             # it replaces a live book rather than meeting it. A waiting book keeps the deltas
             # buffered before it ("a delta can intermittently arrive before the response").
             self.books.reset(out, [symbol], "resubscribe", received, report=False)
-        self.books.snapshot(out, symbol, book_levels(o.bid), book_levels(o.ask), o.maxEntryId, None, received)
+        bids, asks = book_levels(o.bid, descending=True), book_levels(o.ask, descending=False)
+        self.books.snapshot(out, symbol, bids, asks, o.maxEntryId, None, received)
 
     def _on_book_event(self, conn: str, msg: Any, frame: str | bytes, received: float, out: Output) -> None:
         # The bulk of the traffic (one event per level change): no call that is not needed.
@@ -295,7 +296,21 @@ class GopaxAdapter(Adapter):
             self.control("empty_delta")
             return
         bids, asks, first, last, ts = delta
+        held = self._held(symbol) if first < last else None  # one entry cannot straddle
+        if held is not None and first <= held < last:
+            # "Apply each entry only if it is newer than what you hold": entries at or below
+            # the book's id are in it already, and one could undo a newer change at its price.
+            newer = delta_levels(*newer_entries(bid, ask, held))
+            if newer is not None:  # always: the entry with id ``last`` is newer
+                bids, asks, first, last, ts = newer
         self.books.delta(out, symbol, bids, asks, first, last, None, ts, received)
+
+    def _held(self, symbol: str) -> int | None:
+        """The entry id ``symbol``'s live book holds, ``None`` while it waits for a snapshot."""
+        if self.books.state(symbol) is not BookState.LIVE:
+            return None
+        book = self.books.book(symbol)
+        return book.sequence if book is not None else None
 
     def _on_trade(self, conn: str, msg: Any, frame: str | bytes, received: float, out: Output) -> None:
         t = msg.o

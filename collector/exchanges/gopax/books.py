@@ -12,7 +12,8 @@ other pair's changes (public probes of 2026 saw jumps of 2 to 315). So:
   others apply (:attr:`~collector.book.Join.AFTER`);
 - a live book's deltas must carry ever higher ids (:attr:`~collector.book.Link.INCREASING`):
   one at or below what the book holds is old and skipped ("apply each entry only if it
-  is newer ... order by updatedAt, entryId");
+  is newer ... order by updatedAt, entryId"), and of one that straddles the book's id
+  only the newer entries apply (:func:`newer_entries`);
 - a lost delta cannot be told from the ids (they skip anyway). What shows is acted on: a
   crossed book, an impossible value, a run of old deltas, or silence past
   ``book_stale_after`` resync that one book from the REST book
@@ -34,7 +35,7 @@ from ...book import Join, Link, Rule, Snapshots
 from ...models import Level
 from .schemas import BookEntry
 
-__all__ = ["ENTRY_ID", "BookReplies", "book_levels", "delta_levels"]
+__all__ = ["ENTRY_ID", "BookReplies", "book_levels", "delta_levels", "newer_entries"]
 
 ENTRY_ID = Rule("entry_id", Snapshots.REST, Link.INCREASING, Join.AFTER)
 """GOPAX books: joined by ``maxEntryId`` (or the REST ``sequence``), then ever higher entry ids."""
@@ -43,15 +44,32 @@ ENTRY_ID = Rule("entry_id", Snapshots.REST, Link.INCREASING, Join.AFTER)
 _ORDER = attrgetter("updatedAt", "entryId")
 
 
-def book_levels(entries: list[BookEntry]) -> list[Level]:
-    """``(price, volume)`` of a snapshot side (a repeated price keeps its latest entry)."""
+def _in_time_order(entries: list[BookEntry]) -> list[Level]:
+    """``(price, volume)`` of entries in the order they take effect (a later one at a price wins)."""
     if len(entries) > 1:
         entries = sorted(entries, key=_ORDER)
     return [(e.price, e.volume) for e in entries]
 
 
+def book_levels(entries: list[BookEntry], *, descending: bool) -> list[Level]:
+    """``(price, volume)`` of a snapshot side, best first: bids ``descending``, asks not.
+
+    The documents promise no order of a side's entries, and their ``(updatedAt, entryId)``
+    order is not the price order; a snapshot event lists them best first. A repeated price
+    keeps its latest entry, by ``(updatedAt, entryId)``.
+    """
+    if len(entries) < 2:
+        return [(e.price, e.volume) for e in entries]
+    latest = dict(_in_time_order(entries))
+    return sorted(latest.items(), reverse=descending)
+
+
 def delta_levels(bid: list[BookEntry], ask: list[BookEntry]) -> tuple[list[Level], list[Level], int, int, float] | None:
-    """``(bids, asks, lowest id, highest id, latest updatedAt)`` of a delta, ``None`` when it is empty."""
+    """``(bids, asks, lowest id, highest id, latest updatedAt)`` of a delta, ``None`` when it is empty.
+
+    A delta's levels stay in time order: applied one after the other, a later entry at a
+    price overrides an earlier one.
+    """
     entries = bid + ask
     if not entries:
         return None
@@ -61,7 +79,16 @@ def delta_levels(bid: list[BookEntry], ask: list[BookEntry]) -> tuple[list[Level
         return (level, [], e.entryId, e.entryId, e.updatedAt) if bid else ([], level, e.entryId, e.entryId, e.updatedAt)
     ids = [e.entryId for e in entries]
     latest = max(e.updatedAt for e in entries)
-    return book_levels(bid), book_levels(ask), min(ids), max(ids), latest
+    return _in_time_order(bid), _in_time_order(ask), min(ids), max(ids), latest
+
+
+def newer_entries(bid: list[BookEntry], ask: list[BookEntry], held: int) -> tuple[list[BookEntry], list[BookEntry]]:
+    """The entries of a delta with ids above ``held``, the id of the book they are applied to.
+
+    "Apply each entry only if it is newer than what you hold": a delta whose ids straddle
+    the book's id carries entries the book has already (or newer ones at their price).
+    """
+    return [e for e in bid if e.entryId > held], [e for e in ask if e.entryId > held]
 
 
 class BookReplies:

@@ -62,9 +62,13 @@ def level_text(level: float) -> str | None:
 
 def book_key(symbol: str, level: float, default: float) -> str | None:
     """The book a message of ``symbol`` grouped by ``level`` feeds: the symbol itself for the
-    exchange's ``default`` level, ``<symbol>@<level>`` for a grouped book, ``None`` for a level
-    that is no documented unit."""
-    if level == default:
+    exchange's ``default`` level and for level 0, ``<symbol>@<level>`` for a grouped book,
+    ``None`` for a level that is no documented unit."""
+    # Level 0 groups nothing: it is Upbit's default (level "default 0 (none)"). Bithumb's
+    # default is 1 ("level | 호가 모아보기 단위 (default: 1, 기본 호가단위)", the plain tick)
+    # and its books may still report 0: the plain book too. Upbit's default is 0, so this
+    # changes nothing there.
+    if level == default or level == 0.0:
         return symbol
     text = LEVELS.get(level)
     return None if text is None else f"{symbol}@{text}"
