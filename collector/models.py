@@ -134,7 +134,8 @@ class BookTop(msgspec.Struct, frozen=True, gc=False):
 class Book(MarketEvent, frozen=True, gc=False, tag="book"):
     """An order-book change that was applied to the maintained book.
 
-    ``snapshot=True``: ``bids``/``asks`` are the whole book (replace yours). Otherwise a delta:
+    ``snapshot=True``: ``bids``/``asks`` are the whole book (replace yours), each side best
+    first (bids from the highest price down, asks from the lowest up). Otherwise a delta:
     each level carries its absolute new size and size ``0`` removes the level. ``sequence``
     is the exchange's update id after this change. ``top`` is present only when the
     collector was asked for it (``book_top=N``): the maintained book's best levels after

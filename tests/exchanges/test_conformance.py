@@ -159,6 +159,18 @@ def test_c_and_python_paths_agree_on_fuzzed_frames(exchange: str) -> None:
     assert runs[0] == runs[2]
 
 
+@pytest.mark.parametrize("exchange", SIMULATED)
+def test_book_snapshots_list_each_side_best_first(exchange: str) -> None:
+    """Whatever order the wire uses (time order, asks high to low, sells before buys), a
+    snapshot event gives bids from the highest price down and asks from the lowest up."""
+    snapshots = [e for e in Replay(_session(exchange, 3000), exchange=exchange) if isinstance(e, Book) and e.snapshot]
+    assert snapshots
+    for book in snapshots:
+        bids, asks = [p for p, _ in book.bids], [p for p, _ in book.asks]
+        assert bids == sorted(bids, reverse=True), book.symbol
+        assert asks == sorted(asks), book.symbol
+
+
 # -- one live scenario per exchange ----------------------------------------------------------------
 
 
