@@ -197,6 +197,25 @@ def test_a_delta_straddling_the_book_id_applies_only_its_newer_entries(gopax: Go
     assert (book.bids(), book.asks()) == ({5000000.0: 5.0}, {5100000.0: 2.5, 5200000.0: 1.5})
 
 
+def test_a_straddling_delta_before_the_snapshot_keeps_only_its_newer_entries(gopax: GopaxAdapter) -> None:
+    """A delta with ids 99 and 101 arriving before the subscription's book (``maxEntryId`` 100) is
+    buffered entry by entry: after the join, entry 99 is dropped and 101 applies."""
+    early = book_event("BCH-KRW", ask=(entry(99, 5100000, 0.0, 99.0), entry(101, 5200000, 1.5, 101.0)))
+    # Buffered; a book never seen asks for the REST book too (the subscription's may come first).
+    assert [type(e).__name__ for e in gopax.parse(CONN, early, T)] == ["RestRequest"]
+    body = {
+        "ask": [entry(100, 5100000, 2.5, 100.0)],
+        "bid": [entry(98, 5000000, 5.0, 98.0)],
+        "tradingPairName": "BCH-KRW",
+        "maxEntryId": 100,
+    }
+    out = gopax.parse(CONN, orjson.dumps({"n": "SubscribeToOrderBook", "o": body}).decode(), T + 1)
+    assert [(e.snapshot, e.asks) for e in out] == [(True, [(5100000.0, 2.5)]), (False, [(5200000.0, 1.5)])]  # type: ignore[union-attr]
+    book = gopax.book("BCH/KRW")
+    assert book is not None
+    assert (book.asks(), book.sequence) == ({5100000.0: 2.5, 5200000.0: 1.5}, 101)
+
+
 def test_entry_ids_are_exchange_wide_so_deltas_may_skip_ids(gopax: GopaxAdapter) -> None:
     """A pair's consecutive deltas skip the ids of other pairs' changes: that is no gap."""
     synced_bch(gopax)

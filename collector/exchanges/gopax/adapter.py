@@ -35,7 +35,7 @@ from ...fastpath import RECEIVED, attr, choice, const, emit, symbol_from, text
 from ...models import Side, Trade
 from ...symbols import Instrument
 from ..base import Adapter, Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subscription
-from .books import ENTRY_ID, BookReplies, book_levels, delta_levels, newer_entries
+from .books import ENTRY_ID, BookReplies, book_levels, delta_levels, newer_entries, single_entries
 from .instruments import INSTRUMENTS_PATH, decode_instruments
 from .parse import PUBLIC, UNUSED, frame_name, ping_stamp, request_frame, rest_book, ticker
 from .schemas import (
@@ -296,21 +296,23 @@ class GopaxAdapter(Adapter):
             self.control("empty_delta")
             return
         bids, asks, first, last, ts = delta
-        held = self._held(symbol) if first < last else None  # one entry cannot straddle
-        if held is not None and first <= held < last:
-            # "Apply each entry only if it is newer than what you hold": entries at or below
-            # the book's id are in it already, and one could undo a newer change at its price.
-            newer = delta_levels(*newer_entries(bid, ask, held))
-            if newer is not None:  # always: the entry with id ``last`` is newer
-                bids, asks, first, last, ts = newer
+        if first < last:
+            # "Apply each entry only if it is newer than what you hold": in a delta whose ids
+            # straddle the book's, entries at or below it are in the book already, and one
+            # could undo a newer change at its price.
+            book = self.books.book(symbol)
+            if self.books.state(symbol) is not BookState.LIVE or book is None:
+                # Buffered until the snapshot, which keeps the deltas ending past its id: one
+                # entry each, so each entry the snapshot holds is dropped on its own.
+                for one in single_entries(bid, ask):
+                    self.books.delta(out, symbol, one[0], one[1], one[2], one[2], None, one[3], received)
+                return
+            held = book.sequence
+            if held is not None and first <= held < last:
+                newer = delta_levels(*newer_entries(bid, ask, held))
+                if newer is not None:  # always: the entry with id ``last`` is newer
+                    bids, asks, first, last, ts = newer
         self.books.delta(out, symbol, bids, asks, first, last, None, ts, received)
-
-    def _held(self, symbol: str) -> int | None:
-        """The entry id ``symbol``'s live book holds, ``None`` while it waits for a snapshot."""
-        if self.books.state(symbol) is not BookState.LIVE:
-            return None
-        book = self.books.book(symbol)
-        return book.sequence if book is not None else None
 
     def _on_trade(self, conn: str, msg: Any, frame: str | bytes, received: float, out: Output) -> None:
         t = msg.o

@@ -13,7 +13,9 @@ other pair's changes (public probes of 2026 saw jumps of 2 to 315). So:
 - a live book's deltas must carry ever higher ids (:attr:`~collector.book.Link.INCREASING`):
   one at or below what the book holds is old and skipped ("apply each entry only if it
   is newer ... order by updatedAt, entryId"), and of one that straddles the book's id
-  only the newer entries apply (:func:`newer_entries`);
+  only the newer entries apply (:func:`newer_entries`); a book waiting for its snapshot
+  buffers such a delta entry by entry (:func:`single_entries`), so the join drops each
+  entry the snapshot holds already;
 - a lost delta cannot be told from the ids (they skip anyway). What shows is acted on: a
   crossed book, an impossible value, a run of old deltas, or silence past
   ``book_stale_after`` resync that one book from the REST book
@@ -35,7 +37,7 @@ from ...book import Join, Link, Rule, Snapshots
 from ...models import Level
 from .schemas import BookEntry
 
-__all__ = ["ENTRY_ID", "BookReplies", "book_levels", "delta_levels", "newer_entries"]
+__all__ = ["ENTRY_ID", "BookReplies", "book_levels", "delta_levels", "newer_entries", "single_entries"]
 
 ENTRY_ID = Rule("entry_id", Snapshots.REST, Link.INCREASING, Join.AFTER)
 """GOPAX books: joined by ``maxEntryId`` (or the REST ``sequence``), then ever higher entry ids."""
@@ -80,6 +82,17 @@ def delta_levels(bid: list[BookEntry], ask: list[BookEntry]) -> tuple[list[Level
     ids = [e.entryId for e in entries]
     latest = max(e.updatedAt for e in entries)
     return _in_time_order(bid), _in_time_order(ask), min(ids), max(ids), latest
+
+
+def single_entries(bid: list[BookEntry], ask: list[BookEntry]) -> list[tuple[list[Level], list[Level], int, float]]:
+    """A delta's entries one by one, in the order they take effect: ``(bids, asks, entryId, updatedAt)``."""
+    sided = [(e, True) for e in bid] + [(e, False) for e in ask]
+    sided.sort(key=lambda pair: (pair[0].updatedAt, pair[0].entryId))
+    out: list[tuple[list[Level], list[Level], int, float]] = []
+    for e, is_bid in sided:
+        level = [(e.price, e.volume)]
+        out.append((level, [], e.entryId, e.updatedAt) if is_bid else ([], level, e.entryId, e.updatedAt))
+    return out
 
 
 def newer_entries(bid: list[BookEntry], ask: list[BookEntry], held: int) -> tuple[list[BookEntry], list[BookEntry]]:
