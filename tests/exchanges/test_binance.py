@@ -80,6 +80,18 @@ def test_coinm_trade_amount_converted_from_contracts(coinm: Adapter) -> None:
     assert trade.amount == pytest.approx(2 * 100 / 9643.5, rel=1e-12)
 
 
+def test_coinm_candle_volume_is_the_base_asset_volume(coinm: Adapter) -> None:
+    """COIN-M kline ``v`` counts contracts; ``q`` is "Base asset volume" (the documented example)."""
+    (candle,) = coinm.parse("c", fixture_text("binance/coinm_kline.json"), 5.0)
+    assert candle == Candle(
+        "binance_coinm", "BTC/USD:BTC", 1591261542.539, 5.0, "1m", 1591261500.0, 1591261560.0,
+        9638.9, 9639.8, 9638.6, 9639.8, 1.61836886, 30, False,
+    )  # fmt: skip
+    without_q = fixture_text("binance/coinm_kline.json").replace(',"q":"1.61836886"', "")
+    (error,) = coinm.parse("c", without_q, 6.0)
+    assert isinstance(error, Error) and error.reason == "malformed"
+
+
 def test_spot_book_ticker_has_no_timestamp(spot: Adapter) -> None:
     """Spot bookTicker carries no event time: timestamp is None."""
     (ticker,) = spot.parse("c", fixture_text("binance/spot_book_ticker.json"), 7.0)

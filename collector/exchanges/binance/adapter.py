@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 from .schemas import (
     AggTrade,
     BookTicker,
+    CoinKlineEvent,
     Combined,
     DepthSnapshot,
     DepthUpdate,
@@ -53,6 +54,7 @@ _depth = msgspec.json.Decoder(Combined[DepthUpdate], strict=False)
 _agg_trade = msgspec.json.Decoder(Combined[AggTrade], strict=False)
 _book_ticker = msgspec.json.Decoder(Combined[BookTicker], strict=False)
 _kline = msgspec.json.Decoder(Combined[KlineEvent], strict=False)
+_coin_kline = msgspec.json.Decoder(Combined[CoinKlineEvent], strict=False)  # the COIN-M route's
 _snapshot = msgspec.json.Decoder(DepthSnapshot, strict=False)
 _exchange_info = msgspec.json.Decoder(ExchangeInfo, strict=False)
 
@@ -330,8 +332,10 @@ class BinanceAdapter(Adapter):
             self._router.add(stream, _book_ticker, symbol, emit(Ticker, *args, at="data", when=same))
         elif kind == "kline":
             bar = (attr("k.i"), millis("k.t"), millis("k.T", 1), attr("k.o"), attr("k.h"), attr("k.l"), attr("k.c"))
-            args = (ex, SYMBOL, millis("E"), RECEIVED, *bar, attr("k.v"), attr("k.n"), attr("k.x"))
-            self._router.add(stream, _kline, symbol, emit(Candle, *args, at="data", when=same, check=invalid))
+            # As _on_kline reads it; on COIN-M a kline without its base volume does not decode.
+            volume, decoder = (attr("k.q"), _coin_kline) if self.size_in_contracts else (attr("k.v"), _kline)
+            args = (ex, SYMBOL, millis("E"), RECEIVED, *bar, volume, attr("k.n"), attr("k.x"))
+            self._router.add(stream, decoder, symbol, emit(Candle, *args, at="data", when=same, check=invalid))
         else:
             fields = (attr("b"), attr("a"), attr("U"), attr("u"), attr("pu"), millis("E"), RECEIVED)
             self._router.add(stream, _depth, symbol, call(self.books.delta, OUT, SYMBOL, *fields, at="data", when=same))
@@ -375,8 +379,15 @@ class BinanceAdapter(Adapter):
         if symbol is None:
             self._unknown(conn, e.s, received, out)
             return
-        self._fast(frame, e.s, symbol, "kline")
         k = e.k
+        volume = k.v
+        if self.size_in_contracts:
+            # COIN-M: v counts contracts, q is "Base asset volume".
+            if k.q is None:
+                out.append(self.error(conn, "malformed", f"{e.s[:30]} kline: no base volume q", received, symbol))
+                return
+            volume = k.q
+        self._fast(frame, e.s, symbol, "kline")
         out.append(
             Candle(
                 self.id,
@@ -390,7 +401,7 @@ class BinanceAdapter(Adapter):
                 k.h,
                 k.l,
                 k.c,
-                k.v,
+                volume,
                 k.n,
                 k.x,
             )

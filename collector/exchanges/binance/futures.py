@@ -198,7 +198,8 @@ class BinanceUsdmAdapter(BinanceAdapter):
 
 
 class BinanceCoinmAdapter(BinanceUsdmAdapter):
-    """Binance COIN-M futures: inverse contracts; trade amounts converted from contracts to base units."""
+    """Binance COIN-M futures: inverse contracts; trade amounts converted from contracts to base
+    units, candle volumes the kline's "Base asset volume" (``q``; ``v`` counts contracts)."""
 
     id: ClassVar[str] = "binance_coinm"
     default_endpoints: ClassVar[Endpoints] = Endpoints(ws="wss://dstream.binance.com", rest="https://dapi.binance.com")

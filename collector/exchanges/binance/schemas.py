@@ -17,6 +17,8 @@ from ..fields import Id, Levels, Millis, Price, Size
 __all__ = [
     "AggTrade",
     "BookTicker",
+    "CoinKline",
+    "CoinKlineEvent",
     "Combined",
     "DepthSnapshot",
     "DepthUpdate",
@@ -106,6 +108,9 @@ class Kline(msgspec.Struct, gc=False):
     v: Size  # base volume (contracts on COIN-M)
     n: Id  # number of trades
     x: bool  # is this kline closed?
+    # Spot and USDⓈ-M: "Quote asset volume"; COIN-M: "Base asset volume" (v counts contracts
+    # there), the candle's volume.
+    q: Size | None = None
 
 
 class KlineEvent(msgspec.Struct, gc=False):
@@ -114,6 +119,19 @@ class KlineEvent(msgspec.Struct, gc=False):
     E: Millis  # event time, ms
     s: str  # symbol
     k: Kline
+
+
+class CoinKline(Kline, gc=False):
+    """A COIN-M ``k`` whose base volume ``q`` is there: the fast path's (one without it takes
+    the adapter's path, which reports it)."""
+
+    q: Size
+
+
+class CoinKlineEvent(KlineEvent, gc=False):
+    """``<symbol>@kline_<interval>`` on COIN-M, for the fast path."""
+
+    k: CoinKline
 
 
 class DepthSnapshot(msgspec.Struct, gc=False):
