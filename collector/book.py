@@ -227,6 +227,7 @@ class BookSync:
         self._request = request_snapshot
         self._symbols: dict[str, _SymbolState] = {}
         self._rest = rule.snapshots is Snapshots.REST
+        self._cover = self._rest and rule.join is Join.COVER
         self._every = rule.snapshots is Snapshots.EVERY
         self._link = rule.link
         self._max_jump = rule.max_jump
@@ -309,9 +310,10 @@ class BookSync:
         sequence: int | None = None
         if link is not _NO_LINK:
             held = st.last
-            if last <= held:
+            if last <= held and not (last == held and self._cover and not st.joined):
                 # A duplicate (an overlapping stream, a replayed message). A long run of them
-                # means the book's id ran ahead of its own stream: it cannot be right.
+                # means the book's id ran ahead of its own stream: it cannot be right. (Under
+                # Join.COVER the delta ending at the snapshot's id is its first: "U <= s <= u".)
                 self.stats["stale_delta"] += 1
                 st.stale_run += 1
                 if st.stale_run > STALE_RUN:

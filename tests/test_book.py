@@ -164,6 +164,29 @@ def test_prev_id_rule_first_event_and_pu_chain() -> None:
     assert out[1] == "snapshot:BTC/USDT:USDT"
 
 
+def test_prev_id_rule_processes_the_delta_ending_at_the_snapshot_id() -> None:
+    """Binance futures: "Drop any event where u is < lastUpdateId ... The first processed event
+    should have U <= lastUpdateId AND u >= lastUpdateId": one ending exactly at it is the first,
+    whether it was buffered or comes after the snapshot."""
+    for buffered in (True, False):
+        sync = BookSync("binance_usdm", PREV_ID, requester([]))
+        out: list[Any] = []
+        sync.delta(out, "BTC/USDT:USDT", [(1.0, 1.0)], [], 90, 94, 89, None, 0.0)
+        if buffered:
+            sync.delta(out, "BTC/USDT:USDT", [], [(2.5, 1.0)], 95, 100, 94, None, 0.0)
+        out.clear()
+        sync.snapshot(out, "BTC/USDT:USDT", [(1.0, 5.0)], [(2.0, 5.0), (2.5, 1.0)], 100, None, 1.0)
+        if not buffered:
+            sync.delta(out, "BTC/USDT:USDT", [], [(2.5, 1.0)], 95, 100, 94, None, 1.5)
+        sync.delta(out, "BTC/USDT:USDT", [], [(3.0, 2.0)], 101, 105, 100, None, 2.0)
+        assert [(e.snapshot, e.sequence) for e in out] == [(True, 100), (False, 100), (False, 105)]
+        # Processed once: the same delta again is a duplicate.
+        sync.delta(out, "BTC/USDT:USDT", [], [(2.5, 1.0)], 95, 100, 94, None, 3.0)
+        assert len(out) == 3 and sync.stats["stale_delta"] == 1
+        book = sync.book("BTC/USDT:USDT")
+        assert book is not None and book.asks() == {2.0: 5.0, 2.5: 1.0, 3.0: 2.0}
+
+
 def test_crossed_book_is_treated_as_gap() -> None:
     """A delta that leaves best bid >= best ask discards the book with reason 'crossed'."""
     sync = BookSync("binance", RANGE, requester([]))

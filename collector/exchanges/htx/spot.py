@@ -7,7 +7,7 @@ Channels (gzip JSON on ``wss://api.huobi.pro/ws``; the MBP feed on ``/feed``):
   (best bid/offer with 24 h statistics, what cryptofeed subscribes) is read too.
 - book    <- ``market.$symbol.mbp.150`` increments on ``/feed``, joined to the ``req`` refresh
   asked for on the same connection: "the prevSeqNum of the current incremental message
-  must be the same with seqNum of the previous message" (rule ``PREV_ID``); ``mbp.5`` and
+  must be the same with seqNum of the previous message" (rule :data:`MBP`); ``mbp.5`` and
   ``mbp.20`` (tick-by-tick, :attr:`HtxAdapter.book_levels`) books are cut to 5 or 20 levels. The whole-book
   feeds ``depth.step0`` (cryptofeed's choice) and ``mbp.refresh.$levels`` are read from
   recordings: every message replaces the book.
@@ -30,7 +30,7 @@ from typing import ClassVar
 import msgspec
 
 from ...actions import RestRequest, SendFrame
-from ...book import PREV_ID, BookSync
+from ...book import BookSync, Join, Link, Rule, Snapshots
 from ...errors import UsageError
 from ...models import Level, Ticker, Trade
 from ...symbols import Instrument
@@ -39,7 +39,12 @@ from .adapter import SIDES, HtxBase
 from .instruments import KLINE_PERIODS, UNUSED_PERIODS, Market, spot_instruments
 from .schemas import DepthTick, Envelope, MbpSnapshot, MbpTick, Push, Side, SpotBbo, SpotTicker, SpotTrade, TradeTick
 
-__all__ = ["BOOK_LEVELS", "HtxAdapter"]
+__all__ = ["BOOK_LEVELS", "MBP", "HtxAdapter"]
+
+MBP = Rule("mbp", Snapshots.REST, Link.PREV, Join.NEXT)
+"""HTX's MBP books: the ``req`` refresh with ``seqNum`` S, then "the cached incremental message
+which has the same prevSeqNum" as S, each one's prevSeqNum the previous one's seqNum. An
+increment covers ids ``prevSeqNum + 1 .. seqNum``: one ending at or before S is in the refresh."""
 
 BOOK_LEVELS = (5, 20, 150)
 """``mbp.$levels`` feeds that have a ``req`` refresh: "REQ channel supports refreshing message
@@ -106,7 +111,7 @@ class HtxAdapter(HtxBase):
     def _make_books(self, book_top: int | None) -> BookSync:
         # No truncation: the 150-level feed is "based on the gap between two snapshots", so a
         # level leaving the top 150 comes as a removal like any other change.
-        return BookSync(self.id, PREV_ID, self._refresh_request, top_n=book_top)
+        return BookSync(self.id, MBP, self._refresh_request, top_n=book_top)
 
     # -- instruments ----------------------------------------------------------------------------
 
@@ -207,7 +212,7 @@ class HtxAdapter(HtxBase):
             return
         ts = push.ts / 1000.0 if push.ts is not None else None
         # An increment covers (prevSeqNum, seqNum]: the refresh it joins has seqNum == its prevSeqNum.
-        self.books.delta(out, symbol, bids, asks, t.prevSeqNum, t.seqNum, t.prevSeqNum, ts, received)
+        self.books.delta(out, symbol, bids, asks, t.prevSeqNum + 1, t.seqNum, t.prevSeqNum, ts, received)
 
     def _on_whole_book(
         self, conn: str, market: Market | None, _: str, data: bytes, received: float, out: Output
@@ -226,7 +231,7 @@ class HtxAdapter(HtxBase):
         # depth.step0's tick has the book's own time; mbp.refresh's has none but the push's.
         stamp = t.ts if t.ts is not None else push.ts
         ts = stamp / 1000.0 if stamp is not None else None
-        # Each message replaces the book; the rule (PREV_ID) keeps a live book against a
+        # Each message replaces the book; the rule (MBP) keeps a live book against a
         # late snapshot, so the old one is dropped first (no resync: nothing was lost).
         self.books.reset(out, (symbol,), "snapshot", received, report=False)
         sequence = t.seqNum if t.seqNum is not None else t.version
