@@ -128,6 +128,11 @@ def test_routed_executions_give_the_same_trades(futures: KucoinFuturesAdapter) -
     first = futures.receive("c", raw("execution.json"), T)
     assert futures.receive("c", raw("execution.json"), T) == first
     assert futures.receive("c", edited("execution.json", size=5), T)[0].amount == 5 * 0.001
+    # Timed only by the older ``time``: the route declines, the adapter reads ``time``.
+    timed = json.loads(edited("execution.json", time=1731898619530000000))
+    del timed["data"]["ts"]
+    (trade,) = futures.receive("c", json.dumps(timed), T)
+    assert trade.timestamp == 1731898619.53  # type: ignore[union-attr]
 
 
 def test_inverse_execution_of_2019_in_base_units(futures: KucoinFuturesAdapter) -> None:

@@ -52,6 +52,7 @@ from .schemas import (
     FuturesTicker,
     MarkIndexPrice,
     Push,
+    RoutedExecution,
 )
 from .session import KucoinSession, Route, UnknownNative
 
@@ -66,6 +67,7 @@ _NS = 1_000_000_000.0
 _HOUR_MS = 3_600_000
 
 _execution = msgspec.json.Decoder(Push[Execution], strict=False)
+_routed_execution = msgspec.json.Decoder(Push[RoutedExecution], strict=False)  # the route's: ts required
 _ticker = msgspec.json.Decoder(Push[FuturesTicker], strict=False)
 _level2 = msgspec.json.Decoder(Push[FuturesLevel2], strict=False)
 _instrument = msgspec.json.Decoder(Push[msgspec.Raw], strict=False)
@@ -194,7 +196,7 @@ class KucoinFuturesAdapter(KucoinSession):
                 return
             args = (const(self.id), SYMBOL, nanos("ts"), RECEIVED, attr("price"), scaled("size", size))
             step = emit(Trade, *args, choice("side", _SIDES), attr("tradeId"), at="data", when=("data.matchSize", None))
-            self.route_fast(conn, msg.topic, _execution, symbol, step)
+            self.route_fast(conn, msg.topic, _routed_execution, symbol, step)
 
     def _on_ticker(self, conn: str, msg: Push[FuturesTicker], native: str, received: float, out: Output) -> None:
         symbol = self.symbol_of(native)

@@ -47,6 +47,7 @@ __all__ = [
     "Nanos",
     "PriceOrZero",
     "Push",
+    "RoutedExecution",
     "SpotSnapshot",
     "SpotSnapshotResponse",
     "SpotTicker",
@@ -189,6 +190,13 @@ class Execution(msgspec.Struct, gc=False):
     ts: Nanos | None = None  # fill time, ns
     time: Nanos | None = None  # fill time, ns (2019-2022 messages)
     matchSize: Size | None = None  # filled contracts (2019-2022 messages)
+
+
+class RoutedExecution(Execution, kw_only=True, gc=False):
+    """An :class:`Execution` with its ``ts``: the fast path's. One timed only by the older
+    ``time`` does not decode as this and takes the adapter's path, which reads ``time``."""
+
+    ts: Nanos
 
 
 class FuturesTicker(msgspec.Struct, gc=False):
