@@ -82,6 +82,25 @@ def test_reset_is_the_whole_book_without_the_price_zero_entry(probit: ProbitAdap
     assert probit.books.state("ETH/BTC") is BookState.LIVE
 
 
+def test_reset_lists_levels_best_first_without_empty_ones(probit: ProbitAdapter) -> None:
+    """ProBit promises no order of a reset's entries: the snapshot event is best first, and an
+    entry of quantity ``"0"`` is no level."""
+    entries = [("sell", "22003", "1"), ("buy", "21990", "2"), ("sell", "22001", "0"), ("buy", "21999", "3")]
+    entries += [("sell", "22002", "4")]
+    assert probit.parse(CONN, book("BTC-USDT", entries, reset=True), T) == [
+        Book(
+            "probit",
+            "BTC/USDT",
+            None,
+            T,
+            True,
+            [(21999.0, 3.0), (21990.0, 2.0)],
+            [(22002.0, 4.0), (22003.0, 1.0)],
+            None,
+        )
+    ]
+
+
 def test_delta_sets_absolute_sizes_and_zero_removes(probit: ProbitAdapter) -> None:
     """Later messages carry changed levels; ``"0"`` removes (a level the book does not hold is fine)."""
     probit.parse(CONN, raw("book_reset.json"), T)

@@ -256,7 +256,10 @@ class ProbitAdapter(Adapter):
             return
         bids, asks = levels
         if msg.reset:
-            # "reset: true = this message contains the full state": discard and load.
+            # "reset: true = this message contains the full state": discard and load. ProBit
+            # promises no order of the entries; a snapshot lists levels best first, none empty.
+            bids = sorted((lv for lv in bids if lv[1]), reverse=True)
+            asks = sorted(lv for lv in asks if lv[1])
             self.books.snapshot(out, symbol, bids, asks, None, None, received)
         elif bids or asks:
             self.books.delta(out, symbol, bids, asks, 0, 0, None, None, received)
