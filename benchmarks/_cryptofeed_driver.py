@@ -27,14 +27,18 @@ class CannotReplay(Exception):
 
 
 @contextmanager
-def shaped(row: Row) -> Iterator[None]:
+def shaped(row: Row, *, checksums: bool = False) -> Iterator[None]:
     """While open, the exchange's simulator writes synthetic sessions as cryptofeed subscribes them.
 
     It sets the wire format's ``synthetic_protocol`` (the API version cryptofeed speaks) and passes
-    its subscribe requests through ``row.requests``; both are restored on exit.
+    its subscribe requests through ``row.requests``; with ``checksums`` a ``row.crc`` simulator
+    writes its books' checksums. All are restored on exit.
     """
     wire = type(EXCHANGES[row.exchange].simulator_wire())
     original, protocol = wire.subscribe_all, getattr(wire, "synthetic_protocol", None)
+    crc = wire.checksums
+    if checksums and row.crc:
+        wire.checksums = True
     if row.requests is not None:
         edit = row.requests
 
@@ -47,6 +51,7 @@ def shaped(row: Row) -> Iterator[None]:
     try:
         yield
     finally:
+        wire.checksums = crc
         wire.subscribe_all = original  # type: ignore[method-assign]
         if row.protocol is not None:
             wire.synthetic_protocol = protocol  # type: ignore[attr-defined]

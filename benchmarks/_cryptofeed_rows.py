@@ -38,6 +38,8 @@ class Row:
     - ``rest_url``: cryptofeed's REST URL -> the URL the capture recorded the same answer under.
     - ``no_listing``: the body answering an instrument listing cryptofeed reads that the capture
       lacks (an empty listing: the simulator lists nothing there); ``None``: such a capture fails.
+    - ``crc``: the simulator writes book checksums only when asked (``checksums`` on its wire
+      format: OKX has sent 0 since 2026-06-23); ``--checksums`` asks for them.
     - ``cannot``: why cryptofeed cannot replay this exchange's synthetic session, which is then
       neither generated nor timed (a recording is still tried: the check reports what fails).
     - ``note``: what a reader should know about the comparison.
@@ -54,6 +56,7 @@ class Row:
     unseen: Callable[[Any], bool] | None = None
     rest_url: Callable[[str], str] | None = None
     no_listing: str | None = None
+    crc: bool = False
     cannot: str = ""
     note: str = ""
 
@@ -235,7 +238,9 @@ ROWS: tuple[Row, ...] = (
         contract_channels=(FUNDING, OPEN_INTEREST),
         requests=_okx,
         no_listing='{"code":"0","msg":"","data":[]}',
-        note="no candles (cryptofeed asks /public for them; OKX serves them on /business), no mark-price",
+        crc=True,
+        note="no candles (cryptofeed asks /public for them; OKX serves them on /business), no mark-price; "
+        "checksum 0 as OKX sends since 2026-06-23 (--checksums: the CRC32s of before)",
     ),
     Row(
         "coinbase",

@@ -316,7 +316,7 @@ def sessions(args: argparse.Namespace, rows: list[Row]) -> Iterator[tuple[Row, S
             if row.cannot:
                 yield row, Session(f"{row.exchange} synthetic", row.exchange, [], note=NOT_GENERATED)
                 continue
-            with shaped(row):
+            with shaped(row, checksums=args.checksums):
                 yield row, synthetic_session(row.exchange, args.synthetic, row.symbols or None)
     if not args.no_recordings:
         wanted = [row.exchange for row in rows]
@@ -342,7 +342,8 @@ def main() -> int:
         "--checksums",
         action="store_true",
         help="cryptofeed validates book checksums too (checksum_validation=True; off by default in cryptofeed, "
-        "always on in collector where a venue sends them)",
+        "always on in collector where a venue sends them), and the OKX simulator writes the CRC32s OKX sent "
+        "before 2026-06-23 (0 since)",
     )
     args = parser.parse_args()
     try:

@@ -80,8 +80,10 @@ async def test_stream_books_and_derivatives_match_the_simulator() -> None:
             await c.stop()
 
 
-async def test_gap_and_checksum_resync_only_that_book() -> None:
-    """A withheld update and a corrupted checksum on the linear swap rebuild its book alone, on the same socket."""
+async def test_gap_and_checksum_resync_only_that_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A withheld update and a corrupted checksum on the linear swap rebuild its book alone, on the
+    same socket (books with the CRC32 OKX sent before it fixed the field to 0)."""
+    monkeypatch.setattr(OkxWire, "checksums", True)
     async with Simulator(MARKETS, seed=8, tick_interval=0.03) as sim:
         c, rec = await start(sim)
         try:

@@ -22,7 +22,19 @@ SYMBOLS = ["BTC/USDT", "BTC/USDT:USDT", "BTC/USD:BTC", "ETH/USDT:USDT-260925"]
 
 @pytest.fixture
 def wire() -> OkxWire:
-    return OkxWire()
+    """A wire writing the CRC32 of its books, as OKX did before 2026-06-23 (checked below)."""
+    w = OkxWire()
+    w.checksums = True
+    return w
+
+
+def test_books_carry_checksum_0_by_default() -> None:
+    """OKX: "from 2026-06-23 the checksum field ... stays in the payload but is always 0"."""
+    w = OkxWire()
+    request = {"id": "7", "op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]}
+    control = w.on_client_text(w.open("public"), json.dumps(request), markets(w), NOW)
+    (snapshot,) = [json.loads(f) for f in control.frames]
+    assert snapshot["data"][0]["checksum"] == 0
 
 
 def markets(wire: OkxWire) -> dict[str, OkxMarket]:

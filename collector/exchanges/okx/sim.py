@@ -13,9 +13,9 @@ Everything follows ``shared/exchanges/okx.md``:
 - on subscribe: ``books`` sends its snapshot (``prevSeqId`` -1), ``books5``/``bbo-tbt``/
   ``tickers``/``mark-price``/``index-tickers``/``funding-rate``/``open-interest`` their current
   data. ``books`` updates carry absolute sizes, ``seqId`` = the market's update id and
-  ``prevSeqId`` = the previous one, and a non-zero CRC32 checksum of the best 25 levels
-  (the field's value before OKX fixed it to 0, so the ``CHECKSUM`` fault has something to
-  break); a book unchanged for 60 s gets the empty heartbeat update (``prevSeqId == seqId``).
+  ``prevSeqId`` = the previous one, and ``checksum`` 0 ("always 0" since 2026-06-23; with
+  :attr:`OkxWire.checksums` the CRC32 of the best 25 levels, as before, which the ``CHECKSUM``
+  fault breaks); a book unchanged for 60 s gets the empty heartbeat update (``prevSeqId == seqId``).
 - ``trades`` one push per taker order and price (``count`` fills, ``tradeId`` the last),
   ``trades-all`` one per fill, ``candle<bar>`` one row per push, ``mark-price``/``index-tickers``
   when the touch moves, ``funding-rate`` every 30 s, ``open-interest`` every 5 s,
@@ -103,7 +103,10 @@ class OkxWire(WireFormat):
     default_rest = "https://www.okx.com"
     endpoint_path = "/ws/v5"
     instruments_path = "/api/v5/public/instruments"
-    checksums = True
+    checksums = False
+    """Whether ``books`` pushes carry their CRC32. OKX announced: "from 2026-06-23 the checksum
+    field ... stays in the payload but is always 0"; set it True to play captures from before
+    (and give the ``CHECKSUM`` fault something to break)."""
     stream_snapshots = True
     """Whether ``books`` pushes its snapshot on subscribe. OKX announced it would stop ("Delist
     initial snapshot ... please use the GET / Order book endpoint to get the snapshot data"): set
@@ -316,7 +319,7 @@ class OkxWire(WireFormat):
             if not self.stream_snapshots:
                 return []
             bids, asks = market.levels(max(len(market.bids), len(market.asks)))
-            return [book_payload(market, "snapshot", bids, asks, -1, market.last_id, now_ms)]
+            return [book_payload(market, "snapshot", bids, asks, -1, market.last_id, now_ms, crc=self.checksums)]
         makers = {
             "books5": books5_payload,
             "bbo-tbt": bbo_payload,
@@ -339,11 +342,14 @@ class OkxWire(WireFormat):
         stream = f"books:{key}"
         if stream in subscribed:
             if update.first_id is not None:
-                text = book_payload(market, "update", update.bids, update.asks, update.prev_id, update.last_id, time_ms)
+                ids = (update.prev_id, update.last_id, time_ms)
+                text = book_payload(market, "update", update.bids, update.asks, *ids, crc=self.checksums)
                 out.append(Message(stream, text, key))
             elif time_ms - market.book_ms >= _HEARTBEAT_AFTER:
                 # "No updates for around 60 seconds ... 'asks': [], 'bids': [] ... prevSeqId equals seqId."
-                text = book_payload(market, "update", [], [], market.last_id, market.last_id, time_ms)
+                text = book_payload(
+                    market, "update", [], [], market.last_id, market.last_id, time_ms, crc=self.checksums
+                )
                 out.append(Message(stream, text))
         stream = f"books5:{key}"
         if stream in subscribed and market.levels(5) != market.top5:

@@ -60,14 +60,17 @@ def book_payload(
     prev: int,
     seq: int,
     time_ms: int,
+    *,
+    crc: bool,
 ) -> str:
-    """A ``books`` push (``snapshot`` or ``update``) with its ids and the checksum of the book after it."""
+    """A ``books`` push (``snapshot`` or ``update``) with its ids and, with ``crc``, the checksum
+    of the book after it (else 0, as OKX has sent since 2026-06-23)."""
     market.book_ms = time_ms
     data = {
         "asks": levels(market, asks),
         "bids": levels(market, bids),
         "ts": str(time_ms),
-        "checksum": book_checksum(market),
+        "checksum": book_checksum(market) if crc else 0,
         "prevSeqId": prev,
         "seqId": seq,
     }
