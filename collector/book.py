@@ -98,7 +98,8 @@ class Join(enum.Enum):
     NEXT = "next"
     """Drop ``u <= s``; the first kept must have ``U <= s + 1`` (Binance spot, Gate, KuCoin)."""
     COVER = "cover"
-    """Drop ``u < s``; the first kept must have ``U <= s <= u`` (Binance futures, HTX)."""
+    """Drop ``u < s``; the first kept must have ``U <= s <= u``, even one ending at ``s``
+    (Binance futures: "the first processed event should have U <= lastUpdateId AND u >= lastUpdateId")."""
     AFTER = "after"
     """Drop ``u <= s``; the first kept applies whatever its ``U`` (ids are times, e.g. Bitstamp)."""
 

@@ -8,9 +8,9 @@ Channels (gzip JSON on ``wss://api.huobi.pro/ws``; the MBP feed on ``/feed``):
 - book    <- ``market.$symbol.mbp.150`` increments on ``/feed``, joined to the ``req`` refresh
   asked for on the same connection: "the prevSeqNum of the current incremental message
   must be the same with seqNum of the previous message" (rule :data:`MBP`); ``mbp.5`` and
-  ``mbp.20`` (tick-by-tick, :attr:`HtxAdapter.book_levels`) books are cut to 5 or 20 levels. The whole-book
-  feeds ``depth.step0`` (cryptofeed's choice) and ``mbp.refresh.$levels`` are read from
-  recordings: every message replaces the book.
+  ``mbp.20`` books (tick-by-tick, :attr:`HtxAdapter.book_levels`) are cut to 5 or 20 levels.
+  The whole-book feeds ``depth.step0`` (cryptofeed's choice) and ``mbp.refresh.$levels`` are
+  read from recordings: every message replaces the book.
 - candles <- ``market.$symbol.kline.$period``
 
 **Units.** Spot sizes are base units everywhere (trades, tickers and books).
@@ -109,8 +109,7 @@ class HtxAdapter(HtxBase):
             self.channel_handlers[f"mbp.refresh.{levels}"] = (self._on_whole_book, "refresh")
 
     def _make_books(self, book_top: int | None) -> BookSync:
-        # No truncation: the 150-level feed is "based on the gap between two snapshots", so a
-        # level leaving the top 150 comes as a removal like any other change.
+        # Depth is set per book from its refresh's topic (_on_rep): mbp.150 is not cut.
         return BookSync(self.id, MBP, self._refresh_request, top_n=book_top)
 
     # -- instruments ----------------------------------------------------------------------------
