@@ -26,7 +26,7 @@ from .codec import GZIP_MAGIC, FrameError, inflate
 from .instruments import PERIOD_SECONDS, Market
 from .schemas import Envelope, Kline, Push
 
-__all__ = ["SIDES", "Handler", "HtxBase", "Route"]
+__all__ = ["SIDES", "Handler", "HtxBase", "Route", "seconds_of"]
 
 Handler = Callable[[str, "Market | None", str, bytes, float, Output], None]
 """A channel handler: (conn, market or ``None`` for a wildcard topic, channel parameter, JSON, received, out)."""
@@ -37,12 +37,20 @@ Route = tuple[Handler, "Market | None", str]
 SIDES: dict[str, Side] = {"buy": "buy", "sell": "sell"}
 """``direction`` -> taker side (trades) or liquidation-order side."""
 
+
 _envelope = msgspec.json.Decoder(Envelope)
 _kline = msgspec.json.Decoder(Push[Kline], strict=False)
 _CH = b'{"ch":"'
 _NOTIFY = b'{"op":"notify","topic":"'
 # Topics resolved at most (a hostile stream of made-up topics must not grow the table).
 _MAX_ROUTES = 65_536
+
+
+def seconds_of(own: int | None, push: int | None) -> float | None:
+    """A message's time in seconds: its tick's own millisecond time (the book's, the quote's)
+    where it has one, else the push's (when the message was sent), else ``None``."""
+    stamp = own if own is not None else push
+    return stamp / 1000.0 if stamp is not None else None
 
 
 class HtxBase(Adapter):

@@ -35,7 +35,7 @@ from ...errors import UsageError
 from ...models import Level, Ticker, Trade
 from ...symbols import Instrument
 from ..base import Channel, Endpoints, Output, RestPolicy, Subscription
-from .adapter import SIDES, HtxBase
+from .adapter import SIDES, HtxBase, seconds_of
 from .instruments import KLINE_PERIODS, UNUSED_PERIODS, Market, spot_instruments
 from .schemas import DepthTick, Envelope, MbpSnapshot, MbpTick, Push, Side, SpotBbo, SpotTicker, SpotTrade, TradeTick
 
@@ -172,8 +172,7 @@ class HtxAdapter(HtxBase):
         assert market is not None
         push = _bbo.decode(data)
         t = push.tick
-        stamp = t.quoteTime if t.quoteTime is not None else push.ts
-        ts = stamp / 1000.0 if stamp is not None else None
+        ts = seconds_of(t.quoteTime, push.ts)
         out.append(Ticker(self.id, market.symbol, ts, received, t.bid, t.bidSize, t.ask, t.askSize))
 
     def _on_ticker(self, conn: str, market: Market | None, _: str, data: bytes, received: float, out: Output) -> None:
@@ -228,8 +227,7 @@ class HtxAdapter(HtxBase):
         if not self.own_book(conn, push.ch, market):
             return
         # depth.step0's tick has the book's own time; mbp.refresh's has none but the push's.
-        stamp = t.ts if t.ts is not None else push.ts
-        ts = stamp / 1000.0 if stamp is not None else None
+        ts = seconds_of(t.ts, push.ts)
         # Each message replaces the book; the rule (MBP) keeps a live book against a
         # late snapshot, so the old one is dropped first (no resync: nothing was lost).
         self.books.reset(out, (symbol,), "snapshot", received, report=False)

@@ -43,7 +43,7 @@ from ...models import Liquidation, Ticker, Trade
 from ...symbols import Instrument
 from ..base import Channel, Endpoints, Output, RestPolicy, Subscription
 from ..derivatives import DerivativeTickers
-from .adapter import SIDES, HtxBase
+from .adapter import SIDES, HtxBase, seconds_of
 from .instruments import KLINE_PERIODS, UNUSED_PERIODS, Market, contract_instruments
 from .schemas import (
     DepthTick,
@@ -235,8 +235,7 @@ class HtxSwapAdapter(HtxBase):
         t = push.tick
         bid, bid_size = t.bid if t.bid is not None else (None, None)
         ask, ask_size = t.ask if t.ask is not None else (None, None)
-        stamp = t.ts if t.ts is not None else push.ts
-        ts = stamp / 1000.0 if stamp is not None else None
+        ts = seconds_of(t.ts, push.ts)
         out.append(Ticker(self.id, market.symbol, ts, received, bid, bid_size, ask, ask_size))
 
     def _on_high_freq(
@@ -252,8 +251,7 @@ class HtxSwapAdapter(HtxBase):
         if not self.own_book(conn, push.ch, market):
             return
         # The tick's ts is the book's time, the push's when the message was sent.
-        stamp = t.ts if t.ts is not None else push.ts
-        ts = stamp / 1000.0 if stamp is not None else None
+        ts = seconds_of(t.ts, push.ts)
         bids, asks = t.bids or [], t.asks or []
         if event == "snapshot":
             self.books.snapshot(out, market.symbol, bids, asks, t.version, ts, received)
@@ -274,8 +272,7 @@ class HtxSwapAdapter(HtxBase):
             return
         if not self.own_book(conn, push.ch, market):
             return
-        stamp = t.ts if t.ts is not None else push.ts
-        ts = stamp / 1000.0 if stamp is not None else None
+        ts = seconds_of(t.ts, push.ts)
         self.books.snapshot(out, market.symbol, t.bids or [], t.asks or [], t.version, ts, received)
 
     # -- index and notification endpoints -------------------------------------------------------
