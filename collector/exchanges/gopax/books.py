@@ -77,8 +77,8 @@ def delta_levels(bid: list[BookEntry], ask: list[BookEntry]) -> tuple[list[Level
         return None
     if len(entries) == 1:
         e = entries[0]
-        level = [(e.price, e.volume)]
-        return (level, [], e.entryId, e.entryId, e.updatedAt) if bid else ([], level, e.entryId, e.entryId, e.updatedAt)
+        bids, asks = _alone(e, bool(bid))
+        return bids, asks, e.entryId, e.entryId, e.updatedAt
     ids = [e.entryId for e in entries]
     latest = max(e.updatedAt for e in entries)
     return _in_time_order(bid), _in_time_order(ask), min(ids), max(ids), latest
@@ -87,12 +87,14 @@ def delta_levels(bid: list[BookEntry], ask: list[BookEntry]) -> tuple[list[Level
 def single_entries(bid: list[BookEntry], ask: list[BookEntry]) -> list[tuple[list[Level], list[Level], int, float]]:
     """A delta's entries one by one, in the order they take effect: ``(bids, asks, entryId, updatedAt)``."""
     sided = [(e, True) for e in bid] + [(e, False) for e in ask]
-    sided.sort(key=lambda pair: (pair[0].updatedAt, pair[0].entryId))
-    out: list[tuple[list[Level], list[Level], int, float]] = []
-    for e, is_bid in sided:
-        level = [(e.price, e.volume)]
-        out.append((level, [], e.entryId, e.updatedAt) if is_bid else ([], level, e.entryId, e.updatedAt))
-    return out
+    sided.sort(key=lambda pair: _ORDER(pair[0]))
+    return [(*_alone(e, is_bid), e.entryId, e.updatedAt) for e, is_bid in sided]
+
+
+def _alone(e: BookEntry, is_bid: bool) -> tuple[list[Level], list[Level]]:
+    """``(bids, asks)`` holding the one entry ``e`` on its side."""
+    level = [(e.price, e.volume)]
+    return (level, []) if is_bid else ([], level)
 
 
 def newer_entries(bid: list[BookEntry], ask: list[BookEntry], held: int) -> tuple[list[BookEntry], list[BookEntry]]:
