@@ -10,6 +10,8 @@ only when a field changed — one event per change, never one per frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from msgspec.structs import astuple
 
 from ..models import DerivativeTicker
@@ -48,26 +50,36 @@ class DerivativeTickers:
         Returns the new ticker when any field changed, else ``None``. Unknown field names
         raise ``TypeError`` (a bug in the adapter, not in the frame).
         """
-        # Runs for every derivative frame of every symbol: the merge works on the previous
-        # event's values as one tuple, by position, not a dict of names.
-        previous = self._last.get(symbol)
-        values: list[float | None]
-        if previous is None:
-            values = [None] * _COUNT
-            changed = True
-        else:
-            values = list(astuple(previous)[_FIRST:])
-            changed = False
+        values: list[float | None] = [None] * _COUNT
         for name, value in fields.items():
             i = _INDEX.get(name)
             if i is None:
                 raise TypeError(f"derivative ticker has no field {name!r}")
-            if value is not None and value != values[i]:
-                values[i] = value
-                changed = True
-        if not changed or values.count(None) == _COUNT:
-            return None
-        event = DerivativeTicker(self.exchange, symbol, timestamp, received, *values)
+            values[i] = value
+        return self.merge(symbol, timestamp, received, values)
+
+    def merge(
+        self, symbol: str, timestamp: float | None, received: float, values: Sequence[float | None]
+    ) -> DerivativeTicker | None:
+        """:meth:`update` with every field given by position, in :data:`FIELDS` order (``None``
+        means "not in this update"): for adapters that hold all of them at once."""
+        # Runs for every derivative frame of every symbol: the merge works on the previous
+        # event's values as one tuple, by position, not a dict of names.
+        previous = self._last.get(symbol)
+        if previous is None:
+            merged = list(values)
+            if merged.count(None) == _COUNT:
+                return None
+        else:
+            old = astuple(previous)[_FIRST:]
+            merged = list(values)
+            if None in merged:
+                for i, value in enumerate(values):
+                    if value is None:
+                        merged[i] = old[i]
+            if merged == list(old):
+                return None
+        event = DerivativeTicker(self.exchange, symbol, timestamp, received, *merged)
         if invalid(event) is None:
             # An impossible value is reported by the adapter boundary and never becomes the
             # state later updates merge into.

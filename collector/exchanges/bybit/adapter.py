@@ -40,7 +40,7 @@ from ..base import Channel, ConnectionPlan, Endpoints, Output, RestPolicy, Subsc
 from ..derivatives import DerivativeTickers
 from .instruments import CATEGORIES, INFO_PATH, decode_instruments
 from .schemas import Envelope, Kline, OrderbookData, PublicTrade, Push
-from .tickers import Bbo, TickerParsers, Values
+from .tickers import DELTA_FIELDS, Bbo, TickerParsers, Values, ticker_deltas
 
 __all__ = ["BOOK_DEPTHS", "CATEGORIES", "KLINE_INTERVALS", "BybitAdapter"]
 
@@ -320,8 +320,8 @@ class BybitAdapter(TickerParsers):
     def _route_fast(self, conn: str, category: str, topic: str, symbol: str, key: str, param: str) -> None:
         """Route the topic through the fast path from now on: the same events, no Python.
 
-        Trades, book deltas and klines are routed; tickers (merged deltas) and spot
-        ``orderbook.1`` (best bid/offer) keep their Python path. A frame the route is not
+        Trades, book deltas, klines and derivative ticker deltas are routed; spot tickers and
+        spot ``orderbook.1`` (best bid/offer) keep their Python path. A frame the route is not
         sure of (a side it does not know, a book snapshot) still comes to :meth:`parse`.
         """
         if len(self._routed) >= _MAX_ROUTES:
@@ -349,6 +349,16 @@ class BybitAdapter(TickerParsers):
             fields = (attr("data.b"), attr("data.a"), attr("data.u"), attr("data.u"), fastpath.const(None))
             step = call(self.books.delta, OUT, SYMBOL, *fields, millis("ts"), RECEIVED, when=("type", "delta"))
             self._router.add(topic, _orderbook, symbol, step, conn=conn)
+        elif key == "tickers":
+            if category == "spot":
+                return  # whole tickers, their best bid/offer from orderbook.1: Python
+            # Deltas only: a snapshot starts the cached ticker (and its connection's state) in parse.
+            values = [attr(f"data.{name}") for name in DELTA_FIELDS]
+            category_arg = fastpath.const(category)
+            step = call(
+                self._on_ticker_delta, OUT, category_arg, SYMBOL, attr("ts"), RECEIVED, *values, when=("type", "delta")
+            )
+            self._router.add(topic, ticker_deltas, symbol, step, conn=conn)
         elif key.startswith("kline."):
             # Inverse volume counts USD contracts; its turnover is the base-coin volume.
             volume = attr("turnover" if category == "inverse" else "volume")

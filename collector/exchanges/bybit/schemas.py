@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from ..fields import Id, Levels, Millis, Price, Size
+from ..fields import Finite, Id, Levels, Millis, Price, Size
 
 __all__ = [
     "Envelope",
@@ -27,6 +27,7 @@ __all__ = [
     "PublicTrade",
     "Push",
     "TickerData",
+    "TickerNumbers",
 ]
 
 T = TypeVar("T")
@@ -91,26 +92,55 @@ class TickerData(msgspec.Struct, gc=False):
 
     Spot sends the whole object each time and has no bid/ask. Linear/inverse send a
     snapshot and then deltas holding only the changed fields: ``None`` here means
-    "unchanged" and the adapter merges the delta into its cached snapshot.
+    "unchanged" and the adapter merges the delta into its cached snapshot. Values are
+    decimal strings, ``""`` for "no value"; a bare JSON number is read as the number it is.
     """
 
     symbol: str
-    lastPrice: str | None = None
-    prevPrice24h: str | None = None  # price 24 h ago, i.e. the rolling 24 h open
-    highPrice24h: str | None = None
-    lowPrice24h: str | None = None
-    volume24h: str | None = None  # base units (contracts = USD on inverse)
-    turnover24h: str | None = None  # quote units (base coin on inverse)
-    bid1Price: str | None = None  # derivatives only
-    bid1Size: str | None = None
-    ask1Price: str | None = None
-    ask1Size: str | None = None
-    markPrice: str | None = None  # derivatives only
-    indexPrice: str | None = None  # derivatives only
-    fundingRate: str | None = None  # perpetuals: the current interval's rate, a signed fraction
-    nextFundingTime: str | None = None  # perpetuals: ms, as a string
-    openInterest: str | None = None  # linear: base coin; inverse: USD contracts
-    openInterestValue: str | None = None  # USD value (linear); coin value (inverse)
+    lastPrice: str | float | None = None
+    prevPrice24h: str | float | None = None  # price 24 h ago, i.e. the rolling 24 h open
+    highPrice24h: str | float | None = None
+    lowPrice24h: str | float | None = None
+    volume24h: str | float | None = None  # base units (contracts = USD on inverse)
+    turnover24h: str | float | None = None  # quote units (base coin on inverse)
+    bid1Price: str | float | None = None  # derivatives only
+    bid1Size: str | float | None = None
+    ask1Price: str | float | None = None
+    ask1Size: str | float | None = None
+    markPrice: str | float | None = None  # derivatives only
+    indexPrice: str | float | None = None  # derivatives only
+    fundingRate: str | float | None = None  # perpetuals: the current interval's rate, a signed fraction
+    nextFundingTime: str | float | None = None  # perpetuals: ms, as a string
+    openInterest: str | float | None = None  # linear: base coin; inverse: USD contracts
+    openInterestValue: str | float | None = None  # USD value (linear); coin value (inverse)
+
+
+class TickerNumbers(msgspec.Struct, gc=False):
+    """:class:`TickerData` with every field a number, for the fast path of derivative deltas.
+
+    Same fields in the same order. A delta carrying ``""`` (or anything but a finite
+    non-negative decimal; the funding rate may be negative) fails to decode here and takes
+    the adapter's own path, which reads :class:`TickerData`. Prices of 0 are kept (an
+    empty book side: "no value", as there).
+    """
+
+    symbol: str
+    lastPrice: Size | None = None
+    prevPrice24h: Size | None = None
+    highPrice24h: Size | None = None
+    lowPrice24h: Size | None = None
+    volume24h: Size | None = None
+    turnover24h: Size | None = None
+    bid1Price: Size | None = None
+    bid1Size: Size | None = None
+    ask1Price: Size | None = None
+    ask1Size: Size | None = None
+    markPrice: Size | None = None
+    indexPrice: Size | None = None
+    fundingRate: Finite | None = None
+    nextFundingTime: Size | None = None
+    openInterest: Size | None = None
+    openInterestValue: Size | None = None
 
 
 class LiquidationData(msgspec.Struct, gc=False):

@@ -23,12 +23,16 @@ from msgspec.structs import astuple
 from ...models import DerivativeTicker, Liquidation, Side, Ticker
 from ..base import Adapter, Output
 from ..derivatives import DerivativeTickers
-from .schemas import LiquidationData, OrderbookData, Push, TickerData
+from .schemas import LiquidationData, OrderbookData, Push, TickerData, TickerNumbers
 
-__all__ = ["TickerParsers", "Values"]
+__all__ = ["DELTA_FIELDS", "TickerParsers", "Values", "ticker_deltas"]
 
 _ticker = msgspec.json.Decoder(Push[TickerData], strict=False)
 _liquidations = msgspec.json.Decoder(Push[list[LiquidationData]], strict=False)
+ticker_deltas = msgspec.json.Decoder(Push[TickerNumbers], strict=False)
+"""The fast path's decoder of derivative ticker deltas (see ``TickerParsers._on_ticker_delta``)."""
+DELTA_FIELDS = TickerNumbers.__struct_fields__[1:]
+"""The value fields of a ticker delta, in the order ``_on_ticker_delta`` takes them."""
 
 # Best bid/offer from orderbook.1: (u, bid, bid size, ask, ask size).
 Bbo = tuple[int, float | None, float | None, float | None, float | None]
@@ -45,6 +49,8 @@ _LAST, _OPEN, _HIGH, _LOW, _VOLUME, _TURNOVER = (
 _BID, _BID_SIZE, _ASK, _ASK_SIZE = (_FIELDS.index(n) for n in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"))
 _MARK, _INDEX, _NEXT_FUNDING = (_FIELDS.index(n) for n in ("markPrice", "indexPrice", "nextFundingTime"))
 _INTEREST, _INTEREST_VALUE = _FIELDS.index("openInterest"), _FIELDS.index("openInterestValue")
+# TickerData declares the derivative ticker's fields last, from markPrice on.
+_DERIVATIVE = _MARK
 # The one ticker field that may be negative; every other value is a price, size or time.
 _FUNDING = _FIELDS.index("fundingRate")
 
@@ -96,6 +102,32 @@ class TickerParsers(Adapter):
             if event is not None:
                 out.append(event)
 
+    def _on_ticker_delta(
+        self, out: Output, category: str, symbol: str, ts: int | None, received: float, *fields: float | None
+    ) -> None:
+        """A derivative ticker delta from the fast path: ``fields`` are :class:`TickerNumbers`'
+        values after the symbol, decoded and checked as numbers. Merged and emitted as
+        :meth:`_on_ticker` does."""
+        cached = self._tickers.get(symbol)
+        if cached is None:
+            # A delta before this connection's snapshot (after a reconnect): nothing to merge into.
+            self.stats.count("ignored.ticker_delta_before_snapshot")
+            return
+        values = cached.copy()
+        for i, value in enumerate(fields, 1):  # position 0 is the symbol, not a value
+            if value is not None:
+                values[i] = value
+        self._tickers[symbol] = values
+        if self._wanted(symbol, "ticker"):
+            out.append(self._ticker_event(category, symbol, values, ts, received))
+        # Most deltas move only the best bid/offer: no derivative field changed, nothing to merge.
+        if (values[_DERIVATIVE:] != cached[_DERIVATIVE:] or values[_LAST] != cached[_LAST]) and self._wanted(
+            symbol, "funding"
+        ):
+            event = self._derivative_event(category, symbol, values, ts, received)
+            if event is not None:
+                out.append(event)
+
     def _ticker_event(self, category: str, symbol: str, v: Values | None, ts: int | None, received: float) -> Ticker:
         # Prices of 0 (an empty book side) mean "no value" (``or None``); sizes of 0 are sizes.
         if category == "spot":
@@ -140,17 +172,20 @@ class TickerParsers(Adapter):
             value = v[_INTEREST_VALUE]
         # Dated futures send nextFundingTime "0": they have no funding.
         next_funding = v[_NEXT_FUNDING]
-        return self._derivatives.update(
+        return self._derivatives.merge(
             symbol,
             ts / 1000.0 if ts is not None else None,
             received,
-            mark_price=v[_MARK] or None,
-            index_price=v[_INDEX] or None,
-            funding_rate=v[_FUNDING],
-            next_funding_time=next_funding / 1000.0 if next_funding else None,
-            open_interest=interest,
-            open_interest_value=value,
-            last_price=v[_LAST] or None,
+            (
+                v[_MARK] or None,
+                v[_INDEX] or None,
+                v[_FUNDING],
+                next_funding / 1000.0 if next_funding else None,
+                None,  # Bybit sends no predicted rate
+                interest,
+                value,
+                v[_LAST] or None,
+            ),
         )
 
     def _on_bbo(self, conn: str, symbol: str, d: OrderbookData, ts: int | None, received: float, out: Output) -> None:
@@ -190,14 +225,17 @@ def _read(data: TickerData, values: Values) -> str | None:
     for i, text in enumerate(astuple(data)):
         if text is None or not i:  # 0: the symbol
             continue
-        if not text:
+        if type(text) is float:
+            number = text
+        elif not text:
             values[i] = None
             continue
-        try:
-            number = float(text)
-        except ValueError:
-            return f"{_FIELDS[i]} {text[:30]!r}"
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                return f"{_FIELDS[i]} {str(text)[:30]!r}"
         if not math.isfinite(number) or (number < 0.0 and i != _FUNDING):
-            return f"{_FIELDS[i]} {text[:30]!r}"
+            return f"{_FIELDS[i]} {str(text)[:30]!r}"
         values[i] = number
     return None
