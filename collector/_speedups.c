@@ -424,6 +424,7 @@ schema_capsule_free(PyObject *capsule)
 typedef struct {
     const char *p;
     const char *end;
+    int raw; /* the frame is bytes, not a str's UTF-8: text the scanner passes over is checked as ASCII */
 } Cursor;
 
 static inline void
@@ -759,6 +760,11 @@ scan_struct(Cursor *c, const Node *node, int *rc)
                     break;
             }
             if (i == nfields) {
+                /* A str's UTF-8 is valid; a bytes frame's key must be shown to be (ASCII), or the
+                 * decoder decides. Matched keys are field names: ASCII already. */
+                for (Py_ssize_t k = 0; c->raw && k < klen; k++)
+                    if ((unsigned char)key[k] >= 0x80)
+                        goto unsure;
                 if (skip_value(c, 0) < 0)
                     goto unsure;
             } else {
@@ -943,9 +949,9 @@ scan_node(Cursor *c, const Node *node, int *rc)
 
 /* The whole frame as the schema's nested tuples; NULL with rc UNSURE or FAILED otherwise. */
 static PyObject *
-scan_frame(const char *data, Py_ssize_t size, const Node *schema, int *rc)
+scan_frame(const char *data, Py_ssize_t size, int raw, const Node *schema, int *rc)
 {
-    Cursor c = {data, data + size};
+    Cursor c = {data, data + size, raw};
     PyObject *out = scan_node(&c, schema, rc);
     if (out == NULL)
         return NULL;
@@ -1404,14 +1410,20 @@ router_route(Router *self, PyObject *conn, PyObject *frame, PyObject *received)
 {
     const char *data;
     Py_ssize_t size;
+    int raw = 0;
     if (PyUnicode_Check(frame)) {
         data = PyUnicode_AsUTF8AndSize(frame, &size);
         if (data == NULL) {
             PyErr_Clear(); /* lone surrogates: the adapter decides */
             Py_RETURN_NONE;
         }
+    } else if (PyBytes_CheckExact(frame)) {
+        /* JSON sent in binary frames (Upbit): read in place, every string it keeps decoded
+         * strictly, and any other non-ASCII byte left to the decoder. */
+        data = PyBytes_AS_STRING(frame);
+        size = PyBytes_GET_SIZE(frame);
+        raw = 1;
     } else {
-        /* Binary frames take the adapter's own path (text is what JSON exchanges send). */
         Py_RETURN_NONE;
     }
     const char *prefix = PyBytes_AS_STRING(self->prefix);
@@ -1455,11 +1467,21 @@ router_route(Router *self, PyObject *conn, PyObject *frame, PyObject *received)
     PyObject *message = NULL;
     if (schema != Py_None) {
         int scanned;
-        message = scan_frame(data, size, PyCapsule_GetPointer(schema, "collector.schema"), &scanned);
+        message = scan_frame(data, size, raw, PyCapsule_GetPointer(schema, "collector.schema"), &scanned);
         if (message != NULL)
             steps = PyTuple_GET_ITEM(route, 4);
         else if (scanned == FAILED)
             return NULL;
+    }
+    if (message == NULL && raw) {
+        /* The decoder skips the strings it does not keep without checking their UTF-8; a
+         * bytes frame it reads must be shown to be UTF-8 first (the scanner checks what it reads). */
+        PyObject *text = PyUnicode_DecodeUTF8(data, size, "strict");
+        if (text == NULL) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+        Py_DECREF(text);
     }
     if (message == NULL) {
         message = PyObject_Vectorcall(decode, &frame, 1, NULL);

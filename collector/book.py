@@ -468,7 +468,7 @@ class BookSync:
         ``full`` updates, HTX's periodic full depth): it replaces a live book at once, and the
         deltas after it continue from ``last_id`` as if the book had been live all along.
         """
-        st = self._state(symbol)
+        st = self._symbols.get(symbol) or self._state(symbol)
         if (
             self._every
             and st.state is _LIVE
@@ -500,7 +500,8 @@ class BookSync:
                 st.buffer = kept
                 self._ask_snapshot(out, symbol, st)
                 return
-        st.buffer = []
+        if st.buffer:
+            st.buffer = []
         try:
             bid_side = self._load(bids)
             ask_side = self._load(asks)
@@ -528,7 +529,8 @@ class BookSync:
         st.joined = replace
         st.stale_run = 0
         self.stats["snapshots"] += 1
-        if book.crossed():
+        bid_prices, ask_prices = bid_side[0], ask_side[0]  # the book's sides: book.crossed() without the call
+        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
             self._gap(
                 out, symbol, st, "crossed", f"snapshot bid {book.best_bid()} >= ask {book.best_ask()}", received, None
             )

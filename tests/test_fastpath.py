@@ -97,6 +97,10 @@ CASES = {
     "size of the wrong type": GATE_FRAME.replace('"size":-25', '"size":true'),
     "multibyte text before the key": '{"n":"é€𝄞","channel":"futures.trades","time":1,"result":[]}',
     "binary frame": GATE_FRAME.encode(),
+    "binary frame, not UTF-8 in a kept string": GATE_FRAME.encode().replace(b'"60000.5"', b'"6\xff"'),
+    "binary frame, not UTF-8 in a skipped string": GATE_FRAME.encode().replace(b'"update"', b'"up\xffdate"'),
+    "binary frame, not UTF-8 in an unknown key": GATE_FRAME.encode().replace(b'"event"', b'"ev\xc3ent"'),
+    "binary frame, UTF-8 text skipped": GATE_FRAME.encode().replace(b'"update"', '"é€𝄞"'.encode()),
     "a JSON array": '["channel","futures.trades"]',
     "cut off": GATE_FRAME[:90],
     "lone surrogate": '{"channel":"futures.trades","n":"\ud800","time":1,"result":[]}',
@@ -119,7 +123,12 @@ def test_signed_sizes_scaled_and_microsecond_times() -> None:
     ]
     assert c("conn", STAMP_FRAME, 5.0) == [Trade("stamp", "BTC/USD", 1700000000.123456, 5.0, 60000.0, 0.5, "buy", "41")]
     assert c("conn", CASES["key only inside a nested object"], 5.0) == ["fallback"]
-    assert c("conn", CASES["binary frame"], 5.0) == ["fallback"]
+    # JSON in a binary frame is routed like text; one that is not UTF-8 is the adapter's to report.
+    assert c("conn", CASES["binary frame"], 5.0) == c("conn", GATE_FRAME, 5.0)
+    for case in ("kept", "skipped"):
+        assert c("conn", CASES[f"binary frame, not UTF-8 in a {case} string"], 5.0) == ["fallback"]
+    assert c("conn", CASES["binary frame, not UTF-8 in an unknown key"], 5.0) == ["fallback"]
+    assert c("conn", CASES["binary frame, UTF-8 text skipped"], 5.0) == c("conn", GATE_FRAME, 5.0)
 
 
 def test_without_within_the_key_must_come_first() -> None:

@@ -64,7 +64,8 @@ class PyRouter:
     ``data_at`` is the adapter's per-connection data clock, updated for every frame the
     router handles; ``on_error`` reports an exception raised by a step (a bug, never a bad
     frame). With ``per_conn``, routes are registered per connection id (native ids that
-    repeat across a venue's connections). Binary frames always take the adapter's path.
+    repeat across a venue's connections). JSON in binary frames is routed too; a frame
+    that is not UTF-8 is left to the adapter.
     """
 
     def __init__(
@@ -118,12 +119,13 @@ class PyRouter:
 
     def _value(self, frame: str | bytes) -> str | None:
         """The routing value of a frame, or ``None`` when the frame is not one to route."""
-        if not isinstance(frame, str):
-            return None
-        try:
-            data = frame.encode()
-        except UnicodeEncodeError:
-            return None  # lone surrogates: the adapter decides
+        if isinstance(frame, bytes):
+            data = frame  # JSON in a binary frame (Upbit): the decoder checks its UTF-8
+        else:
+            try:
+                data = frame.encode()
+            except UnicodeEncodeError:
+                return None  # lone surrogates: the adapter decides
         prefix = self.prefix
         if self.within:
             found = _key_path(data, self.parents, prefix, self.within)
@@ -153,6 +155,12 @@ class PyRouter:
         if route is None:
             return None
         decode, symbol, steps = route
+        if isinstance(frame, bytes):
+            try:
+                # The decoder does not check the UTF-8 of strings it skips: the frame must be UTF-8.
+                frame.decode()
+            except UnicodeDecodeError:
+                return None
         try:
             message = decode(frame)
         except Exception:

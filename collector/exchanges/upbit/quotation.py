@@ -110,21 +110,9 @@ class QuotationAdapter(Adapter):
         self._router = self.use_router("ty" if self._route_simple else "type")
         routed = isinstance(self._router, fastpath.NoRouter)  # without the C module there is nothing to route
         self._books_routed = self._trades_routed = self._tickers_routed = routed
-        self._dispatch = self.receive
-        self.receive = self._receive_text  # type: ignore[method-assign]
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(self.id, SNAPSHOT, _no_request, top_n=book_top)
-
-    def _receive_text(self, conn: str, frame: str | bytes, received: float) -> Output:
-        """Frames come binary; as text they can take the fast path (which reads text only)."""
-        if type(frame) is bytes:
-            # try/except, not contextlib.suppress: this runs for every frame.
-            try:  # noqa: SIM105
-                frame = frame.decode()
-            except UnicodeDecodeError:
-                pass  # the boundary reports it
-        return self._dispatch(conn, frame, received)
 
     # -- instruments ----------------------------------------------------------------------------
 
