@@ -578,13 +578,22 @@ class BookSync:
             return
         self._gap(out, symbol, st, reason, detail, received, None)
 
-    def expire(self, out: list[Any], now: float, max_age: float) -> None:
-        """Resync every live book that saw nothing for more than ``max_age`` seconds (reason ``stale``)."""
+    def expire(
+        self, out: list[Any], now: float, max_age: float, stalled: Callable[[float], float] | None = None
+    ) -> None:
+        """Resync every live book that saw nothing for more than ``max_age`` seconds (reason ``stale``).
+
+        ``stalled(since)``: seconds the process itself was not running after ``since``
+        (:meth:`collector.stalls.LoopStalls.allowance`); they do not count as silence.
+        """
         for symbol, st in self._symbols.items():
             updated = st.book.updated
             if st.state is _LIVE and updated is not None and now - updated > max_age:
+                silent = now - updated - (stalled(updated) if stalled is not None else 0.0)
+                if silent <= max_age:
+                    continue
                 st.book.updated = now  # one resync per silence, not one per check
-                self._gap(out, symbol, st, "stale", f"no update for {now - updated:.1f}s", now, None)
+                self._gap(out, symbol, st, "stale", f"no update for {silent:.1f}s", now, None)
 
     def reset(
         self,

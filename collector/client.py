@@ -40,6 +40,7 @@ from .pipeline import END, Callback, EventQueue, Pipeline, Processor, _End
 from .premium import DEFAULT_MAX_AGE, PremiumMonitor
 from .rest import ResponseTooLarge, RestClient
 from .sinks import Sink
+from .stalls import LoopStalls
 from .stats import Stats
 from .transport import Transport, create_transport
 
@@ -109,6 +110,7 @@ class Collector:
         self._delays = delays
         self._plan_overrides = plan_overrides or {}
         self._check_interval = check_interval
+        self._stalls = LoopStalls()  # a blocked event loop is not a silent feed
         self._overlap = renewal_overlap
         self._subs: dict[str, list[Subscription]] = {}
         self._adapters: dict[str, Adapter] = {}
@@ -321,6 +323,7 @@ class Collector:
         self._hosts[host] = exchange
         self._rest.set_policy(host, adapter.rest_policy)
         handle = self._handler(adapter)
+        adapter.stalled = self._stalls.allowance
         for request in adapter.instrument_requests():
             status, body = await self._fetch(request)
             if status != 200:
@@ -338,6 +341,7 @@ class Collector:
                 adapter,
                 handle,
                 self._transport,
+                stalls=self._stalls,
                 recorder=self._recorder,
                 stable_after=self._stable_after,
                 delays=self._delays,
@@ -366,8 +370,7 @@ class Collector:
 
     async def _check_loop(self, adapter: Adapter, handle: Handle) -> None:
         while True:
-            await asyncio.sleep(self._check_interval)
-            out = adapter.check(time.time())
+            out = adapter.check(await self._stalls.sleep(self._check_interval))
             if out:
                 await handle(out)
 

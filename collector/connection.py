@@ -37,6 +37,7 @@ from .capture import CaptureWriter
 from .exchanges.base import Adapter, ConnectionPlan, Output
 from .log import get_logger
 from .models import Candle, Liquidation, Outage, Ticker, Trade
+from .stalls import LoopStalls
 from .transport import BadAddress, HandshakeRejected, Socket, SocketClosed, Transport
 
 __all__ = ["ConnectPreparationFailed", "Connection", "Fetch", "OutputHandler", "is_fatal"]
@@ -136,6 +137,7 @@ class Connection:
         overlap: float = 2.0,
         pacer: ConnectPacer | None = None,
         fetch: Fetch | None = None,
+        stalls: LoopStalls | None = None,
     ) -> None:
         self.plan = plan
         """The plan of the current socket: the adapter's plan, or what :meth:`Adapter.connect_plan` made of it."""
@@ -155,6 +157,9 @@ class Connection:
         self._control: asyncio.Queue[str] = asyncio.Queue(CONTROL_QUEUE)
         self._stopped = asyncio.Event()
         self._renewal: _Renewal | None = None
+        self._stalls = stalls or LoopStalls()
+        if adapter.stalled is None:
+            adapter.stalled = self._stalls.allowance
         self.connects = 0
         self.renewals = 0
         self.frames = 0  # frames received, for metrics
@@ -447,15 +452,15 @@ class Connection:
         lifetime = plan.max_lifetime
         tick = min(x for x in (idle / 4 if idle else 5.0, lifetime / 4 if lifetime else 5.0, 5.0) if x > 0)
         while True:
-            await asyncio.sleep(tick)
+            now = await self._stalls.sleep(tick)
             session = self._session
             if session is None:
                 return
-            now = time.time()
             # Data frames only: an exchange that keeps answering pings while its feed has
-            # stopped is as useless as a dead one.
+            # stopped is as useless as a dead one. The seconds the process itself was blocked
+            # are not the exchange's silence (collector.stalls).
             last = max(self.adapter.data_at.get(plan.conn, 0.0), session.opened)
-            if idle and now - last > idle:
+            if idle and now - last > idle and now - last - self._stalls.allowance(last) > idle:
                 self.log.warning("no data, reconnecting", idle_seconds=round(now - last, 1))
                 self.close_socket(f"no data for {idle:g}s")
                 return

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import abc
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
@@ -178,6 +178,10 @@ class Adapter(abc.ABC):
         self.books: BookSync = self._make_books(book_top)
         self.data_at: dict[str, float] = {}
         """Receipt time of the last data frame (not an ack, pong or heartbeat) per connection."""
+        self.stalled: Callable[[float], float] | None = None
+        """Set by the I/O layer: seconds its process was not running after a given time
+        (:meth:`collector.stalls.LoopStalls.allowance`), which :meth:`check` does not count
+        as a book's silence."""
         self._conn_symbols: dict[str, list[str]] = {}
         self._control_frame = False
         # Per-minute REST weight budget the exchange announced (None: the policy's default).
@@ -324,7 +328,7 @@ class Adapter(abc.ABC):
     def check(self, now: float) -> Output:
         """Periodic health check (the I/O layer calls it every second or so): stale books resync."""
         out: Output = []
-        self.books.expire(out, now, self.book_stale_after)
+        self.books.expire(out, now, self.book_stale_after, self.stalled)
         return out
 
     # -- shared behaviour -----------------------------------------------------------------------

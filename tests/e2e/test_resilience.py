@@ -20,7 +20,8 @@ from collector.models import Connected, Disconnected, Error, Trade
 from collector.pipeline import END, EventQueue
 from collector.rest import RestClient
 from collector.simulator import Fault, Simulator
-from tests.e2e.helpers import Recorder, quick_delays, wait_for
+from tests.e2e import helpers
+from tests.e2e.helpers import FAST, Recorder, quick_delays, start_collector, wait_for
 
 SYMBOLS = [f"C{i:02d}/USDT:USDT" for i in range(40)]
 
@@ -295,3 +296,31 @@ async def test_connections_open_no_faster_than_the_exchange_allows() -> None:
         # can finish up to ~150 ms after its attempt (seen once in CI: 0.853 s). A 4th attempt
         # within the second would show as well under 0.8 s.
         assert opened[i] - opened[i - 3] >= 0.8, opened
+
+
+async def test_a_blocked_event_loop_is_not_a_silent_feed() -> None:
+    """The process blocked for 2.5 s (a heavy callback, a long GC) against limits of 1 s: the
+    frames of that time wait unread, so no book goes ``stale`` and no connection is dropped as
+    idle. A market that really stops for as long is still caught, by both checks."""
+    markets = {"binance": ["BTC/USDT", "ETH/USDT"]}
+    async with Simulator(markets, seed=8, tick_interval=0.05) as sim:
+        c, rec = await start_collector(sim, markets, plan_overrides=FAST | {"idle_timeout": 1.0}, check_interval=0.1)
+        try:
+            await wait_for(lambda: helpers.synced(c, markets))
+            c.adapter("binance").book_stale_after = 1.0  # type: ignore[misc]
+
+            def judged() -> list[object]:
+                stale = [e for e in rec.of(Resync, "binance") if e.reason == "stale"]
+                return stale + [e for e in rec.events if isinstance(e, Disconnected)]
+
+            time.sleep(2.5)  # noqa: ASYNC251 -- the point: block the loop, collector and simulator alike
+            await asyncio.sleep(1.5)
+            assert judged() == []
+            assert c._stalls.total >= 2.0
+
+            sim.pause()  # now the market is silent while the process runs
+            await wait_for(lambda: len(judged()) >= 3, timeout=5.0)  # two stale books, one idle socket
+            sim.resume()
+            await wait_for(lambda: helpers.synced(c, markets))
+        finally:
+            await c.stop()
