@@ -17,8 +17,8 @@ from collector.exchanges import Adapter
 
 __all__ = ["three_ways"]
 
-Frame = str | tuple[str, str]
-"""A frame on connection ``"c"``, or ``(conn, frame)``."""
+Frame = str | tuple[str, str | bytes]
+"""A text frame on connection ``"c"``, or ``(conn, frame)``."""
 
 
 def _declined(adapter: Adapter) -> list[tuple[str, str | bytes]]:

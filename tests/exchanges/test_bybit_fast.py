@@ -126,3 +126,14 @@ def test_a_routed_delta_before_the_next_snapshot_is_counted() -> None:
         )
         assert a.receive("linear", delta(), T + 2) == []
         assert a.stats["ignored.ticker_delta_before_snapshot"] == 1
+
+
+@needs_c
+def test_binary_frames_give_what_their_text_gives() -> None:
+    """Bybit sends text; the same JSON in a binary frame is read alike on every path, down to a
+    field no route reads (``cs``), which the adapter's own path does not check either."""
+    texts = [text("ticker_linear_snapshot.json"), delta(), delta().replace('"cs":24987956078', '"cs":true')]
+    as_text, _ = three_ways(adapter, linear(texts))
+    as_bytes, _ = three_ways(adapter, [("linear", t.encode()) for t in texts])
+    assert as_bytes == as_text
+    assert [type(e) for e in as_text[2]] == [Ticker]

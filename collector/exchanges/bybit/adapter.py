@@ -272,7 +272,14 @@ class BybitAdapter(TickerParsers):
 
     def parse(self, conn: str, frame: str | bytes, received: float) -> Output:
         out: Output = []
-        if type(frame) is str and frame.startswith(_PREFIX):
+        if type(frame) is not str:
+            # Bybit sends text; a binary frame is read as the same text would be (the fast
+            # path routes both alike).
+            text = self.text_of(conn, frame, received, out)
+            if text is None:
+                return out
+            frame = text
+        if frame.startswith(_PREFIX):
             # Pushes start with their topic: route first, then decode the frame once, typed.
             topic = frame[10 : frame.find('"', 10)]
         else:
