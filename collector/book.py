@@ -529,8 +529,7 @@ class BookSync:
         st.joined = replace
         st.stale_run = 0
         self.stats["snapshots"] += 1
-        bid_prices, ask_prices = bid_side[0], ask_side[0]  # the book's sides: book.crossed() without the call
-        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
+        if book.crossed():
             self._gap(
                 out, symbol, st, "crossed", f"snapshot bid {book.best_bid()} >= ask {book.best_ask()}", received, None
             )

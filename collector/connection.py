@@ -158,8 +158,6 @@ class Connection:
         self._stopped = asyncio.Event()
         self._renewal: _Renewal | None = None
         self._stalls = stalls or LoopStalls()
-        if adapter.stalled is None:
-            adapter.stalled = self._stalls.allowance
         self.connects = 0
         self.renewals = 0
         self.frames = 0  # frames received, for metrics
@@ -460,7 +458,7 @@ class Connection:
             # stopped is as useless as a dead one. The seconds the process itself was blocked
             # are not the exchange's silence (collector.stalls).
             last = max(self.adapter.data_at.get(plan.conn, 0.0), session.opened)
-            if idle and now - last > idle and now - last - self._stalls.allowance(last) > idle:
+            if idle and now - last - self._stalls.allowance(last) > idle:
                 self.log.warning("no data, reconnecting", idle_seconds=round(now - last, 1))
                 self.close_socket(f"no data for {idle:g}s")
                 return

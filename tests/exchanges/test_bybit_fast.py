@@ -17,6 +17,7 @@ from collector import speedups
 from collector.actions import RestRequest
 from collector.exchanges import ConnectionPlan
 from collector.exchanges.bybit import BybitAdapter
+from collector.exchanges.bybit.schemas import TickerData, TickerNumbers
 from collector.models import DerivativeTicker, Disconnected, Error, Ticker
 from tests.exchanges.routes import three_ways
 
@@ -137,3 +138,8 @@ def test_binary_frames_give_what_their_text_gives() -> None:
     as_bytes, _ = three_ways(adapter, [("linear", t.encode()) for t in texts])
     assert as_bytes == as_text
     assert [type(e) for e in as_text[2]] == [Ticker]
+
+
+def test_the_fast_path_decodes_the_fields_of_the_adapters_ticker_in_its_order() -> None:
+    """``_on_ticker_delta`` writes a delta's values by position into the merged ticker."""
+    assert TickerNumbers.__struct_fields__ == TickerData.__struct_fields__

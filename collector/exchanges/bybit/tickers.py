@@ -87,6 +87,7 @@ class TickerParsers(Adapter):
                 return
             values = cached.copy()
         else:
+            cached = None
             values = [None] * len(_FIELDS)
             self._conn_tickers.setdefault(conn, set()).add(symbol)
         bad = _read(env.data, values)
@@ -94,13 +95,7 @@ class TickerParsers(Adapter):
             # Checked before it is kept: a bad value merged into the cache would break every later delta.
             out.append(self.error(conn, "malformed", f"{env.topic}: {bad}", received, symbol, frame=frame))
             return
-        self._tickers[symbol] = values
-        if self._wanted(symbol, "ticker"):
-            out.append(self._ticker_event(category, symbol, values, env.ts, received))
-        if category != "spot" and self._wanted(symbol, "funding"):
-            event = self._derivative_event(category, symbol, values, env.ts, received)
-            if event is not None:
-                out.append(event)
+        self._emit_ticker(out, category, symbol, values, cached, env.ts, received)
 
     def _on_ticker_delta(
         self, out: Output, category: str, symbol: str, ts: int | None, received: float, *fields: float | None
@@ -117,13 +112,27 @@ class TickerParsers(Adapter):
         for i, value in enumerate(fields, 1):  # position 0 is the symbol, not a value
             if value is not None:
                 values[i] = value
+        self._emit_ticker(out, category, symbol, values, cached, ts, received)
+
+    def _emit_ticker(
+        self,
+        out: Output,
+        category: str,
+        symbol: str,
+        values: Values,
+        cached: Values | None,
+        ts: int | None,
+        received: float,
+    ) -> None:
+        """Keep the merged ``values`` and emit what they give: the ticker, and on derivatives the
+        derivative ticker when one of its fields differs from ``cached`` (the values merged into)."""
         self._tickers[symbol] = values
         if self._wanted(symbol, "ticker"):
             out.append(self._ticker_event(category, symbol, values, ts, received))
+        if category == "spot" or not self._wanted(symbol, "funding"):
+            return
         # Most deltas move only the best bid/offer: no derivative field changed, nothing to merge.
-        if (values[_DERIVATIVE:] != cached[_DERIVATIVE:] or values[_LAST] != cached[_LAST]) and self._wanted(
-            symbol, "funding"
-        ):
+        if cached is None or values[_DERIVATIVE:] != cached[_DERIVATIVE:] or values[_LAST] != cached[_LAST]:
             event = self._derivative_event(category, symbol, values, ts, received)
             if event is not None:
                 out.append(event)
