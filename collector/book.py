@@ -44,9 +44,9 @@ documents they come from):
 
 Whatever the rule, a live book also resyncs when a delta carries an impossible value
 (non-finite, non-positive price, negative size: ``invalid``), leaves the book crossed
-(``crossed``), fails the checksum (``checksum``), jumps its id implausibly far ahead, or
-when a run of duplicates shows it has fallen behind its own stream (``gap``), and when
-:meth:`BookSync.expire` finds it silent for too long (``stale``).
+(``crossed``; kept under a ``crossable`` rule), fails the checksum (``checksum``), jumps its
+id implausibly far ahead, or when a run of duplicates shows it has fallen behind its own
+stream (``gap``), and when :meth:`BookSync.expire` finds it silent for too long (``stale``).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ __all__ = [
     "BookState",
     "BookSync",
     "Checksum",
+    "Exact",
     "Join",
     "Link",
     "OrderBook",
@@ -126,6 +127,10 @@ class Rule:
     ``max_jump``: a live delta whose id runs further ahead than this is taken for a
     corrupted frame, not a future update (one such frame would otherwise make every
     later delta look old while the book claims to be synced).
+
+    ``crossable``: the exchange's own book may be crossed by design (an opening auction),
+    so a crossed book is kept and counted (``crossed_kept``) instead of rebuilt; every other
+    check still applies.
     """
 
     name: str
@@ -133,6 +138,7 @@ class Rule:
     link: Link
     join: Join = Join.NEXT
     max_jump: int = 1 << 40
+    crossable: bool = False
 
 
 RANGE = Rule("range", Snapshots.REST, Link.CONTIGUOUS, Join.NEXT)
@@ -158,6 +164,12 @@ Checksum = Callable[[str, "OrderBook"], int]
 
 Compared with the value an update (or a separate checksum message) carries; a mismatch
 resyncs that symbol with reason ``checksum``."""
+
+Exact = Callable[[str, "OrderBook"], bool]
+"""Whether the checksum of a maintained book can be computed exactly: ``exact(symbol, book)``.
+
+False when a level's wire text cannot be printed back from its float (Kraken prints sizes
+with 8 decimals: above 2**52 units of the last place, a float no longer holds every digit)."""
 
 SnapshotRequester = Callable[[str], Sequence[Any]]
 """Given a unified symbol, return the actions that fetch a fresh snapshot of its book."""
@@ -201,6 +213,9 @@ class BookSync:
     - ``top_n``: every book event carries the maintained book's best ``top_n`` levels.
     - ``checksum``: the exchange's checksum function (see :data:`Checksum`); updates that
       carry a value are checked against it after they are applied.
+    - ``exact``: whether the checksum can be computed exactly from a book's float levels
+      (:data:`Exact`); a mismatch on a book where it cannot is counted
+      (``checksum_unverifiable``), not resynced. Asked only on a mismatch.
     - ``depth``: keep only the best ``depth`` levels per side after every delta, for
       exchanges that do not delete levels pushed out of the subscribed depth (Kraken);
       :meth:`set_depth` sets it per symbol.
@@ -215,6 +230,7 @@ class BookSync:
         *,
         top_n: int | None = None,
         checksum: Checksum | None = None,
+        exact: Exact | None = None,
         depth: int | None = None,
         max_buffer: int = 10_000,
     ) -> None:
@@ -222,6 +238,7 @@ class BookSync:
         self.rule = rule
         self.top_n = top_n
         self.checksum = checksum
+        self.exact = exact
         self.depth = depth
         self.max_buffer = max_buffer
         self.stats = Stats()
@@ -232,6 +249,7 @@ class BookSync:
         self._every = rule.snapshots is Snapshots.EVERY
         self._link = rule.link
         self._max_jump = rule.max_jump
+        self._crossable = rule.crossable
         # The C versions of _apply_delta and _load_side when compiled (same results; see collector.speedups).
         self._apply = speedups.delta_applier() or _apply_delta
         self._load = speedups.side_loader() or _load_side
@@ -354,9 +372,11 @@ class BookSync:
         if verdict:
             if verdict == 1:
                 self._gap(out, symbol, st, "invalid", "non-finite, non-positive price or negative size", received, None)
-            else:
+                return
+            if not self._crossable:
                 self._crossed(out, symbol, st, received)
-            return
+                return
+            self.stats["crossed_kept"] += 1
         if st.depth is not None:
             book.truncate(st.depth)
         book.sequence = sequence
@@ -403,6 +423,9 @@ class BookSync:
         computed = self.checksum(symbol, st.book)
         if computed == expected:
             self.stats["checksum_ok"] += 1
+            return True
+        if self.exact is not None and not self.exact(symbol, st.book):
+            self.stats["checksum_unverifiable"] += 1
             return True
         self._gap(out, symbol, st, "checksum", f"expected {expected}, computed {computed}", received, None)
         return False
@@ -530,10 +553,11 @@ class BookSync:
         st.stale_run = 0
         self.stats["snapshots"] += 1
         if book.crossed():
-            self._gap(
-                out, symbol, st, "crossed", f"snapshot bid {book.best_bid()} >= ask {book.best_ask()}", received, None
-            )
-            return
+            if not self._crossable:
+                detail = f"snapshot bid {book.best_bid()} >= ask {book.best_ask()}"
+                self._gap(out, symbol, st, "crossed", detail, received, None)
+                return
+            self.stats["crossed_kept"] += 1
         if checksum is not None and self.checksum is not None and not self._checks(out, symbol, st, checksum, received):
             return
         out.append(

@@ -313,6 +313,37 @@ def test_heartbeat_update_only_keeps_the_book_alive(okx: OkxAdapter) -> None:
     assert okx.check(T + 61 + okx.book_stale_after - 1) == []
 
 
+def test_a_heartbeat_naming_a_later_id_shows_a_lost_update(okx: OkxAdapter) -> None:
+    """A heartbeat's "seqId is the same as the last sent message": at 123461 while the book is at
+    123456, the update between them was lost, so the book resyncs and resubscribes."""
+    okx.parse(CONN, text("books_snapshot.json"), T)
+    out = okx.parse(CONN, text("books_heartbeat.json"), T + 61)
+    assert [e for e in out if isinstance(e, Resync)] == [
+        Resync("okx", "BTC/USDT", None, T + 61, "gap", "heartbeat at id 123461, book at id 123456")
+    ]
+    assert any(isinstance(a, SendFrame) for a in out)
+    book = okx.book("BTC/USDT")
+    assert book is not None and not book.synced
+    assert okx.stats["ignored.book_heartbeat"] == 0
+
+
+def test_a_crossed_book_in_the_pre_open_is_kept(okx: OkxAdapter) -> None:
+    """ "Best ask price may be lower than the best bid price during the pre-open period": a crossed
+    snapshot and a crossing update are the exchange's book, emitted and applied, not resynced."""
+    crossed = edited("books_snapshot.json", bids=[["101", "1", "0", "1"]], asks=[["100", "2", "0", "1"]])
+    (snap,) = okx.parse(CONN, crossed, T)
+    assert isinstance(snap, Book)
+    assert (snap.snapshot, snap.bids, snap.asks, snap.sequence) == (True, [(101.0, 1.0)], [(100.0, 2.0)], 123456)
+    update = edited("books_update.json", bids=[["102", "3", "0", "1"]], asks=[], prevSeqId=123456, seqId=123457)
+    (delta,) = okx.parse(CONN, update, T + 1)
+    assert isinstance(delta, Book) and (delta.snapshot, delta.bids, delta.sequence) == (False, [(102.0, 3.0)], 123457)
+    book = okx.book("BTC/USDT")
+    assert book is not None
+    assert (book.synced, book.best_bid(), book.best_ask()) == (True, (102.0, 3.0), (100.0, 2.0))
+    assert okx.books.stats["crossed_kept"] == 2
+    assert okx.books.stats["resync.crossed"] == 0
+
+
 def test_sequence_reset_rebases_the_book(okx: OkxAdapter) -> None:
     """ "seqId smaller than prevSeqId" after maintenance: the linked update re-bases the book on the new ids."""
     okx.parse(CONN, text("books_snapshot.json"), T)

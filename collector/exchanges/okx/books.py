@@ -46,10 +46,13 @@ from .schemas import BookData, BookText, Level, Push
 
 __all__ = ["BOOKS", "BookParsers"]
 
-BOOKS = Rule("okx_books", Snapshots.REST, Link.PREV, Join.NEXT)
+BOOKS = Rule("okx_books", Snapshots.REST, Link.PREV, Join.NEXT, crossable=True)
 """OKX's incremental books: live updates chain on ``prevSeqId``; a REST book (``seqId`` s) joins
 the first update with ``prevSeqId <= s < seqId`` (each update is passed as ids
-``prevSeqId + 1 .. seqId``); a stream snapshot replaces the book whenever it comes."""
+``prevSeqId + 1 .. seqId``); a stream snapshot replaces the book whenever it comes.
+
+Crossable: "Best ask price may be lower than the best bid price during the pre-open period"
+(books channel), so a crossed OKX book is the exchange's, not a lost update."""
 
 _books = msgspec.json.Decoder(Push[list[BookData]], strict=False)
 _texts = msgspec.json.Decoder(Push[list[BookText]], strict=False)
@@ -143,7 +146,14 @@ class BookParsers(Adapter):
             prev = book.sequence if book is not None and book.sequence is not None else 0
             seq = prev + 1
         elif seq == prev and not bids and not asks:
-            # "prevSeqId equals seqId ... to inform users that the connection is still active."
+            # "prevSeqId equals seqId ... to inform users that the connection is still active",
+            # and "seqId is the same as the last sent message": one naming another id shows
+            # that an update between them was lost.
+            book = self.books.book(symbol)
+            if book is not None and book.synced and book.sequence is not None and book.sequence != seq:
+                detail = f"heartbeat at id {seq}, book at id {book.sequence}"
+                self.books.resync(out, symbol, "gap", detail, received)
+                return
             self.books.touch(symbol, received)
             self.control("book_heartbeat")
             return
