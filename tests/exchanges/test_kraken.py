@@ -141,6 +141,35 @@ def test_checksum_of_the_guides_worked_example() -> None:
     assert Digits(5, 8).checksum(book) == 974947235
 
 
+def test_a_size_no_float_can_print_back_is_not_a_checksum_failure(kraken: KrakenAdapter) -> None:
+    """A level of 305,628,343.03416117 at 8 lot decimals has more digits than a float holds, so the
+    book's CRC cannot be printed from it ("parse ... using a decimal or string decoder"): the
+    mismatch is counted as unverifiable, the book stays live. A checksum that is wrong for a
+    book of ordinary values still resyncs it."""
+    bids, asks = [("0.5666", "305628343.03416117")], [("0.5668", "1.00000000")]
+    right = crc(asks, bids)
+    frame = {
+        "channel": "book",
+        "type": "snapshot",
+        "data": [
+            {
+                "symbol": "MATIC/USD",
+                "bids": [{"price": 0.5666, "qty": 305628343.03416117}],
+                "asks": [{"price": 0.5668, "qty": 1.0}],
+                "checksum": right,
+                "timestamp": "2023-10-06T17:35:55.440295Z",
+            }
+        ],
+    }
+    (snapshot,) = kraken.parse("v2", json.dumps(frame), T)
+    assert isinstance(snapshot, Book) and snapshot.bids == [(0.5666, 305628343.03416117)]
+    assert kraken.books.stats["checksum_unverifiable"] == 1
+    assert kraken.book("MATIC/USD").synced  # type: ignore[union-attr]
+    frame["data"][0]["bids"] = [{"price": 0.5666, "qty": 3.5}]  # type: ignore[index]
+    out = kraken.parse("v2", json.dumps(frame), T + 1)
+    assert [(e.reason, e.symbol) for e in out if isinstance(e, Resync)] == [("checksum", "MATIC/USD")]
+
+
 def test_v2_documented_snapshot_and_update_pass_their_checksums(kraken: KrakenAdapter) -> None:
     """MATIC/USD (pair_decimals 4, lot_decimals 8): 2439117997 and 2114181697, as the v2 docs give them.
 
@@ -486,6 +515,19 @@ def test_v1_channel_ids_resolve_frames_without_names(kraken: KrakenAdapter) -> N
     (error,) = kraken.parse("v1", trades.replace("10001", "777"), T)
     assert isinstance(error, Error)
     assert (error.reason, error.detail.partition(" |")[0]) == ("unknown_channel", "channel id 777")
+
+
+def test_frames_of_a_connection_without_a_connect_record_are_told_apart() -> None:
+    """A capture without the connect record: v1 objects are keyed by ``event``, v2 by ``channel``
+    or ``method``; each still goes to its own parser (text or bytes)."""
+    kraken = KrakenAdapter()
+    for name in ("v1_system_status.json", "v1_heartbeat.json", "v1_pong.json", "v1_subscription_status.json"):
+        assert kraken.parse("unknown", raw(name), T) == []
+        assert kraken.parse("unknown", raw(name).encode(), T) == []
+    for name in ("v2_heartbeat.json", "v2_status.json", "v2_pong.json", "v2_subscribe_ack.json"):
+        assert kraken.parse("unknown", raw(name), T) == []
+    assert kraken.stats["ignored.heartbeat"] == 3
+    assert not any(key.startswith("unknown") for key in kraken.stats)
 
 
 def test_v1_control_and_unused_channels_are_counted(kraken: KrakenAdapter) -> None:

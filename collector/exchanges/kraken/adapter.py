@@ -105,7 +105,13 @@ class KrakenAdapter(Adapter):
 
     def _make_books(self, book_top: int | None) -> BookSync:
         return BookSync(
-            self.id, UNSEQUENCED, self._resubscribe, top_n=book_top, checksum=self._checksum, depth=self.book_depth
+            self.id,
+            UNSEQUENCED,
+            self._resubscribe,
+            top_n=book_top,
+            checksum=self._checksum,
+            exact=self._exact,
+            depth=self.book_depth,
         )
 
     # -- instruments ----------------------------------------------------------------------------
@@ -242,9 +248,7 @@ class KrakenAdapter(Adapter):
         out: Output = []
         protocol = self._protocol.get(conn)
         if protocol is None:
-            # A connection this adapter did not open: v1 frames are arrays or "event" objects.
-            head = frame[:9]
-            protocol = "v1" if head[:1] in ("[", b"[") or head in ('{"event"', b'{"event"') else "v2"
+            protocol = _sniff(frame)
         if protocol == "v2":
             self._v2.parse(conn, frame, received, out)
         else:
@@ -318,11 +322,17 @@ class KrakenAdapter(Adapter):
             carried.append(symbol)
 
     def _checksum(self, symbol: str, book: OrderBook) -> int:
+        return self._digits_of(symbol).checksum(book)
+
+    def _exact(self, symbol: str, book: OrderBook) -> bool:
+        return self._digits_of(symbol).exact(book)
+
+    def _digits_of(self, symbol: str) -> Digits:
         digits = self._digits.get(symbol)
         if digits is None:
             pair = self.pairs[symbol]
             digits = self._digits[symbol] = Digits(pair.price_decimals, pair.lot_decimals)
-        return digits.checksum(book)
+        return digits
 
     def _resubscribe(self, symbol: str) -> list[SendFrame]:
         """The book's "snapshot request": unsubscribe and subscribe it again on its connection.
@@ -339,3 +349,13 @@ class KrakenAdapter(Adapter):
             SendFrame(conn, self._request(protocol, "unsubscribe", key, [symbol])),
             SendFrame(conn, self._request(protocol, "subscribe", key, [symbol])),
         ]
+
+
+def _sniff(frame: str | bytes) -> Protocol:
+    """The protocol of a frame on a connection this adapter did not open: v1 sends arrays and
+    objects keyed by ``event`` (``{"channelID":..,"event":"subscriptionStatus"}``), v2 objects
+    keyed by ``channel`` or ``method``."""
+    text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+    if text[:1] == "[" or ('"event"' in text and '"channel"' not in text and '"method"' not in text):
+        return "v1"
+    return "v2"

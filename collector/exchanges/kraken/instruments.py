@@ -112,3 +112,17 @@ class Digits:
         crc = self._crc(book, self._memo, self._memo)
         assert crc is not None  # printed texts always exist
         return crc
+
+    def exact(self, book: OrderBook) -> bool:
+        """Whether every value of the top 10 levels prints back to its wire text.
+
+        A float read from a text with ``d`` decimals prints back to it while a unit of its
+        last place is at least its spacing: below 2**52 units of the last place. Kraken asks
+        to "parse price and qty fields using a decimal or string decoder to preserve full
+        precision"; the book keeps floats, so a level of 2**52 / 10**8 (~45 million) units
+        or more at 8 lot decimals cannot be checked.
+        """
+        top = book.top(10)
+        price_limit = 2.0**52 / 10.0**self.price_decimals
+        size_limit = 2.0**52 / 10.0**self.size_decimals
+        return all(p < price_limit and q < size_limit for side in (top.bids, top.asks) for p, q in side)
