@@ -404,6 +404,21 @@ def test_a_number_behind_or_missing_is_an_error(sequenced: BitfinexAdapter) -> N
     assert sequenced.parse("c", numbered("trade_tu.json", 2), T) == []
 
 
+def test_an_impossible_trade_takes_its_number_and_resyncs_nothing(sequenced: BitfinexAdapter) -> None:
+    """A trade read whole but with amount 0 arrived: one error, its number is used, the books stay live.
+    An impossible book entry does not take its number: the books resync on the next frame."""
+    synced(sequenced, 1)
+    (error,) = sequenced.receive("c", '[17470,"te",[401597395,1574694478808,0,7245.3],2]', T)
+    assert isinstance(error, Error) and "amount 0" in error.detail
+    (delta,) = sequenced.parse("c", numbered("book_update.json", 3), T)
+    assert isinstance(delta, Book) and not delta.snapshot
+    assert sequenced.books.state("BTC/USD") is BookState.LIVE
+    (error,) = sequenced.receive("c", "[17082,[7254.5,1,0],4]", T)
+    assert isinstance(error, Error)
+    resync = sequenced.parse("c", numbered("heartbeat.json", 5), T)[0]
+    assert isinstance(resync, Resync) and resync.reason == "gap"
+
+
 def test_the_first_number_starts_the_count(sequenced: BitfinexAdapter) -> None:
     """A recorder that sent ``conf`` after subscribing sees numbering start later: not a gap."""
     assert isinstance(sequenced.parse("c", numbered("book_snapshot.json", 7), T)[0], Book)

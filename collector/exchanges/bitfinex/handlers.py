@@ -4,9 +4,14 @@ The adapter routes a channel message ``[CHAN_ID, ...]`` here by its channel id a
 second element: a string tag (``"hb"``, ``"cs"``, ``"te"``, ``"tu"``) or the data itself.
 Each handler decodes the frame once, typed.
 
-Every handler validates the whole frame before it touches any state: a frame that fails
-is one ``error`` event and does not consume a sequence number, so one bad frame never
-looks like a lost message.
+Every handler decodes the whole frame before it touches any state: a frame that cannot be
+read is one ``error`` event and consumes no sequence number (its number is not known).
+A trade that is read but impossible (amount 0, no side) consumes its number and is one
+``error`` event, raised by nobody: it arrived, and no book is missing anything. A book entry
+that is impossible raises before its number is taken, so the connection's books resync as
+after a lost message: the book cannot apply it and must not carry on without it. (What
+raises reaches the adapter's boundary, which may run the handler once more: nothing that
+raises may have changed state first.)
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from ...models import Candle, Level, Liquidation, Side, Ticker, Trade
+from ...models import Candle, Error, Level, Liquidation, Side, Ticker, Trade
 from ..base import Adapter, Output
 from ..derivatives import DerivativeTickers
 from .channels import Channel, ConnState
@@ -167,10 +172,12 @@ class ChannelHandlers(Adapter):
             out.append(self.error(conn, "unknown_message", f"{tag[:20]!r} on a {chan.kind} channel", received))
             return
         msg = _trade_update.decode(text)
-        trade = self._trade(chan.symbol, msg.trade, received)
         if not self.sequenced(conn, state, msg.seq, received, out):
             return
-        if tag == "tu":
+        trade = self._trade(chan.symbol, msg.trade, received)
+        if trade is None:
+            out.append(self._sideless(conn, chan, msg.trade, text, received))
+        elif tag == "tu":
             self.control("tu")
         elif self._first_time(chan.symbol, msg.trade.id):
             out.append(trade)
@@ -184,25 +191,38 @@ class ChannelHandlers(Adapter):
     ) -> None:
         # "[CHAN_ID, [[ID, MTS, AMOUNT, PRICE], ...]]": the recent trades, newest first, on subscribe.
         msg = _trades_snapshot.decode(text)
-        trades = [self._trade(chan.symbol, t, received) for t in reversed(msg.trades)]
         if not self.sequenced(conn, state, msg.seq, received, out):
+            return
+        trades = [self._trade(chan.symbol, t, received) for t in reversed(msg.trades)]
+        if None in trades:
+            bad = next(entry for entry, t in zip(reversed(msg.trades), trades, strict=True) if t is None)
+            out.append(self._sideless(conn, chan, bad, text, received))
             return
         # Oldest first; a resubscription's snapshot repeats trades already reported.
         first_time = self._first_time
-        kept = [t for entry, t in zip(reversed(msg.trades), trades, strict=True) if first_time(chan.symbol, entry.id)]
+        kept = [
+            t
+            for entry, t in zip(reversed(msg.trades), trades, strict=True)
+            if t is not None and first_time(chan.symbol, entry.id)
+        ]
         if kept:
             out.extend(kept)
         else:
             self.control("trade_repeat" if trades else "trades_empty")
 
-    def _trade(self, symbol: str, t: TradeEntry, received: float) -> Trade:
+    def _trade(self, symbol: str, t: TradeEntry, received: float) -> Trade | None:
         # "AMOUNT: How much was bought (positive) or sold (negative)"; the order that causes
         # the trade determines if it is a buy or a sell: the sign is the taker's side.
         if t.amount > 0.0:
             return Trade(self.id, symbol, t.mts / 1000.0, received, t.price, t.amount, "buy", str(t.id))
         if t.amount < 0.0:
             return Trade(self.id, symbol, t.mts / 1000.0, received, t.price, -t.amount, "sell", str(t.id))
-        raise ValueError(f"trade {t.id} with amount 0 has no side")
+        return None  # amount 0: no side (see _sideless)
+
+    def _sideless(self, conn: str, chan: Channel, t: TradeEntry, text: str, received: float) -> Error:
+        return self.error(
+            conn, "malformed", f"trade {t.id} with amount 0 has no side", received, chan.symbol, frame=text
+        )
 
     def _first_time(self, symbol: str, trade_id: int) -> bool:
         seen = self._recent.get(symbol)
