@@ -172,19 +172,17 @@ def test_an_unreadable_listing_is_an_error_event() -> None:
 # -- trades -------------------------------------------------------------------------------------
 
 
-def test_inverse_trade_amount_is_contracts_over_price(bitmex: BitmexAdapter) -> None:
-    """100 one-dollar XBTUSD contracts at 98570.9 are 100 / 98570.9 XBT; ``side`` is the taker's."""
-    assert bitmex.receive("c", text("trade.json"), T) == [
-        Trade(
-            "bitmex",
-            XBTUSD,
-            1732436138.704,
-            T,
-            98570.9,
-            100 / 98570.9,
-            "sell",
-            "00000000-006d-1000-0000-000e8737d536",
-        )
+def test_inverse_trade_amount_is_bitmex_home_notional(bitmex: BitmexAdapter) -> None:
+    """100 one-dollar XBTUSD contracts at 98570.9: "homeNotional = base amount", BitMEX's own
+    figure (its grossValue of 101450 satoshis), 0.0010145 XBT; ``side`` is the taker's. A row
+    without it: 100 / 98570.9 XBT."""
+    trade = Trade(
+        "bitmex", XBTUSD, 1732436138.704, T, 98570.9, 0.0010145, "sell", "00000000-006d-1000-0000-000e8737d536"
+    )
+    assert bitmex.receive("c", text("trade.json"), T) == [trade]
+    no_home = rows("trade.json", {"homeNotional": None, "trdMatchID": "other", "price": 98571.0})
+    assert bitmex.receive("c", no_home, T + 1) == [
+        Trade("bitmex", XBTUSD, 1732436138.704, T + 1, 98571.0, 100 / 98571.0, "sell", "other")
     ]
 
 

@@ -125,7 +125,9 @@ def test_cryptofeed_shaped_session_replays_to_the_true_books(legacy: bool) -> No
     assert len(trades) == len(rows) > 50
     for trade, row in zip(trades, rows, strict=True):
         assert (trade.id, trade.price, trade.side) == (row["trdMatchID"], row["price"], row["side"].lower())
-        if row["symbol"] == "XBTUSD":
+        if row.get("homeNotional"):
+            assert trade.amount == row["homeNotional"]  # "homeNotional = base amount"
+        elif row["symbol"] == "XBTUSD":
             assert trade.amount == row["size"] / row["price"]
         elif row["symbol"] == "XBTUSDT":
             assert trade.amount == row["size"] * 1e-6

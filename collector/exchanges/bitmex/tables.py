@@ -27,7 +27,7 @@ import msgspec
 
 from ...models import Candle, Liquidation, Side, Ticker, Trade
 from ..base import Output
-from .instruments import INVERSE, LINEAR, Contract
+from .instruments import INVERSE, LINEAR, NOTIONAL, Contract
 from .schemas import InstrumentRow, LiquidationRow, QuoteRow, Table, TradeBinRow, TradeRow
 
 if TYPE_CHECKING:
@@ -113,13 +113,17 @@ class Tables:
                 continue
             price, size = r.price, r.size
             mode = contract.mode
-            if mode == INVERSE:
+            home = r.homeNotional
+            if mode != NOTIONAL and home:
+                # "homeNotional = base amount": BitMEX's own figure (an inverse trade's is its
+                # grossValue in satoshis, so it differs from size / price in the last digits).
+                amount = home
+            elif mode == INVERSE:
                 amount = size * contract.factor / price
             elif mode == LINEAR:
                 amount = size * contract.factor
             else:
                 # Quanto: a contract's base amount depends on another price; BitMEX computes it.
-                home = r.homeNotional
                 if home is None:
                     out.append(self.adapter.error(conn, "malformed", "quanto trade without homeNotional", received))
                     continue
