@@ -367,14 +367,18 @@ def test_linear_snapshot_url_uses_the_usdt_path(futures: GateioFuturesAdapter) -
     ]
 
 
-def test_futures_books_keep_the_subscribed_depth(futures: GateioFuturesAdapter) -> None:
-    """ "Only updates within [the level] are notified": a level pushed out of the best 100 gets no
-    delete, so the maintained book is cut back to 100 levels after each update."""
+@pytest.mark.parametrize("market", ["spot", "futures"])
+def test_books_keep_the_depth_of_their_stream(market: str, request: pytest.FixtureRequest) -> None:
+    """Spot "100ms corresponds to depth level 100"; futures "only updates within [the level] are
+    notified": a level pushed out of the best 100 gets no delete, so the maintained book is cut
+    back to 100 levels after each update."""
+    adapter: GateioAdapter = request.getfixturevalue(market)
+    symbol = "BTC/USDT" if market == "spot" else "BTC/USD:BTC"
     out: list[Any] = []
     bids = [(50_000.0 - i, 1.0) for i in range(120)]
-    futures.books.snapshot(out, "BTC/USD:BTC", bids, [(50_001.0, 1.0)], 7, None, T)
-    futures.books.delta(out, "BTC/USD:BTC", [(50_000.5, 2.0)], [], 8, 8, None, None, T)
-    book = futures.book("BTC/USD:BTC")
+    adapter.books.snapshot(out, symbol, bids, [(50_001.0, 1.0)], 7, None, T)
+    adapter.books.delta(out, symbol, [(50_000.5, 2.0)], [], 8, 8, None, None, T)
+    book = adapter.book(symbol)
     assert book is not None and len(book.bids()) == 100 and 49_901.0 not in book.bids()
 
 

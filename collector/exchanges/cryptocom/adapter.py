@@ -19,7 +19,8 @@ Channels (``../shared/exchanges/cryptocom.md``), all on ``wss://stream.crypto.co
 
 Units: amounts, volumes, ticker sizes and open interest are base units (quantities are in the
 base currency; times ``contract_size`` where one is listed); book sizes are Crypto.com's
-quantities, the same base units.
+quantities as sent: base units while ``contract_size`` is 1, as it is for every instrument
+listed today (contracts otherwise, like the ticker sizes of other venues' contracts).
 
 Keepalive: Crypto.com sends ``public/heartbeat`` every 30 s and closes the connection (code
 1000) unless ``public/respond-heartbeat`` with the same id comes back within 5 s; the answer

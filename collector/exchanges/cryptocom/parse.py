@@ -5,7 +5,8 @@ appends events to ``out``; routing, instruments and connections are in :mod:`.ad
 
 Units: trade amounts, candle and ticker volumes, ticker sizes and open interest are base
 units (quantity times the listed ``contract_size``, which is 1 for every instrument Crypto.com
-lists today); book sizes are the quantities Crypto.com sends (the same base units).
+lists today); book sizes are the quantities Crypto.com sends (contracts, were a
+``contract_size`` other than 1 ever listed).
 """
 
 from __future__ import annotations

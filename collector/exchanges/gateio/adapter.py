@@ -187,7 +187,10 @@ class GateioAdapter(Adapter):
         return super().recognizes(url)
 
     def _make_books(self, book_top: int | None) -> BookSync:
-        return BookSync(self.id, RANGE, self._snapshot_request, top_n=book_top)
+        # Each book is cut back to the depth its stream keeps, as no delete comes for a level
+        # pushed out of it: spot "100ms corresponds to depth level 100"; futures "level:
+        # Optional level interested. Only updates within are notified".
+        return BookSync(self.id, RANGE, self._snapshot_request, top_n=book_top, depth=self.snapshot_limit)
 
     # -- instruments ----------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from urllib.parse import urlencode, urlsplit
 import msgspec
 
 from ...actions import RestRequest
-from ...book import RANGE, BookSync
 from ...symbols import Instrument
 from ..base import Channel, Endpoints
 from ..derivatives import DerivativeTickers
@@ -106,11 +105,6 @@ class GateioFuturesAdapter(GateioAdapter):
         # "Add the X-Gate-Size-Decimal: 1 header ... sizes will be strings (possibly decimals)";
         # without it fractional sizes are rounded down to integers.
         return {"X-Gate-Size-Decimal": "1"}
-
-    def _make_books(self, book_top: int | None) -> BookSync:
-        # "level: Optional level interested. Only updates within are notified": a level pushed
-        # out of the first `snapshot_limit` gets no delete, so each book is cut back to that depth.
-        return BookSync(self.id, RANGE, self._snapshot_request, top_n=book_top, depth=self.snapshot_limit)
 
     def _book_payload(self, native: str) -> list[str]:
         # "e.g. ["BTC_USDT", "100ms", "100"] pushes the first 100 levels' update every 100ms".
