@@ -37,8 +37,8 @@ from collections.abc import Sequence
 import msgspec
 
 from ...book import Join, Link, Rule, Snapshots
+from ...models import Book, Ticker
 from ...models import Level as LevelPair
-from ...models import Ticker
 from ..base import Adapter, Output
 from .checksum import BookTexts
 from .instruments import BOOK_RANK, SNAPSHOT_BOOKS, Market
@@ -141,11 +141,19 @@ class BookParsers(Adapter):
     ) -> None:
         seq, prev = d.seqId, d.prevSeqId
         if seq is None or prev is None:
-            # Before seqId existed: chain the messages in arrival order.
+            # Before seqId existed (captures from before 2023): chain the messages in arrival
+            # order by a count of the book's own; its events carry no id ("sequence": exchange
+            # update id or null).
             book = self.books.book(symbol)
             prev = book.sequence if book is not None and book.sequence is not None else 0
-            seq = prev + 1
-        elif seq == prev and not bids and not asks:
+            start = len(out)
+            self._apply_update(out, symbol, d, text, bids, asks, prev + 1, prev, ts, received, check)
+            for i in range(start, len(out)):
+                event = out[i]
+                if type(event) is Book:
+                    out[i] = msgspec.structs.replace(event, sequence=None)
+            return
+        if seq == prev and not bids and not asks:
             # "prevSeqId equals seqId ... to inform users that the connection is still active",
             # and "seqId is the same as the last sent message": one naming another id shows
             # that an update between them was lost.
@@ -157,6 +165,22 @@ class BookParsers(Adapter):
             self.books.touch(symbol, received)
             self.control("book_heartbeat")
             return
+        self._apply_update(out, symbol, d, text, bids, asks, seq, prev, ts, received, check)
+
+    def _apply_update(
+        self,
+        out: Output,
+        symbol: str,
+        d: BookData,
+        text: BookText | None,
+        bids: list[LevelPair],
+        asks: list[LevelPair],
+        seq: int,
+        prev: int,
+        ts: float,
+        received: float,
+        check: int | None,
+    ) -> None:
         if text is not None:
             if self._texts.tracked(symbol):
                 self._texts.apply(symbol, d.bids, text.bids, d.asks, text.asks)
@@ -184,9 +208,10 @@ class BookParsers(Adapter):
     ) -> None:
         """A sequence reset: "an incremental message with seqId smaller than prevSeqId".
 
-        When its ``prevSeqId`` links, the updated book is loaded under the new numbering;
-        otherwise the book cannot be trusted and is rebuilt (ids that went backwards would
-        make every later update look like a duplicate).
+        When its ``prevSeqId`` links, the updated book is loaded under the new numbering and
+        the message is reported as what it is, a delta with id ``seqId``; otherwise the book
+        cannot be trusted and is rebuilt (ids that went backwards would make every later
+        update look like a duplicate).
         """
         book = self.books.book(symbol)
         if book is None or not book.synced:
@@ -204,10 +229,15 @@ class BookParsers(Adapter):
                     side[price] = size
                 else:
                     side.pop(price, None)
-        # Best first, as every book event lists its levels.
-        bids_now = sorted(new_bids.items(), reverse=True)
-        asks_now = sorted(new_asks.items())
-        self.books.snapshot(out, symbol, bids_now, asks_now, seq, ts, received, check, replace=True)
+        start = len(out)
+        self.books.snapshot(
+            out, symbol, list(new_bids.items()), list(new_asks.items()), seq, ts, received, check, replace=True
+        )
+        for i in range(start, len(out)):
+            event = out[i]
+            if type(event) is Book and event.snapshot:
+                # The book is re-based; what came is this update.
+                out[i] = msgspec.structs.replace(event, snapshot=False, bids=list(bids), asks=list(asks))
 
     def _owns(self, conn: str, channel: str, symbol: str, snapshot: bool) -> bool:
         """Whether this push feeds ``symbol``'s book: the planned channel, else the first seen or a better one."""
