@@ -131,6 +131,10 @@ class Rule:
     ``crossable``: the exchange's own book may be crossed by design (an opening auction),
     so a crossed book is kept and counted (``crossed_kept``) instead of rebuilt; every other
     check still applies.
+
+    ``restart_id``: a delta carrying this id is a whole book sent after the exchange
+    restarted its ids (Bybit: "u=1 ... is a snapshot data due to the restart of the service.
+    So please overwrite your local orderbook"): taken as a snapshot (``restart_snapshot``).
     """
 
     name: str
@@ -139,6 +143,7 @@ class Rule:
     join: Join = Join.NEXT
     max_jump: int = 1 << 40
     crossable: bool = False
+    restart_id: int | None = None
 
 
 RANGE = Rule("range", Snapshots.REST, Link.CONTIGUOUS, Join.NEXT)
@@ -250,6 +255,7 @@ class BookSync:
         self._link = rule.link
         self._max_jump = rule.max_jump
         self._crossable = rule.crossable
+        self._restart_id = rule.restart_id
         # The C versions of _apply_delta and _load_side when compiled (same results; see collector.speedups).
         self._apply = speedups.delta_applier() or _apply_delta
         self._load = speedups.side_loader() or _load_side
@@ -320,6 +326,9 @@ class BookSync:
         book = st.book
         book.updated = received
         if st.state is not _LIVE:
+            if last == self._restart_id:
+                self._restarted(out, symbol, bids, asks, last, timestamp, received, checksum)
+                return
             self._waiting(out, symbol, st, (bids, asks, first, last, prev, timestamp, received, checksum))
             return
         # The live path runs for every delta of every symbol, so it is one function, the
@@ -330,6 +339,9 @@ class BookSync:
         if link is not _NO_LINK:
             held = st.last
             if last <= held and not (last == held and self._cover and not st.joined):
+                if last == self._restart_id:
+                    self._restarted(out, symbol, bids, asks, last, timestamp, received, checksum)
+                    return
                 # A duplicate (an overlapping stream, a replayed message). A long run of them
                 # means the book's id ran ahead of its own stream: it cannot be right. (Under
                 # Join.COVER the delta ending at the snapshot's id is its first: "U <= s <= u".)
@@ -402,6 +414,21 @@ class BookSync:
                 book.top(top_n) if top_n else UNSET,
             )
         )
+
+    def _restarted(
+        self,
+        out: list[Any],
+        symbol: str,
+        bids: list[Level],
+        asks: list[Level],
+        last: int,
+        timestamp: float | None,
+        received: float,
+        checksum: int | None,
+    ) -> None:
+        """A delta with the rule's ``restart_id``: the whole book, the ids start over from it."""
+        self.stats["restart_snapshot"] += 1
+        self.snapshot(out, symbol, bids, asks, last, timestamp, received, checksum, replace=True)
 
     def _joins(self, first: int, last: int, prev: int | None, snapshot_id: int) -> bool:
         join = self.rule.join

@@ -326,6 +326,27 @@ def test_restart_snapshot_with_u_1_resets_the_book(bybit: BybitAdapter) -> None:
     assert [e.sequence for e in out] == [2]
 
 
+@pytest.mark.parametrize("routed", [False, True])
+def test_a_delta_with_u_1_is_a_restart_snapshot(bybit: BybitAdapter, routed: bool) -> None:
+    """ "Occasionally, you'll receive "u"=1, which is a snapshot data due to the restart of the
+    service. So please overwrite your local orderbook": by ``u``, whatever ``type`` says, on the
+    adapter's path and on the fast path (which takes a topic's deltas after its first ones)."""
+    bybit.parse("linear", raw("orderbook_snapshot.json"), T)
+    bybit.receive("linear", raw("orderbook_delta.json").decode(), T + 1)
+    if routed:
+        routed_delta = edited("orderbook_delta.json", u=177400508, b=[], a=[["30250", "1"]]).decode()
+        assert bybit.receive("linear", routed_delta, T + 1.5)[0].sequence == 177400508
+    restart = raw("orderbook_restart.json").decode().replace('"type":"snapshot"', '"type":"delta"')
+    out = bybit.receive("linear", restart, T + 2)
+    assert out == [Book("bybit", "BTC/USDT:USDT", 1687941000.0, T + 2, True, [(30300.0, 1.0)], [(30301.0, 2.0)], 1)]
+    book = bybit.book("BTC/USDT:USDT")
+    assert book is not None
+    assert (book.bids(), book.asks(), book.sequence, book.synced) == ({30300.0: 1.0}, {30301.0: 2.0}, 1, True)
+    out = bybit.receive("linear", edited("orderbook_delta.json", u=2, b=[["30299", "1"]], a=[]).decode(), T + 3)
+    assert [(type(e), e.sequence) for e in out] == [(Book, 2)]
+    assert bybit.books.stats["restart_snapshot"] == 1
+
+
 RESUBSCRIBE = [
     SendFrame("linear", '{"op":"unsubscribe","args":["orderbook.50.BTCUSDT"]}'),
     SendFrame("linear", '{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}'),

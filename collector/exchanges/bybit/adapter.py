@@ -21,6 +21,7 @@ so native ids are always looked up together with the connection's category.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
@@ -152,8 +153,10 @@ class BybitAdapter(TickerParsers):
         self._fast_routes = not isinstance(self._router, fastpath.NoRouter)
 
     def _make_books(self, book_top: int | None) -> BookSync:
+        # "Occasionally, you'll receive "u"=1, which is a snapshot data due to the restart of
+        # the service. So please overwrite your local orderbook", whatever its type says.
         rule = NEXT_ID if self.require_consecutive_u else MONOTONIC
-        return BookSync(self.id, rule, self._resubscribe, top_n=book_top)
+        return BookSync(self.id, dataclasses.replace(rule, restart_id=1), self._resubscribe, top_n=book_top)
 
     # -- instruments ----------------------------------------------------------------------------
 
