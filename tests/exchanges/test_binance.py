@@ -72,6 +72,22 @@ def test_agg_trade_taker_side_and_id(spot: Adapter) -> None:
     assert trade == Trade("binance", "BNB/BTC", 1672515782.134, 5.0, 0.001, 100.0, "sell", "12345")
 
 
+def test_a_capture_of_raw_trades_gives_trades(spot: Adapter, coinm: Adapter) -> None:
+    """``<symbol>@trade`` (not subscribed here: aggTrade is) still holds trades: id ``t``, the
+    taker sold when "the buyer is the market maker"; COIN-M quantities are contracts."""
+    frame = (
+        '{"stream":"bnbbtc@trade","data":{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,'
+        '"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}}'
+    )
+    for _ in range(2):
+        assert spot.receive("c", frame, 5.0) == [
+            Trade("binance", "BNB/BTC", 1672515782.136, 5.0, 0.001, 100.0, "sell", "12345")
+        ]
+    coin = frame.replace("bnbbtc", "btcusd_perp").replace("BNBBTC", "BTCUSD_PERP").replace('"0.001"', '"50000"')
+    (trade,) = coinm.receive("c", coin.replace('"100"', '"2"'), 5.0)
+    assert isinstance(trade, Trade) and (trade.symbol, trade.amount) == ("BTC/USD:BTC", 2 * 100 / 50000)
+
+
 def test_coinm_trade_amount_converted_from_contracts(coinm: Adapter) -> None:
     """COIN-M q is contracts of contractSize USD: amount in BTC = q * 100 / price."""
     (trade,) = coinm.parse("c", fixture_text("binance/coinm_agg_trade.json"), 5.0)
@@ -299,6 +315,19 @@ def test_force_orders_are_liquidations_in_base_units(usdm: Adapter, coinm: Adapt
     ]
 
 
+def test_all_market_streams(usdm: Adapter) -> None:
+    """``!forceOrder@arr`` sends one liquidation per message, as the symbol stream does: the same
+    events. All-market streams of arrays are counted, not errors."""
+    frame = fixture_text("binance/usdm_force_order.json").replace("btcusdt@forceOrder", "!forceOrder@arr")
+    assert usdm.parse("binance_usdm.market.0", frame, 1.0) == [
+        Liquidation("binance_usdm", "BTC/USDT:USDT", 1568014460.893, 1.0, "sell", 9910.0, 0.014, None, "FILLED")
+    ]
+    assert usdm.parse("binance_usdm.market.0", '{"stream":"!markPrice@arr@1s","data":[]}', 1.0) == []
+    assert usdm.parse("binance_usdm.market.0", '{"stream":"!ticker@arr","data":[]}', 1.0) == []
+    (unknown,) = usdm.parse("binance_usdm.market.0", '{"stream":"!nothing@arr","data":{}}', 1.0)
+    assert isinstance(unknown, Error) and unknown.reason == "unknown_stream"
+
+
 def test_open_interest_is_polled_within_the_weight_budget(usdm: Adapter, coinm: Adapter) -> None:
     """One weight-1 poll per ``funding`` symbol; the answer merges into the derivative ticker, valued at the mark."""
     subs = [Subscription("BTC/USDT:USDT", "funding"), Subscription("BTC/USDT:USDT", "trades")]
@@ -326,6 +355,8 @@ def test_recorded_open_interest_answers_are_polls_for_replay(usdm: Adapter) -> N
     """Replay delivers recorded open-interest answers unasked: the adapter recognises their URL."""
     url = "https://fapi.binance.com/fapi/v1/openInterest?symbol=BTCUSDT"
     assert usdm.poll_request(url) == RestRequest(url, "poll", 1)
+    doubled = "https://fapi.binance.com/fapi/v1//openInterest?symbol=BTCUSDT"  # some 2022 recorders asked this
+    assert usdm.poll_request(doubled) == RestRequest(doubled, "poll", 1)
     assert usdm.poll_request("https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000") is None
     (event,) = usdm.on_http(
         RestRequest(url, "poll", 1), 200, fixture_text("binance/usdm_open_interest.json").encode(), 2

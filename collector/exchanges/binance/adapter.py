@@ -44,6 +44,7 @@ from .schemas import (
     Envelope,
     ExchangeInfo,
     KlineEvent,
+    RawTrade,
     SymbolInfo,
 )
 
@@ -53,6 +54,7 @@ _envelope = msgspec.json.Decoder(Envelope)
 _depth = msgspec.json.Decoder(Combined[DepthUpdate], strict=False)
 _agg_trade = msgspec.json.Decoder(Combined[AggTrade], strict=False)
 _book_ticker = msgspec.json.Decoder(Combined[BookTicker], strict=False)
+_raw_trade = msgspec.json.Decoder(Combined[RawTrade], strict=False)
 _kline = msgspec.json.Decoder(Combined[KlineEvent], strict=False)
 _coin_kline = msgspec.json.Decoder(Combined[CoinKlineEvent], strict=False)  # the COIN-M route's
 _snapshot = msgspec.json.Decoder(DepthSnapshot, strict=False)
@@ -83,13 +85,20 @@ _Handler = Callable[[str, str | bytes, float, Output], None]
 _TAKER_SIDE: dict[bool, Side] = {True: "sell", False: "buy"}  # m: "is the buyer the market maker?"
 # Public Binance streams this adapter does not turn into events.
 _UNUSED_STREAMS = frozenset(
-    {"trade", "ticker", "miniTicker", "avgPrice", "depth5", "depth10", "depth20", "compositeIndex", "contractInfo"}
+    {"ticker", "miniTicker", "avgPrice", "depth5", "depth10", "depth20", "compositeIndex", "contractInfo"}
     | {
         f"{kind}@{speed}"
         for kind in ("depth5", "depth10", "depth20", "ticker")
         for speed in ("100ms", "500ms", "1000ms")
     }
     | {"ticker_1h", "ticker_4h", "ticker_1d", "assetIndex", "indexPrice", "indexPrice@1s"}
+)
+# All-market streams ("!name@arr"): those whose messages are one object of the symbol
+# stream's shape are routed as that stream; the others (arrays of every symbol) are counted.
+_MARKET_STREAMS = {"!forceOrder@arr": "forceOrder", "!bookTicker": "bookTicker"}
+_UNUSED_MARKET_STREAMS = frozenset(
+    {"!ticker@arr", "!miniTicker@arr", "!markPrice@arr", "!markPrice@arr@1s", "!contractInfo", "!assetIndex@arr"}
+    | {f"!ticker_{window}@arr" for window in ("1h", "4h", "1d")}
 )
 _PREFIX = '{"stream":"'
 # Subscribed streams per adapter stay far below this; the cap keeps hostile input from growing it.
@@ -135,6 +144,7 @@ class BinanceAdapter(Adapter):
         self._stream_routes: dict[str, _Handler] = {}
         self._routes: dict[str, _Handler] = {
             "aggTrade": self._on_agg_trade,
+            "trade": self._on_raw_trade,
             "bookTicker": self._on_book_ticker,
             "depth": self._on_depth,
             "depth@100ms": self._on_depth,
@@ -263,7 +273,7 @@ class BinanceAdapter(Adapter):
 
     def _route(self, stream: str) -> _Handler | None:
         """The handler of a stream name (``btcusdt@depth@100ms``), remembered once found."""
-        handler = self._routes.get(stream[stream.find("@") + 1 :])
+        handler = self._routes.get(_kind(stream))
         if handler is not None and len(self._stream_routes) < _MAX_CACHED_STREAMS:
             self._stream_routes[stream] = handler
         return handler
@@ -288,8 +298,8 @@ class BinanceAdapter(Adapter):
             self.control("server_shutdown")
             out.append(Reconnect(conn, "serverShutdown"))
         else:
-            kind = stream[stream.find("@") + 1 :]
-            if kind in _UNUSED_STREAMS:
+            kind = _kind(stream)
+            if kind in _UNUSED_STREAMS or stream in _UNUSED_MARKET_STREAMS:
                 # A Binance stream this adapter does not turn into events (someone else subscribed it).
                 self.control(kind)
             else:
@@ -362,6 +372,19 @@ class BinanceAdapter(Adapter):
         else:
             self._fast(frame, t.s, symbol, "trade")
         out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, _TAKER_SIDE[t.m], str(t.a)))
+
+    def _on_raw_trade(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
+        # Not subscribed here (aggTrade is: one event per taker order and price), but a capture
+        # of the raw stream holds trades all the same, each with its own id.
+        t = _raw_trade.decode(frame).data
+        symbol = self._symbols.get(t.s)
+        if symbol is None:
+            self._unknown(conn, t.s, received, out)
+            return
+        amount = t.q
+        if self.size_in_contracts:
+            amount = t.q * self.instruments.by_native(t.s).contract_size / t.p
+        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, _TAKER_SIDE[t.m], str(t.t)))
 
     def _on_book_ticker(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         t = _book_ticker.decode(frame).data
@@ -450,3 +473,11 @@ def tick_and_step(s: SymbolInfo) -> tuple[float | None, float | None]:
         if found == 2:
             break
     return tick, step
+
+
+def _kind(stream: str) -> str:
+    """What a stream carries: ``btcusdt@depth@100ms`` -> ``depth@100ms``; an all-market stream
+    of single messages names its symbol stream (``!forceOrder@arr`` -> ``forceOrder``)."""
+    if stream[:1] == "!":
+        return _MARKET_STREAMS.get(stream, stream)
+    return stream[stream.find("@") + 1 :]

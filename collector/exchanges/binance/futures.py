@@ -118,8 +118,13 @@ class BinanceUsdmAdapter(BinanceAdapter):
         return RestRequest(f"{self.endpoints.rest}{self.open_interest_path}?{query}", "poll", 1, symbol)
 
     def poll_request(self, url: str) -> RestRequest | None:
-        """A recorded open-interest answer is one of this adapter's polls (its symbol is read from the URL)."""
-        return RestRequest(url, "poll", 1) if urlsplit(url).path.endswith(self.open_interest_path) else None
+        """A recorded open-interest answer is one of this adapter's polls (its symbol is read from the URL).
+
+        Repeated slashes are one (``/fapi/v1//openInterest``: what some recorders asked, and
+        what Binance answered, for a while in 2022).
+        """
+        path = "/".join(part for part in urlsplit(url).path.split("/") if part)
+        return RestRequest(url, "poll", 1) if f"/{path}".endswith(self.open_interest_path) else None
 
     def on_http(self, request: RestRequest, status: int, body: bytes, received: float) -> Output:
         if request.purpose != "poll":

@@ -31,6 +31,7 @@ __all__ = [
     "LiquidationOrder",
     "MarkPrice",
     "OpenInterest",
+    "RawTrade",
     "SymbolInfo",
 ]
 
@@ -77,6 +78,18 @@ class AggTrade(msgspec.Struct, gc=False):
     E: Millis  # event time, ms
     s: str  # symbol
     a: Id  # aggregate trade id
+    p: Price  # price
+    q: Size  # quantity (contracts on COIN-M)
+    T: Millis  # trade time, ms
+    m: bool  # buyer is the maker, i.e. the taker sold
+
+
+class RawTrade(msgspec.Struct, gc=False):
+    """``<symbol>@trade``: "raw trade information; each trade has a unique buyer and seller"."""
+
+    E: Millis  # event time, ms
+    s: str  # symbol
+    t: Id  # trade id
     p: Price  # price
     q: Size  # quantity (contracts on COIN-M)
     T: Millis  # trade time, ms
