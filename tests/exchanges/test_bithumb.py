@@ -86,10 +86,12 @@ def test_trade_simple_keys(bithumb: BithumbAdapter) -> None:
     ]
 
 
-def test_snapshot_trade_is_not_a_new_trade(bithumb: BithumbAdapter) -> None:
+def test_snapshot_trade_is_reported_for_the_first_subscription_only(bithumb: BithumbAdapter) -> None:
     """Without snapshot flags (spelled three ways in the docs), every subscription starts with the last
-    trade as SNAPSHOT: counted, not reported."""
-    assert bithumb.parse(CONN, edited("trade.json", stream_type="SNAPSHOT"), T) == []
+    trade as SNAPSHOT: the first is reported, a resubscription's is counted (it may repeat one)."""
+    (trade,) = bithumb.parse(CONN, edited("trade.json", stream_type="SNAPSHOT"), T)
+    assert isinstance(trade, Trade)
+    assert bithumb.parse(CONN, edited("trade.json", stream_type="SNAPSHOT"), T + 1) == []
     assert bithumb.stats["ignored.snapshot_trade"] == 1
 
 

@@ -92,11 +92,15 @@ def test_trade_simple_format(upbit: UpbitAdapter) -> None:
     ]
 
 
-def test_snapshot_trade_is_not_a_new_trade(upbit: UpbitAdapter) -> None:
-    """The SNAPSHOT trade (the last one before a subscription, re-sent by every resubscription) is counted,
-    not reported: a resubscription never reports a trade twice."""
-    assert upbit.parse(CONN, edited("trade_default.json", stream_type="SNAPSHOT"), T) == []
-    assert upbit.parse(CONN, edited("trade_simple.json", st="SNAPSHOT"), T) == []
+def test_a_market_first_snapshot_trade_is_reported_once(upbit: UpbitAdapter) -> None:
+    """The SNAPSHOT trade is the last one before a subscription: the first of a market is reported;
+    a resubscription's "can be one you already processed", so it is counted, not reported."""
+    (first,) = upbit.parse(CONN, edited("trade_default.json", stream_type="SNAPSHOT"), T)
+    assert first == Trade("upbit", "BTC/KRW", 1730336862.0, T, 100473000.0, 0.00014208, "buy", "17303368620000000")
+    (other_market,) = upbit.parse(CONN, edited("trade_simple.json", st="SNAPSHOT"), T)
+    assert isinstance(other_market, Trade) and other_market.symbol == "ETH/BTC"
+    assert upbit.parse(CONN, edited("trade_default.json", stream_type="SNAPSHOT"), T + 1) == []
+    assert upbit.parse(CONN, edited("trade_simple.json", st="SNAPSHOT"), T + 1) == []
     assert upbit.stats["ignored.snapshot_trade"] == 2
 
 

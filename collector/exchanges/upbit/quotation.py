@@ -9,8 +9,10 @@ adapter subclasses it and sets the class attributes (hosts, limits, decoders, th
 default grouping level, candle units) and the few hooks where they differ.
 
 - trades  <- ``trade`` (``ask_bid``: ``BID`` means the buyer took the ask, i.e. a buy). The
-  SNAPSHOT trade (the last one before a subscription, re-sent by every resubscription) is no
-  new trade and is not reported; requests ask for REALTIME trades only where the flag is known.
+  SNAPSHOT trade (the last one before a subscription) is reported for a market's first
+  subscription only: every resubscription sends it again and it "can be one you already
+  processed" (the REALTIME trades after it take the fast path, so their ids are not kept to
+  tell). Requests ask for REALTIME trades only where the flag is known.
 - ticker  <- ``ticker`` (last price and statistics; best bid/offer from the maintained book).
 - book    <- ``orderbook``: every message is a full snapshot of the top levels
   (:data:`~collector.book.SNAPSHOT`). A book subscribed with a price grouping ``level`` is
@@ -98,6 +100,7 @@ class QuotationAdapter(Adapter):
     def __init__(self, *, endpoints: Endpoints | None = None, book_top: int | None = None) -> None:
         super().__init__(endpoints=endpoints, book_top=book_top)
         self._bars = Bars(self.id)
+        self._snapshot_trades: set[str] = set()  # markets whose first SNAPSHOT trade was reported
         self._routes: dict[str, _Handler] = {
             "trade": self._on_trade,
             "ticker": self._on_ticker,
@@ -173,7 +176,7 @@ class QuotationAdapter(Adapter):
         for (kind, level), native in codes.items():
             item: dict[str, object] = {"type": kind, "codes": list(dict.fromkeys(native))}
             if kind == "trade" and self.realtime_flag:
-                item[self.realtime_flag] = True  # the SNAPSHOT trade would be dropped anyway
+                item[self.realtime_flag] = True  # no SNAPSHOT trade that may repeat one
             if level is not None:
                 # "level Double 모아보기 단위": one type object per level ("각 페어별로 ... 지정").
                 item["level"] = int(level) if level.is_integer() else level
@@ -294,10 +297,12 @@ class QuotationAdapter(Adapter):
             out.append(self.error(conn, "malformed", f"trade {t.code}: ask_bid {t.ask_bid[:20]!r}", received, symbol))
             return
         if t.stream_type == "SNAPSHOT":
-            # "SNAPSHOT (state at subscribe time)": the last trade before the subscription, re-sent by
-            # every resubscription ("can be one you already processed"). Not a new trade.
-            self.control("snapshot_trade")
-            return
+            # "SNAPSHOT (state at subscribe time)": the last trade before the subscription. The
+            # first one of a market is news; a resubscription's "can be one you already processed".
+            if symbol in self._snapshot_trades or len(self._snapshot_trades) >= len(self.instruments.symbols_by_native):
+                self.control("snapshot_trade")
+                return
+            self._snapshot_trades.add(symbol)
         trade_id = str(t.sequential_id)
         out.append(
             Trade(self.id, symbol, t.trade_timestamp / 1000.0, received, t.trade_price, t.trade_volume, side, trade_id)
