@@ -361,30 +361,28 @@ class BinanceAdapter(Adapter):
 
     def _on_agg_trade(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         t = _agg_trade.decode(frame).data
-        symbol = self._symbols.get(t.s)
-        if symbol is None:
-            self._unknown(conn, t.s, received, out)
-            return
-        amount = t.q
-        if self.size_in_contracts:
-            # COIN-M quantities are contracts worth contractSize quote units each.
-            amount = t.q * self.instruments.by_native(t.s).contract_size / t.p
-        else:
+        symbol = self._trade(conn, t, t.a, received, out)
+        if symbol is not None and not self.size_in_contracts:
             self._fast(frame, t.s, symbol, "trade")
-        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, _TAKER_SIDE[t.m], str(t.a)))
 
     def _on_raw_trade(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         # Not subscribed here (aggTrade is: one event per taker order and price), but a capture
         # of the raw stream holds trades all the same, each with its own id.
         t = _raw_trade.decode(frame).data
+        self._trade(conn, t, t.t, received, out)
+
+    def _trade(self, conn: str, t: AggTrade | RawTrade, trade_id: int, received: float, out: Output) -> str | None:
+        """Append ``t`` as a trade; its unified symbol, ``None`` (and an error) when unknown."""
         symbol = self._symbols.get(t.s)
         if symbol is None:
             self._unknown(conn, t.s, received, out)
-            return
+            return None
         amount = t.q
         if self.size_in_contracts:
+            # COIN-M quantities are contracts worth contractSize quote units each.
             amount = t.q * self.instruments.by_native(t.s).contract_size / t.p
-        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, _TAKER_SIDE[t.m], str(t.t)))
+        out.append(Trade(self.id, symbol, t.T / 1000.0, received, t.p, amount, _TAKER_SIDE[t.m], str(trade_id)))
+        return symbol
 
     def _on_book_ticker(self, conn: str, frame: str | bytes, received: float, out: Output) -> None:
         t = _book_ticker.decode(frame).data
