@@ -1,4 +1,5 @@
-"""OKX's fast path: ``trades`` and ``tickers`` pushes routed in C give exactly what the Python path gives."""
+"""OKX's fast path: ``trades``, ``tickers`` and ``books`` updates routed in C give exactly what
+the Python path gives."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collector import fastpath, speedups
 from collector.actions import RestRequest
 from collector.exchanges import ConnectionPlan
 from collector.exchanges.okx import OkxAdapter
-from collector.models import Error, Ticker, Trade
+from collector.models import Book, Error, Resync, Ticker, Trade
 from tests.conftest import fixture_text
 
 pytestmark = pytest.mark.skipif(not speedups.available(), reason="collector._speedups is not compiled here")
@@ -155,3 +156,56 @@ def test_a_listing_loaded_again_declares_its_routes_again() -> None:
     assert parsed == []
     assert isinstance(trade, Trade)
     assert trade.amount == 21 / 42000 * 10
+
+
+def test_book_updates_are_routed_after_the_first_with_the_same_chain() -> None:
+    """After one update parsed in Python, a book's updates on its connection come decoded by the
+    route and judged as the parser judges them: the next delta, a heartbeat, a heartbeat naming a
+    later id (a gap), a sequence reset; levels of size 0 remove."""
+    frames = [
+        fixture_text("okx/books_snapshot.json"),
+        fixture_text("okx/books_update.json"),  # prevSeqId 123456 -> seqId 123461
+        edited("books_update.json", prevSeqId=123461, seqId=123462, bids=[["8476.97", "0", "0", "0"]], asks=[]),
+        edited("books_update.json", prevSeqId=123462, seqId=123462, bids=[], asks=[]),  # heartbeat
+        edited("books_update.json", prevSeqId=123462, seqId=5, asks=[["8477", "9", "0", "1"]], bids=[]),  # reset
+        edited("books_update.json", prevSeqId=5, seqId=6, asks=[], bids=[["8476", "1", "0", "1"]]),
+        edited("books_update.json", prevSeqId=9, seqId=9, bids=[], asks=[]),  # heartbeat: 7..9 were lost
+    ]
+    adapter = loaded()
+    with counted(adapter) as parsed:
+        out = [adapter.receive(CONN, frame, T + i) for i, frame in enumerate(frames)]
+    assert parsed == frames[:2]
+    assert out[2] == [Book("okx", "BTC/USDT", 1597026383.185, T + 2, False, [(8476.97, 0.0)], [], 123462)]
+    assert out[3] == [] and adapter.stats["ignored.book_heartbeat"] == 1
+    assert out[4] == [Book("okx", "BTC/USDT", 1597026383.185, T + 4, False, [], [(8477.0, 9.0)], 5)]
+    assert [(type(e), e.sequence) for e in out[5]] == [(Book, 6)]
+    resync = out[6][0]
+    assert isinstance(resync, Resync) and resync.reason == "gap"
+    assert outputs(frames, "c") == outputs(frames, "specification") == outputs(frames, None) == out
+
+
+def test_book_updates_of_another_connection_or_with_texts_take_the_parser() -> None:
+    """A route is per connection: the same book's updates on a second connection are the parser's
+    (not its book's owner). A book whose snapshot carried a checksum keeps level texts: no route."""
+    second = "okx.public.1"
+    frames: list[tuple[str, str]] = [
+        (CONN, fixture_text("okx/books_snapshot.json")),
+        (CONN, fixture_text("okx/books_update.json")),
+        (second, edited("books_update.json", prevSeqId=123461, seqId=123462)),
+        (CONN, edited("books_update.json", prevSeqId=123461, seqId=123462)),
+    ]
+    adapter = loaded()
+    adapter.connected(ConnectionPlan(second, "wss://ws.okx.com:8443/ws/v5/public"), T)
+    with counted(adapter) as parsed:
+        out = [adapter.receive(conn, frame, T + i) for i, (conn, frame) in enumerate(frames)]
+    assert parsed == [frames[0][1], frames[1][1], frames[2][1]]
+    assert out[2] == [] and adapter.stats["ignored.second_book"] == 1
+    assert [(type(e), e.sequence) for e in out[3]] == [(Book, 123462)]
+    checked = loaded()
+    snapshot = json.loads(fixture_text("okx/books_snapshot.json"))
+    snapshot["data"][0]["checksum"] = 1  # any non-zero value: its texts are kept (and it mismatches)
+    with counted(checked) as parsed:
+        checked.receive(CONN, json.dumps(snapshot), T)
+        checked.receive(CONN, fixture_text("okx/books_update.json"), T + 1)
+        checked.receive(CONN, edited("books_update.json", prevSeqId=123461, seqId=123462), T + 2)
+    assert len(parsed) == 3

@@ -33,6 +33,7 @@ The rules implemented (order book channel, "Sequence ID"):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -43,6 +44,9 @@ from ..base import Adapter, Output
 from .checksum import BookTexts
 from .instruments import BOOK_RANK, SNAPSHOT_BOOKS, Market
 from .schemas import BookData, BookText, Level, Push
+
+if TYPE_CHECKING:
+    from .fast import FastRoutes
 
 __all__ = ["BOOKS", "BookParsers"]
 
@@ -61,6 +65,7 @@ _texts = msgspec.json.Decoder(Push[list[BookText]], strict=False)
 class BookParsers(Adapter):
     """The order-book channels of the OKX adapter (a mixin of it)."""
 
+    _fast: FastRoutes
     _markets: dict[str, Market]
     _texts: BookTexts
     _book_owner: dict[str, tuple[str, str]]
@@ -107,6 +112,10 @@ class BookParsers(Adapter):
                 self._snapshot(out, symbol, d, text, bids, asks, ts, received, check)
             else:
                 self._update(out, symbol, d, text, bids, asks, ts, received, check)
+                if channel == "books" and text is None and d.seqId is not None:
+                    # Its texts are not kept (no checksum to verify): later updates can come
+                    # decoded by the fast path.
+                    self._fast.books(conn, market, self._routed_update)
 
     def _snapshot(
         self,
@@ -139,7 +148,52 @@ class BookParsers(Adapter):
         received: float,
         check: int | None,
     ) -> None:
-        seq, prev = d.seqId, d.prevSeqId
+        if text is not None:
+            if self._texts.tracked(symbol):
+                self._texts.apply(symbol, d.bids, text.bids, d.asks, text.asks)
+            else:
+                self.stats["checksum_untracked"] += 1
+                check = None  # its snapshot carried none: the strings before this update are unknown
+        self._linked(out, symbol, bids, asks, d.seqId, d.prevSeqId, ts, received, check)
+
+    def _routed_update(
+        self,
+        out: Output,
+        conn: str,
+        symbol: str,
+        bids: list[LevelPair],
+        asks: list[LevelPair],
+        seq: int | None,
+        prev: int | None,
+        ts: float,
+        received: float,
+        checksum: int | None,
+    ) -> None:
+        """A ``books`` update from the fast path (levels decoded in C): what :meth:`_on_book`
+        does with one, for a book whose level texts are not kept."""
+        if not self._owns(conn, "books", symbol, False):
+            self.control("second_book")
+            return
+        if checksum or self._texts.tracked(symbol):
+            # The route is declared for books without texts; a checksum sent after all cannot
+            # be verified without them (OKX has sent 0 since 2026-06-23).
+            self._texts.forget(symbol)
+            self.stats["checksum_untracked"] += 1
+        self._linked(out, symbol, bids, asks, seq, prev, ts, received, None)
+
+    def _linked(
+        self,
+        out: Output,
+        symbol: str,
+        bids: list[LevelPair],
+        asks: list[LevelPair],
+        seq: int | None,
+        prev: int | None,
+        ts: float,
+        received: float,
+        check: int | None,
+    ) -> None:
+        """An update's place in the book's chain: a heartbeat, a reset, or the next delta."""
         if seq is None or prev is None:
             # Before seqId existed (captures from before 2023): chain the messages in arrival
             # order by a count of the book's own; its events carry no id ("sequence": exchange
@@ -147,7 +201,7 @@ class BookParsers(Adapter):
             book = self.books.book(symbol)
             prev = book.sequence if book is not None and book.sequence is not None else 0
             start = len(out)
-            self._apply_update(out, symbol, d, text, bids, asks, prev + 1, prev, ts, received, check)
+            self.books.delta(out, symbol, bids, asks, prev + 1, prev + 1, prev, ts, received, check)
             for i in range(start, len(out)):
                 event = out[i]
                 if type(event) is Book:
@@ -165,28 +219,6 @@ class BookParsers(Adapter):
             self.books.touch(symbol, received)
             self.control("book_heartbeat")
             return
-        self._apply_update(out, symbol, d, text, bids, asks, seq, prev, ts, received, check)
-
-    def _apply_update(
-        self,
-        out: Output,
-        symbol: str,
-        d: BookData,
-        text: BookText | None,
-        bids: list[LevelPair],
-        asks: list[LevelPair],
-        seq: int,
-        prev: int,
-        ts: float,
-        received: float,
-        check: int | None,
-    ) -> None:
-        if text is not None:
-            if self._texts.tracked(symbol):
-                self._texts.apply(symbol, d.bids, text.bids, d.asks, text.asks)
-            else:
-                self.stats["checksum_untracked"] += 1
-                check = None  # its snapshot carried none: the strings before this update are unknown
         if seq < prev:
             self._reset(out, symbol, bids, asks, seq, prev, ts, received, check)
             return
