@@ -299,7 +299,7 @@ class QuotationAdapter(Adapter):
         if t.stream_type == "SNAPSHOT":
             # "SNAPSHOT (state at subscribe time)": the last trade before the subscription. The
             # first one of a market is news; a resubscription's "can be one you already processed".
-            if symbol in self._snapshot_trades or len(self._snapshot_trades) >= len(self.instruments.symbols_by_native):
+            if symbol in self._snapshot_trades:  # bounded: listed markets only
                 self.control("snapshot_trade")
                 return
             self._snapshot_trades.add(symbol)
