@@ -202,10 +202,7 @@ class BookParsers(Adapter):
             prev = book.sequence if book is not None and book.sequence is not None else 0
             start = len(out)
             self.books.delta(out, symbol, bids, asks, prev + 1, prev + 1, prev, ts, received, check)
-            for i in range(start, len(out)):
-                event = out[i]
-                if type(event) is Book:
-                    out[i] = msgspec.structs.replace(event, sequence=None)
+            _restate(out, start, sequence=None)
             return
         if seq == prev and not bids and not asks:
             # "prevSeqId equals seqId ... to inform users that the connection is still active",
@@ -265,11 +262,8 @@ class BookParsers(Adapter):
         self.books.snapshot(
             out, symbol, list(new_bids.items()), list(new_asks.items()), seq, ts, received, check, replace=True
         )
-        for i in range(start, len(out)):
-            event = out[i]
-            if type(event) is Book and event.snapshot:
-                # The book is re-based; what came is this update.
-                out[i] = msgspec.structs.replace(event, snapshot=False, bids=list(bids), asks=list(asks))
+        # The book is re-based; what came is this update.
+        _restate(out, start, snapshot=False, bids=list(bids), asks=list(asks))
 
     def _owns(self, conn: str, channel: str, symbol: str, snapshot: bool) -> bool:
         """Whether this push feeds ``symbol``'s book: the planned channel, else the first seen or a better one."""
@@ -292,6 +286,15 @@ class BookParsers(Adapter):
             bid = _best(d.bids)
             ask = _best(d.asks)
             out.append(Ticker(self.id, symbol, d.ts / 1000.0, received, bid[0], bid[1], ask[0], ask[1]))
+
+
+def _restate(out: Output, start: int, **fields: object) -> None:
+    """Give the book events appended to ``out`` since ``start`` other ``fields`` (what the
+    book state machine reported, told as OKX sent it)."""
+    for i in range(start, len(out)):
+        event = out[i]
+        if type(event) is Book:
+            out[i] = msgspec.structs.replace(event, **fields)
 
 
 def _best(levels: list[Level]) -> tuple[float | None, float | None]:
